@@ -1,0 +1,11 @@
+.PHONY: demo test lint format ui
+demo:  ## run the hub end to end against the sandbox into DuckDB
+	./scripts/demo.sh
+test:  ## the whole test suite, as CI runs it
+	./scripts/test.sh
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+format:
+	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+ui:  ## Airflow UI on http://localhost:8080 over the demo's metadata DB
+	.venv/bin/python -m crmhub ui

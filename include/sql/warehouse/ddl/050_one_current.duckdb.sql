@@ -1,0 +1,2 @@
+-- DuckDB has no partial indexes: "exactly one current version" is enforced by the load
+-- (load/check_one_current.sql aborts the transaction) and checked by the tests.

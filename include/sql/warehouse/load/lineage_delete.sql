@@ -1,0 +1,17 @@
+-- Replace lineage per golden_id (every golden_id in this load's golden or lineage frame),
+-- deleting only rows that differ so an identical rerun touches nothing.
+DELETE FROM core.golden_lineage
+WHERE golden_id IN (
+    SELECT golden_id FROM staging.golden_contacts
+    UNION
+    SELECT golden_id FROM staging.golden_lineage
+)
+AND NOT EXISTS (
+    SELECT 1 FROM staging.golden_lineage s
+    WHERE s.golden_id = core.golden_lineage.golden_id
+      AND s.attribute = core.golden_lineage.attribute
+      AND s.source IS NOT DISTINCT FROM core.golden_lineage.source
+      AND s.source_id IS NOT DISTINCT FROM core.golden_lineage.source_id
+      AND s.source_updated_at IS NOT DISTINCT FROM core.golden_lineage.source_updated_at
+      AND s.rule IS NOT DISTINCT FROM core.golden_lineage.rule
+);

@@ -1,0 +1,1 @@
+-- DuckDB allows one writing process per file; nothing to lock.

@@ -1,0 +1,83 @@
+"""Command line: ``python -m crmhub <command> ...``.
+
+Subcommands register themselves in :data:`COMMANDS` with :func:`command`; adding one is one
+decorated function that configures its parser and returns the handler. Output is counts only: the
+terminal and CI logs must never show personal data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from crmhub.errors import CrmHubError
+
+Handler = Callable[[argparse.Namespace], int]
+Configure = Callable[[argparse.ArgumentParser], Handler]
+
+#: name -> (help text, function that adds arguments and returns the handler)
+COMMANDS: dict[str, tuple[str, Configure]] = {}
+
+
+def command(name: str, help: str) -> Callable[[Configure], Configure]:  # noqa: A002 (argparse's word)
+    """Register a subcommand."""
+
+    def register(configure: Configure) -> Configure:
+        COMMANDS[name] = (help, configure)
+        return configure
+
+    return register
+
+
+@command("reconcile", "reconcile canonical contact files (CSV/Parquet) under a rules file")
+def _reconcile_command(parser: argparse.ArgumentParser) -> Handler:
+    parser.add_argument("--contacts", nargs="+", required=True, metavar="FILE",
+                        help="canonical contact files (.csv or .parquet, columns = crmhub.model.CONTACT_COLUMNS)")
+    parser.add_argument("--rules", metavar="FILE", default=None,
+                        help="precedence rules file (default: include/config/precedence.yaml)")
+    parser.add_argument("--previous-xref", metavar="FILE", default=None,
+                        help="xref.csv of an earlier run, to keep golden ids stable")
+    parser.add_argument("--out", required=True, metavar="DIR", help="directory for golden/xref/lineage/conflicts CSV")
+
+    def run(args: argparse.Namespace) -> int:
+        import pandas as pd
+
+        from crmhub.reconcile.files import read_contacts, write_result
+        from crmhub.reconcile.pipeline import reconcile
+        from crmhub.reconcile.rules import load_rules
+
+        rules = load_rules(args.rules)
+        contacts = read_contacts(args.contacts)
+        previous = None
+        if args.previous_xref:
+            raw = pd.read_csv(args.previous_xref, dtype=str, keep_default_na=False).astype(object)
+            previous = raw.where(raw != "", None)
+        result = reconcile(contacts, rules, previous)
+        write_result(result, args.out)
+        print(f"reconciled {result.stats['source_records']} source records "
+              f"into {result.stats['golden']} golden records; wrote {args.out}")
+        print(json.dumps(result.stats, indent=2, sort_keys=True))
+        return 0
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m crmhub", description="Social CRM Hub tools")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help_text, configure) in COMMANDS.items():
+        child = sub.add_parser(name, help=help_text, description=help_text)
+        child.set_defaults(handler=configure(child))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a subcommand; hub errors become a one-line message and exit code 2, not a traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except CrmHubError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,125 @@
+"""Source configuration (``include/config/sources.yaml``), validated on load.
+
+Every error names the file, the key path and what is wrong, so a data engineer can fix the YAML
+without reading Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crmhub.connectors.registry import connector_class
+from crmhub.errors import ConfigError
+from crmhub.paths import CONFIG_DIR
+
+SOURCES_FILE = CONFIG_DIR / "sources.yaml"
+_SOURCE_KEYS = {
+    "connector",
+    "conn_id",
+    "schedule",
+    "objects",
+    "pool",
+    "pool_slots",
+    "overlap_minutes",
+    "options",
+    "enabled",
+    "owner",
+    "tags",
+}
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One configured source: which plugin, which Connection, when and what to pull."""
+
+    name: str
+    connector: str
+    conn_id: str
+    schedule: str
+    objects: tuple[str, ...]
+    pool: str
+    pool_slots: int = 1
+    overlap: timedelta = timedelta(hours=1)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    owner: str = "crmhub"
+    tags: tuple[str, ...] = ()
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file, turning syntax errors into a ConfigError with the line."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(path, "(file)", "file not found") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        raise ConfigError(path, where, f"invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+
+
+def load_sources(path: Path | str = SOURCES_FILE) -> dict[str, SourceConfig]:
+    """Load and validate every enabled source."""
+    path = Path(path)
+    doc = read_yaml(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("sources"), dict) or not doc["sources"]:
+        raise ConfigError(path, "sources", "must be a mapping of source name to settings")
+    sources: dict[str, SourceConfig] = {}
+    for name, raw in doc["sources"].items():
+        key = f"sources.{name}"
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigError(path, key, "source names must be identifiers (letters, digits, _)")
+        if not isinstance(raw, dict):
+            raise ConfigError(path, key, "must be a mapping")
+        unknown = set(raw) - _SOURCE_KEYS
+        if unknown:
+            raise ConfigError(
+                path, f"{key}.{sorted(unknown)[0]}", f"unknown key; allowed: {sorted(_SOURCE_KEYS)}"
+            )
+        if raw.get("enabled", True) is False:
+            continue
+        for required in ("connector", "conn_id", "schedule"):
+            if not isinstance(raw.get(required), str) or not raw[required]:
+                raise ConfigError(path, f"{key}.{required}", "required text value is missing")
+        try:
+            cls = connector_class(raw["connector"])
+        except LookupError as exc:
+            raise ConfigError(path, f"{key}.connector", str(exc)) from exc
+        objects = raw.get("objects", list(cls.objects))
+        if not isinstance(objects, list) or not objects:
+            raise ConfigError(path, f"{key}.objects", "must be a non-empty list")
+        for i, obj in enumerate(objects):
+            if obj not in cls.objects:
+                raise ConfigError(path, f"{key}.objects[{i}]", f"{obj!r} is not one of {list(cls.objects)}")
+        overlap = raw.get("overlap_minutes", 60)
+        if not isinstance(overlap, int) or overlap < 0:
+            raise ConfigError(path, f"{key}.overlap_minutes", "must be a whole number of minutes >= 0")
+        slots = raw.get("pool_slots", 1)
+        if not isinstance(slots, int) or slots < 1:
+            raise ConfigError(path, f"{key}.pool_slots", "must be a whole number >= 1")
+        options = raw.get("options", {})
+        if not isinstance(options, dict):
+            raise ConfigError(path, f"{key}.options", "must be a mapping")
+        tags = raw.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise ConfigError(path, f"{key}.tags", "must be a list of text")
+        sources[name] = SourceConfig(
+            name=name,
+            connector=raw["connector"],
+            conn_id=raw["conn_id"],
+            schedule=raw["schedule"],
+            objects=tuple(objects),
+            pool=str(raw.get("pool", f"crmhub_{name}")),
+            pool_slots=slots,
+            overlap=timedelta(minutes=overlap),
+            options=options,
+            owner=str(raw.get("owner", "crmhub")),
+            tags=tuple(tags),
+        )
+    return sources

@@ -1,0 +1,181 @@
+"""Hootsuite REST API: social profiles and messages.
+
+Auth is OAuth2 with the app's client credentials in HTTP Basic (``organization_app`` grant by
+default, refresh tokens rotated in memory). ``GET /v1/messages`` needs ``startTime``/``endTime`` at most
+four weeks apart, so a pull walks its window in 28-day slices, each paged by ``metadata.cursor.next``.
+Messages that reply to a customer start with ``@handle``; that handle identifies the social contact.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+import requests
+
+from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, Window
+from crmhub.connectors.credentials import Credentials
+from crmhub.connectors.http import SourceHttpClient
+from crmhub.connectors.oauth import OAuthTokenProvider
+from crmhub.connectors.timestamps import iso_z, parse_timestamp
+from crmhub.errors import SourceDataError
+from crmhub.model import CONTACT_COLUMNS, INTERACTION_COLUMNS, conform
+
+PROFILES_PATH = "/v1/socialProfiles"
+MESSAGES_PATH = "/v1/messages"
+MAX_WINDOW = timedelta(days=28)
+LEADING_HANDLE = re.compile(r"^\s*@([A-Za-z0-9_.]{1,30})")
+
+
+class HootsuiteConnector(Connector):
+    """Outbound messages and the organisation's social profiles from Hootsuite."""
+
+    objects = ("social_profiles", "messages")
+
+    @classmethod
+    def connect(
+        cls,
+        source_name: str,
+        session: requests.Session,
+        base_url: str,
+        credentials: Credentials,
+        options: Mapping[str, Any] | None = None,
+    ) -> Connector:
+        extra = dict(credentials.extra)
+        grant: dict[str, Any] = {"grant_type": extra.get("grant_type", "organization_app")}
+        if extra.get("organization_id"):
+            grant["organization_id"] = extra["organization_id"]
+        if extra.get("refresh_token"):
+            grant = {"grant_type": "refresh_token", "refresh_token": extra["refresh_token"]}
+        tokens = OAuthTokenProvider(
+            source_name,
+            session,
+            f"{base_url.rstrip('/')}/{extra.get('token_path', 'oauth2/token').lstrip('/')}",
+            credentials.login or "",
+            credentials.password or "",
+            grant,
+        )
+        http = SourceHttpClient(
+            source_name, session, base_url, auth_header=tokens.header, wait_hint=cls.wait_hint
+        )
+        return cls(source_name, http, options)
+
+    @staticmethod
+    def wait_hint(response: requests.Response) -> float | None:
+        """Hootsuite sends no Retry-After; its limit is per second (and per day, code 1003)."""
+        return 1.0 if response.status_code == 429 else None
+
+    def extract(self, object_type: str, window: Window) -> Iterator[Page]:
+        if object_type == "social_profiles":
+            _, body = self.http.request_json("GET", PROFILES_PATH, page=1)
+            data = _data(body, self.source_name, PROFILES_PATH, 1)
+            yield Page(1, PROFILES_PATH, [self._raw("social_profiles", r, None, 1) for r in data])
+        elif object_type == "messages":
+            since = window.since or window.until - timedelta(days=int(self.options.get("history_days", 120)))
+            yield from self._messages(since, window.until)
+        else:
+            raise ValueError(f"{self.source_name}: unknown object type {object_type!r}")
+
+    def _messages(self, since, until) -> Iterator[Page]:  # type: ignore[no-untyped-def]
+        pages = itertools.count(1)
+        limit = min(int(self.options.get("page_size", 100)), 100)
+        start = since
+        while start < until:
+            end = min(start + MAX_WINDOW, until)
+            cursor: str | None = None
+            while True:
+                number = next(pages)
+                params: dict[str, Any] = {"startTime": iso_z(start), "endTime": iso_z(end), "limit": limit}
+                if self.options.get("state"):
+                    params["state"] = self.options["state"]
+                if cursor:
+                    params["cursor"] = cursor
+                _, body = self.http.request_json("GET", MESSAGES_PATH, page=number, params=params)
+                data = _data(body, self.source_name, MESSAGES_PATH, number)
+                records = [
+                    self._raw(
+                        "messages", m, m.get("scheduledSendTime") if isinstance(m, dict) else None, number
+                    )
+                    for m in data
+                ]
+                yield Page(number, MESSAGES_PATH, records)
+                cursor = (((body.get("metadata") or {}).get("cursor")) or {}).get("next")
+                if not cursor:
+                    break
+            start = end
+
+    def _raw(self, object_type: str, record: Any, updated: Any, page: int) -> RawRecord:
+        endpoint = PROFILES_PATH if object_type == "social_profiles" else MESSAGES_PATH
+        if not isinstance(record, dict) or record.get("id") in (None, ""):
+            raise SourceDataError(f"{self.source_name}: {endpoint} page {page}: record without 'id'")
+        try:
+            when = parse_timestamp(updated)
+        except ValueError as exc:
+            raise SourceDataError(
+                f"{self.source_name}: message {record['id']}: field 'scheduledSendTime' is not a timestamp"
+            ) from exc
+        return RawRecord(object_type, str(record["id"]), when, record)
+
+    def to_canonical(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> CanonicalBatch:
+        networks = {
+            str(p["id"]): str(p.get("type") or "other").lower() for p in raw.get("social_profiles", [])
+        }
+        interactions, handles = [], {}
+        for message in raw.get("messages", []):
+            profile_id = str((message.get("socialProfile") or {}).get("id", ""))
+            network = networks.get(profile_id, "other")
+            occurred = parse_timestamp(message.get("scheduledSendTime"))
+            text = message.get("text") or ""
+            found = LEADING_HANDLE.match(text)
+            contact_id = None
+            if found:
+                handle = found.group(1).lower()
+                contact_id = f"{network}:{handle}"
+                first, last, shown = handles.get(contact_id, (occurred, occurred, found.group(1)))
+                handles[contact_id] = (min(first, occurred), max(last, occurred), shown)
+            tags = message.get("tags") or []
+            interactions.append(
+                {
+                    "source": self.source_name,
+                    "source_id": str(message["id"]),
+                    "contact_source_id": contact_id,
+                    "occurred_at": occurred,
+                    "channel": network,
+                    "direction": "outbound",
+                    "interaction_type": "reply" if found else "post",
+                    "text": text,
+                    "campaign": tags[0] if tags else None,
+                    "thread_id": message.get("postId"),
+                }
+            )
+        contacts = [
+            {
+                "source": self.source_name,
+                "source_id": contact_id,
+                "source_created_at": first,
+                "source_updated_at": last,
+                "social_network": contact_id.split(":", 1)[0],
+                "social_handle": shown,
+                "is_deleted": False,
+            }
+            for contact_id, (first, last, shown) in sorted(handles.items())
+        ]
+        return CanonicalBatch(
+            contacts=conform(pd.DataFrame(contacts, columns=CONTACT_COLUMNS), CONTACT_COLUMNS),
+            interactions=conform(
+                pd.DataFrame(interactions, columns=INTERACTION_COLUMNS), INTERACTION_COLUMNS
+            ),
+        )
+
+
+def _data(body: Any, source: str, endpoint: str, page: int) -> list[Any]:
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        raise SourceDataError(f"{source}: {endpoint} page {page}: response has no 'data' list")
+    return body["data"]
+
+
+CONNECTOR = HootsuiteConnector

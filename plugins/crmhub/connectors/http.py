@@ -1,0 +1,172 @@
+"""Paged JSON over HTTP with page-level back-off.
+
+The HTTP provider's hook gives us a configured ``requests.Session`` (TLS, proxies, headers from the
+Connection), but it neither honours ``Retry-After`` nor retries one page of a paginated pull
+(STACK_NOTES.md). This client does: a 429 or 5xx on page N is waited out and page N alone is fetched
+again, so a long pull survives rate limits without starting over.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from crmhub.errors import SourceDataError
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+
+
+class RetryableResponse(Exception):
+    """A response worth retrying (rate limit, server error); carries the wait the server asked for."""
+
+    def __init__(self, status: int, wait_seconds: float | None, what: str) -> None:
+        self.status, self.wait_seconds = status, wait_seconds
+        super().__init__(f"{what}: HTTP {status}")
+
+
+class Unauthorized(Exception):
+    """HTTP 401: the access token is missing or expired; the caller may refresh it once."""
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 6
+    base_backoff: float = 1.0
+    max_backoff: float = 60.0
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header, in either of its RFC 9110 forms."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+class SourceHttpClient:
+    """JSON requests against one source, with auth, back-off and errors that name the page."""
+
+    def __init__(
+        self,
+        source_name: str,
+        session: requests.Session,
+        base_url: str,
+        *,
+        auth_header: Callable[[bool], Mapping[str, str]] | None = None,
+        wait_hint: Callable[[requests.Response], float | None] | None = None,
+        policy: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.source_name = source_name
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self._auth_header = auth_header
+        self._wait_hint = wait_hint or retry_after_seconds
+        self.policy = policy or RetryPolicy()
+        self.timeout = timeout
+        self._sleep = sleep
+        self.requests_made = 0
+        self.retries = 0
+
+    def url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return f"{self.base_url}/{path_or_url.lstrip('/')}"
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        page: int,
+        params: Any = None,
+        json_body: Any = None,
+        accept_status: tuple[int, ...] = (200,),
+    ) -> tuple[int, Any]:
+        """Send one request for page ``page``; retry rate limits and server errors for that page only."""
+        what = f"{self.source_name}: {method} {path.split('?')[0]} page {page}"
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            hinted = exc.wait_seconds if isinstance(exc, RetryableResponse) else None
+            backoff = min(self.policy.max_backoff, self.policy.base_backoff * 2 ** (state.attempt_number - 1))
+            seconds = hinted if hinted is not None else backoff
+            log.warning("%s: %s, waiting %.1fs (attempt %d)", what, exc, seconds, state.attempt_number)
+            self.retries += 1
+            return seconds
+
+        retrying = Retrying(
+            retry=retry_if_exception_type((RetryableResponse, requests.ConnectionError, requests.Timeout)),
+            stop=stop_after_attempt(self.policy.max_attempts),
+            wait=wait,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._send_once, method, path, what, params, json_body, accept_status)
+        except RetryableResponse as exc:
+            attempts = self.policy.max_attempts
+            raise SourceDataError(f"{what}: gave up after {attempts} attempts ({exc})") from exc
+
+    def _send_once(
+        self, method: str, path: str, what: str, params: Any, json_body: Any, accept_status: tuple[int, ...]
+    ) -> tuple[int, Any]:
+        refreshed = False
+        while True:
+            headers = dict(self._auth_header(refreshed)) if self._auth_header else {}
+            self.requests_made += 1
+            response = self.session.request(
+                method, self.url(path), params=params, json=json_body, headers=headers, timeout=self.timeout
+            )
+            if response.status_code == 401 and self._auth_header and not refreshed:
+                refreshed = True  # token expired or revoked: fetch a new one once, then give up
+                continue
+            break
+        if response.status_code in RETRYABLE_STATUS:
+            raise RetryableResponse(response.status_code, self._wait_hint(response), what)
+        if response.status_code not in accept_status:
+            raise SourceDataError(f"{what}: HTTP {response.status_code}: {_error_summary(response)}")
+        return response.status_code, parse_json(response, what)
+
+
+def parse_json(response: requests.Response, what: str) -> Any:
+    """Decode a JSON body or fail naming the page; an HTML page with status 200 is not data."""
+    content_type = response.headers.get("Content-Type", "")
+    if not response.content:
+        return None
+    if "json" not in content_type:
+        raise SourceDataError(
+            f"{what}: expected JSON, got {content_type or 'no content type'} ({len(response.content)} bytes)"
+        )
+    try:
+        return json.loads(response.content.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SourceDataError(f"{what}: body is not valid UTF-8 at byte {exc.start}") from exc
+    except json.JSONDecodeError as exc:
+        raise SourceDataError(f"{what}: malformed JSON at line {exc.lineno} column {exc.colno}") from exc
+
+
+def _error_summary(response: requests.Response) -> str:
+    """The vendor's error code and message, trimmed; never the request's credentials."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    return json.dumps(body, ensure_ascii=False)[:300]

@@ -1,0 +1,86 @@
+"""Read canonical contact files and write reconcile results, for the CLI and stewards' dry runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from crmhub.errors import SourceDataError
+from crmhub.model import CONTACT_COLUMNS, conform
+from crmhub.reconcile.pipeline import ReconcileResult
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f", ""}
+
+
+def _parse_bool(frame: pd.DataFrame, column: str, file: Path) -> pd.Series:
+    """CSV booleans come as text; anything but a clear yes/no is an error naming file and column."""
+    values = frame[column].map(lambda v: "" if v is None or pd.isna(v) else str(v).strip().lower())
+    bad = ~values.isin(_TRUE | _FALSE)
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise SourceDataError(f"{file}: column {column!r}, data row {row + 1}: not a true/false value")
+    return values.isin(_TRUE)
+
+
+def read_contacts_file(path: str | Path) -> pd.DataFrame:
+    """One canonical contact file (``.csv`` or ``.parquet``) as a ``CONTACT_COLUMNS`` frame.
+
+    Every column is read as text (source ids like ``00123`` must not become numbers); empty cells are
+    nulls. Missing columns are an error naming the file and the columns; extra columns are ignored.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise SourceDataError(f"{file}: no such file")
+    suffix = file.suffix.lower()
+    try:
+        if suffix in {".parquet", ".pq"}:
+            frame = pd.read_parquet(file)
+        elif suffix in {".csv", ".txt"}:
+            frame = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8")
+        else:
+            raise SourceDataError(f"{file}: unsupported file type {suffix!r} (use .csv or .parquet)")
+    except (UnicodeDecodeError, pd.errors.ParserError, OSError, ValueError) as exc:
+        raise SourceDataError(f"{file}: cannot read: {type(exc).__name__}") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in CONTACT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise SourceDataError(f"{file}: missing column(s): {', '.join(missing)}")
+    frame = frame[CONTACT_COLUMNS].copy()
+    for col in CONTACT_COLUMNS:
+        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
+            text = frame[col].astype("object")
+            frame[col] = text.where(text.notna() & (text.astype(str).str.strip() != ""), None)
+    if not pd.api.types.is_bool_dtype(frame["is_deleted"]):
+        frame["is_deleted"] = _parse_bool(frame, "is_deleted", file)
+    for col in ("source_created_at", "source_updated_at"):
+        try:
+            frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
+        except (ValueError, TypeError) as exc:
+            raise SourceDataError(f"{file}: column {col!r}: not ISO 8601 timestamps") from exc
+    return conform(frame, CONTACT_COLUMNS)
+
+
+def read_contacts(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """Several contact files concatenated (e.g. one export per source)."""
+    frames = [read_contacts_file(p) for p in paths]
+    return conform(pd.concat(frames, ignore_index=True), CONTACT_COLUMNS) if frames else pd.DataFrame()
+
+
+def write_result(result: ReconcileResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write golden, xref, lineage and conflicts as CSV (and merges/stats as JSON) into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for name in ("golden", "xref", "lineage", "conflicts"):
+        target = out / f"{name}.csv"
+        frame: pd.DataFrame = getattr(result, name)
+        frame.to_csv(target, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        written[name] = target
+    merges = out / "merges.json"
+    merges.write_text(json.dumps(result.merges, indent=2) + "\n", encoding="utf-8")
+    written["merges"] = merges
+    return written

@@ -1,0 +1,490 @@
+"""Normalization: turn source values into comparable match keys and clean presentation values.
+
+Two kinds of output per field, because they serve different ends:
+
+* presentation values (``n_<golden column>``): what a golden record shows — E.164 phone, lower-case
+  e-mail, ``1234 AB`` postcode, ISO country, handle without ``@``; original casing of names kept.
+* match keys (``key_*``): aggressively folded (NFKC, case folding, diacritics removed, Persian/Arabic
+  letters unified) so that the same person written two ways yields the same key.
+
+Parsing that libraries do well (e-mail syntax, phone numbers) is delegated to them; Dutch NAW rules
+(tussenvoegsels, postcode, house-number additions) are encoded here. Every per-value function is pure
+and is applied once per *distinct* value, so 100k records cost as much as their distinct values.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Hashable, Mapping
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+DEFAULT_PHONE_REGION = "NL"
+
+#: Columns ``normalize_contacts`` adds; survivorship reads ``n_*``, matching reads ``key_*``.
+NORMALIZED_COLUMNS: list[str] = [
+    "n_first_name",
+    "n_name_prefix",
+    "n_last_name",
+    "n_email",
+    "email_valid",  # True/False; null when the record has no e-mail
+    "n_phone",
+    "phone_valid",  # True/False; null when the record has no phone
+    "n_street",
+    "n_house_number",
+    "n_house_number_addition",
+    "n_postcode",
+    "n_city",
+    "n_country",
+    "n_social_network",
+    "n_social_handle",
+    "n_company",
+    "key_email",  # valid normalized e-mail, else null
+    "key_phone",  # E.164, else null
+    "key_social",  # "<network>:<handle>", else null
+    "key_name",  # folded "first last" (without tussenvoegsel), for fuzzy matching later
+    "key_address",  # "<postcode w/o space>:<house number><addition>", NL only, for fuzzy matching later
+]
+
+# --------------------------------------------------------------------------------------------- text
+
+
+def _blank_to_none(value: Any) -> str | None:
+    """Nulls, NaN and whitespace-only strings all mean 'no value'."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def clean_text(value: Any) -> str | None:
+    """Presentation clean-up: NFKC, collapse whitespace, keep casing (names are shown as given)."""
+    text = _blank_to_none(value)
+    if text is None:
+        return None
+    text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.split()) or None
+
+
+# Persian and Arabic keyboards produce different code points for the same letter; Arabic-Indic and
+# extended (Persian) digits are mapped to ASCII because NFKC leaves them alone.
+_SCRIPT_FOLD = str.maketrans(
+    {
+        "\u064a": "\u06cc",  # ARABIC YEH -> FARSI YEH
+        "\u0649": "\u06cc",  # ALEF MAKSURA -> FARSI YEH
+        "\u0643": "\u06a9",  # ARABIC KAF -> KEHEH
+        "\u0640": None,  # TATWEEL (elongation) carries no meaning
+        "\u200c": None,  # ZERO WIDTH NON-JOINER
+        "\u200d": None,  # ZERO WIDTH JOINER
+        "\u200f": None,  # RIGHT-TO-LEFT MARK
+        "\u200e": None,  # LEFT-TO-RIGHT MARK
+        **{chr(0x0660 + d): str(d) for d in range(10)},
+        **{chr(0x06F0 + d): str(d) for d in range(10)},
+    }
+)
+
+
+def fold_text(value: Any) -> str | None:
+    """Match-key folding: NFKC, Persian/Arabic letter unification, case folding, no diacritics."""
+    text = _blank_to_none(value)
+    if text is None:
+        return None
+    text = unicodedata.normalize("NFKC", text).translate(_SCRIPT_FOLD).casefold()
+    decomposed = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(unicodedata.normalize("NFC", text).split()) or None
+
+
+# -------------------------------------------------------------------------------------------- e-mail
+
+
+def normalize_email(value: Any) -> tuple[str | None, bool | None]:
+    """Return ``(email, valid)``: stripped and lower-cased, validated for syntax only.
+
+    Deliverability is not checked (no DNS from a batch job). An invalid address is kept (lower-cased)
+    so a steward can see it, but flagged so it is never a match key and loses to a valid one.
+    """
+    text = _blank_to_none(value)
+    if text is None:
+        return None, None
+    text = unicodedata.normalize("NFKC", text).strip().strip("<>").strip()
+    if text.lower().startswith("mailto:"):
+        text = text[len("mailto:") :]
+    try:
+        return validate_email(text, check_deliverability=False).normalized.lower(), True
+    except EmailNotValidError:
+        return text.lower(), False
+
+
+# --------------------------------------------------------------------------------------------- phone
+
+
+def normalize_phone(value: Any, region: str | None = DEFAULT_PHONE_REGION) -> tuple[str | None, bool | None]:
+    """Return ``(e164, valid)``; numbers without a country code are read in ``region``.
+
+    An unparseable or invalid number gives ``(None, False)``: a wrong number is worse than none.
+    """
+    text = _blank_to_none(value)
+    if text is None:
+        return None, None
+    try:
+        parsed = phonenumbers.parse(text, (region or DEFAULT_PHONE_REGION).upper())
+    except phonenumbers.NumberParseException:
+        return None, False
+    if not phonenumbers.is_valid_number(parsed):
+        return None, False
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), True
+
+
+# -------------------------------------------------------------------------------------------- social
+
+_NETWORK_ALIASES = {
+    "twitter": "twitter",
+    "x": "twitter",
+    "x.com": "twitter",
+    "twitter.com": "twitter",
+    "facebook": "facebook",
+    "fb": "facebook",
+    "instagram": "instagram",
+    "ig": "instagram",
+    "insta": "instagram",
+    "linkedin": "linkedin",
+    "li": "linkedin",
+}
+
+_HOST_NETWORK = {
+    "twitter.com": "twitter",
+    "x.com": "twitter",
+    "facebook.com": "facebook",
+    "fb.com": "facebook",
+    "instagram.com": "instagram",
+    "linkedin.com": "linkedin",
+}
+
+_PROFILE_URL = re.compile(
+    r"^(?:https?://)?(?:(?:www|mobile|m|nl|web)\.)?(?P<host>[a-z0-9.-]+\.[a-z]+)/+(?P<path>[^?#]*)"
+    r"(?:\?(?P<query>[^#]*))?",
+    re.IGNORECASE,
+)
+
+
+def normalize_network(value: Any) -> str | None:
+    """Canonical network name (``x`` → ``twitter``); unknown names are kept lower-cased."""
+    text = fold_text(value)
+    if text is None:
+        return None
+    return _NETWORK_ALIASES.get(text, text)
+
+
+def parse_handle(value: Any) -> tuple[str | None, str | None]:
+    """Return ``(network_from_url, handle)`` from ``@Jan``, ``jan`` or a profile URL.
+
+    Profile URLs (``https://twitter.com/jan``, ``x.com/jan``, ``linkedin.com/in/jan``) are reduced to the
+    handle; the network is returned when the URL names one, so a bare URL still yields a usable key.
+    """
+    text = _blank_to_none(value)
+    if text is None:
+        return None, None
+    text = unicodedata.normalize("NFKC", text).strip()
+    network = None
+    match = _PROFILE_URL.match(text)
+    if match and "/" in text:
+        host = match.group("host").lower()
+        network = _HOST_NETWORK.get(host)
+        parts = [p for p in match.group("path").split("/") if p]
+        if network == "linkedin" and len(parts) >= 2 and parts[0].lower() in {"in", "company", "pub"}:
+            parts = parts[1:]
+        if network == "facebook" and parts[:1] == ["profile.php"] and match.group("query"):
+            ident = re.search(r"(?:^|&)id=(\d+)", match.group("query"))
+            parts = [ident.group(1)] if ident else []
+        text = parts[0] if parts else ""
+    handle = text.lstrip("@").strip().lower()
+    return network, (handle or None)
+
+
+def normalize_handle(value: Any) -> str | None:
+    """The handle alone: no ``@``, no URL, lower-case (handles are case-insensitive on every network)."""
+    return parse_handle(value)[1]
+
+
+# --------------------------------------------------------------------------------------------- names
+
+# Dutch (and a few Belgian/German/French) name particles. Longest match wins, so "van der" is tried
+# before "van". Apostrophe variants are unified to ASCII before matching.
+TUSSENVOEGSELS: tuple[str, ...] = tuple(
+    sorted(
+        {
+            "van", "van der", "van den", "van de", "van het", "van 't", "van de l'", "vander", "vanden",
+            "de", "den", "der", "het", "'t", "'s", "te", "ten", "ter", "toe", "tot",
+            "in", "in 't", "in de", "in den", "in het", "in der",
+            "op", "op de", "op den", "op het", "op 't", "op ten",
+            "onder", "onder de", "onder den", "onder het", "over", "over de", "over het",
+            "uit", "uit de", "uit den", "uit het", "uijt de", "uyt den",
+            "aan", "aan de", "aan den", "aan het", "aan 't", "bij", "bij de", "bij den", "bij het",
+            "voor", "voor de", "voor den", "voor het", "voor 't", "achter de", "boven de", "tot de",
+            "von", "von der", "zu", "zum", "zur", "le", "la", "les", "du", "des", "d'", "l'", "di", "da",
+            "dos", "del", "della",
+        },
+        key=lambda p: (-len(p.split()), -len(p), p),
+    )
+)
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
+_PREFIX_SET = frozenset(TUSSENVOEGSELS)
+
+
+def split_tussenvoegsel(last_name: Any, name_prefix: Any = None) -> tuple[str | None, str | None]:
+    """Return ``(name_prefix, last_name)`` with the tussenvoegsel split off the last name.
+
+    Sources that have no prefix field put it in the last name ("van der Berg", or "Berg, van der" in
+    sorted lists). The prefix is returned lower-case (its spelling after a first name); the rest keeps
+    its original casing. A prefix the source gave separately is kept and not repeated in the last name.
+    """
+    last = clean_text(last_name)
+    given = clean_text(name_prefix)
+    if given is not None:
+        given = given.translate(_APOSTROPHES).lower()
+        if last and last.lower().startswith(given + " ") and len(last) > len(given) + 1:
+            last = last[len(given) + 1 :].strip()
+        return given, last
+    if last is None:
+        return None, None
+    text = last.translate(_APOSTROPHES)
+    if "," in text:  # "Berg, van der"
+        head, _, tail = text.partition(",")
+        if tail.strip().lower() in _PREFIX_SET and head.strip():
+            return tail.strip().lower(), head.strip()
+    words = text.split(" ")
+    for prefix in TUSSENVOEGSELS:
+        n = len(prefix.split(" "))
+        if len(words) > n and " ".join(words[:n]).lower() == prefix:
+            return prefix, " ".join(words[n:])
+        if prefix.endswith("'") and n == 1 and text.lower().startswith(prefix) and len(text) > len(prefix):
+            return prefix, text[len(prefix) :]  # "d'Artagnan"
+    return None, last
+
+
+# ------------------------------------------------------------------------------------------- address
+
+_NUMBER_LAST = re.compile(
+    r"^(?P<street>.*?[^\W\d_].*?)[\s,]+(?P<number>\d{1,5})"
+    r"(?:\s*[-/]?\s*(?P<addition>[^\W_]{1,6}(?:[-/ ][^\W_]{1,4})?))?\s*$"
+)
+_NUMBER_FIRST = re.compile(r"^(?P<number>\d{1,5})(?P<addition>[a-zA-Z])?[\s,]+(?P<street>.*[^\W\d_].*)$")
+
+
+def parse_address_line(value: Any) -> tuple[str | None, str | None, str | None]:
+    """Split ``"Kerkstraat 12-A"`` into ``("Kerkstraat", "12", "A")``.
+
+    Additions are upper-case without separators ("12a", "12 A", "12-A" → "A"; "12 bis" → "BIS") so the
+    same address from two sources compares equal. A line that does not parse stays whole in ``street``.
+    """
+    line = clean_text(value)
+    if line is None:
+        return None, None, None
+    match = _NUMBER_LAST.match(line) or _NUMBER_FIRST.match(line)
+    if not match:
+        return line, None, None
+    addition = match.group("addition")
+    if addition:
+        addition = re.sub(r"[\s\-/]+", "-", addition).upper()
+    street = match.group("street").strip(" ,")
+    return street or None, str(int(match.group("number"))), addition or None
+
+
+_NL_POSTCODE = re.compile(r"^([1-9]\d{3})\s*([a-zA-Z]{2})$")
+
+
+def normalize_postcode(value: Any, country: str | None = None) -> str | None:
+    """Dutch postcodes become ``1234 AB``; others are upper-cased with single spaces.
+
+    A value that looks Dutch is formatted as Dutch when the country is unknown, since most records
+    without a country are Dutch in this hub's data; an explicit other country is respected.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    match = _NL_POSTCODE.match(text)
+    if match and country in (None, "NL"):
+        return f"{match.group(1)} {match.group(2).upper()}"
+    return text.upper()
+
+
+# ------------------------------------------------------------------------------------------- country
+
+# Names in English, Dutch, German, French and the country's own language/script, folded. Extend as
+# sources bring new spellings; alpha-2 and alpha-3 codes are recognised as well.
+_COUNTRY_NAMES: dict[str, tuple[str, ...]] = {
+    "NL": ("netherlands", "the netherlands", "nederland", "holland", "niederlande", "pays-bas",
+           "pays bas", "kingdom of the netherlands", "koninkrijk der nederlanden", "nld", "هلند"),
+    "BE": ("belgium", "belgie", "belgique", "belgien", "bel"),
+    "DE": ("germany", "duitsland", "deutschland", "allemagne", "deu", "ger"),
+    "FR": ("france", "frankrijk", "frankreich", "fra"),
+    "LU": ("luxembourg", "luxemburg", "lux"),
+    "GB": ("united kingdom", "uk", "great britain", "britain", "england", "scotland", "wales",
+           "verenigd koninkrijk", "engeland", "groot-brittannie", "gbr"),
+    "IE": ("ireland", "ierland", "irl"),
+    "US": ("united states", "united states of america", "usa", "us", "america",
+           "verenigde staten", "vs"),
+    "CA": ("canada", "can"),
+    "ES": ("spain", "spanje", "espana", "esp"),
+    "PT": ("portugal", "prt"),
+    "IT": ("italy", "italie", "italia", "ita"),
+    "CH": ("switzerland", "zwitserland", "schweiz", "suisse", "che"),
+    "AT": ("austria", "oostenrijk", "osterreich", "aut"),
+    "DK": ("denmark", "denemarken", "danmark", "dnk"),
+    "SE": ("sweden", "zweden", "sverige", "swe"),
+    "NO": ("norway", "noorwegen", "norge", "nor"),
+    "FI": ("finland", "suomi", "fin"),
+    "PL": ("poland", "polen", "polska", "pol"),
+    "TR": ("turkey", "turkiye", "turkije", "tur"),
+    "MA": ("morocco", "marokko", "maroc", "mar", "المغرب"),
+    "SR": ("suriname", "sur"),
+    "CW": ("curacao", "cuw"),
+    "AW": ("aruba", "abw"),
+    "ID": ("indonesia", "indonesie", "idn"),
+    "IR": ("iran", "iran, islamic republic of", "islamic republic of iran", "irn", "ایران"),
+    "AF": ("afghanistan", "afg", "افغانستان"),
+    "SA": ("saudi arabia", "saoedi-arabie", "sau", "السعودية"),
+    "AE": ("united arab emirates", "uae", "verenigde arabische emiraten", "are", "الإمارات"),
+    "EG": ("egypt", "egypte", "egy", "مصر"),
+    "SY": ("syria", "syrie", "syr", "سوريا"),
+    "IQ": ("iraq", "irak", "irq", "العراق"),
+    "CN": ("china", "chn"),
+    "IN": ("india", "ind"),
+    "JP": ("japan", "jpn"),
+    "AU": ("australia", "australie", "aus"),
+    "BR": ("brazil", "brazilie", "brasil", "bra"),
+    "ZA": ("south africa", "zuid-afrika", "zaf"),
+}
+_COUNTRY_LOOKUP: dict[str, str] = {}
+for _code, _names in _COUNTRY_NAMES.items():
+    for _name in _names:
+        _COUNTRY_LOOKUP[fold_text(_name) or _name] = _code
+_ALPHA2 = frozenset(phonenumbers.SUPPORTED_REGIONS) | {"GB", "UK"}
+
+
+def normalize_country(value: Any) -> str | None:
+    """ISO 3166 alpha-2 from a code or a (Dutch, English, native) name; unknown values are kept.
+
+    Unknown values are returned as cleaned text rather than dropped, so a quality check can flag them
+    instead of the country silently disappearing.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    folded = fold_text(text) or ""
+    folded = folded.removeprefix("the ").strip(" .")
+    if folded in _COUNTRY_LOOKUP and not (len(folded) == 2 and folded.upper() in _ALPHA2):
+        return _COUNTRY_LOOKUP[folded]
+    if len(folded) == 2 and folded.isascii() and folded.upper() in _ALPHA2:
+        return "GB" if folded.upper() == "UK" else folded.upper()
+    return _COUNTRY_LOOKUP.get(folded, text)
+
+
+# --------------------------------------------------------------------------------------- frame level
+
+
+def _map_unique(series: pd.Series, func: Callable[[Any], Any]) -> pd.Series:
+    """Apply ``func`` once per distinct value: sources repeat values a lot and parsing is costly."""
+    values = series.astype("object").where(series.notna(), None)
+    uniques = pd.unique(values)
+    table = {v: func(v) for v in uniques if v is not None}
+    return values.map(lambda v: table.get(v) if v is not None else func(None))
+
+
+def _map_pairs(a: pd.Series, b: pd.Series, func: Callable[[Any, Any], Any]) -> list[Any]:
+    """Like :func:`_map_unique` for a function of two columns."""
+    cache: dict[tuple[Hashable, Hashable], Any] = {}
+    out = []
+    for x, y in zip(a.tolist(), b.tolist(), strict=True):
+        key = (x, y)
+        if key not in cache:
+            cache[key] = func(x, y)
+        out.append(cache[key])
+    return out
+
+
+@lru_cache(maxsize=1)
+def _phone_regions() -> frozenset[str]:
+    return frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+
+def _none(values: list[Any] | pd.Series) -> pd.Series:
+    """An object column whose missing values are ``None`` (the canonical model's null)."""
+    series = pd.Series(values, dtype="object")
+    return series.where(series.notna(), None)
+
+
+def normalize_contacts(
+    contacts: pd.DataFrame,
+    phone_regions: Mapping[str, str] | None = None,
+    default_region: str = DEFAULT_PHONE_REGION,
+) -> pd.DataFrame:
+    """Return ``contacts`` (canonical columns kept) plus :data:`NORMALIZED_COLUMNS`.
+
+    ``phone_regions`` maps source name → region for numbers written without a country code. A record's
+    own country wins over its source's region (a Belgian address with a local Belgian number).
+    """
+    out = contacts.reset_index(drop=True).copy()
+    regions = {k: v.upper() for k, v in (phone_regions or {}).items()}
+
+    out["n_first_name"] = _none(_map_unique(out["first_name"], clean_text))
+    split = _map_pairs(out["last_name"], out["name_prefix"], split_tussenvoegsel)
+    out["n_name_prefix"] = _none([p for p, _ in split])
+    out["n_last_name"] = _none([last for _, last in split])
+
+    emails = _map_unique(out["email"], normalize_email)
+    out["n_email"] = _none([e for e, _ in emails])
+    out["email_valid"] = pd.array([v for _, v in emails], dtype="boolean")
+
+    out["n_country"] = _none(_map_unique(out["country"], normalize_country))
+    supported = _phone_regions()
+    record_region = [
+        c if c in supported else regions.get(s, default_region)
+        for c, s in zip(out["n_country"].tolist(), out["source"].tolist(), strict=True)
+    ]
+    phones = _map_pairs(out["phone"], pd.Series(record_region), normalize_phone)
+    out["n_phone"] = _none([p for p, _ in phones])
+    out["phone_valid"] = pd.array([v for _, v in phones], dtype="boolean")
+
+    address = _map_unique(out["address_line"], parse_address_line)
+    out["n_street"] = _none([a[0] for a in address])
+    out["n_house_number"] = _none([a[1] for a in address])
+    out["n_house_number_addition"] = _none([a[2] for a in address])
+    out["n_postcode"] = _none(_map_pairs(out["postcode"], out["n_country"], normalize_postcode))
+    out["n_city"] = _none(_map_unique(out["city"], clean_text))
+
+    handles = _map_unique(out["social_handle"], parse_handle)
+    networks = _map_unique(out["social_network"], normalize_network)
+    out["n_social_network"] = _none(
+        [n if n is not None else h[0] for n, h in zip(networks.tolist(), handles.tolist(), strict=True)]
+    )
+    out["n_social_handle"] = _none([h[1] for h in handles])
+    out["n_company"] = _none(_map_unique(out["company"], clean_text))
+
+    valid = out["email_valid"].fillna(False).to_numpy(dtype=bool)
+    out["key_email"] = _none(out["n_email"].where(valid, None))
+    out["key_phone"] = _none(out["n_phone"])
+    has_social = out["n_social_network"].notna() & out["n_social_handle"].notna()
+    out["key_social"] = _none(
+        (out["n_social_network"].fillna("") + ":" + out["n_social_handle"].fillna("")).where(has_social, None)
+    )
+    first_key = _map_unique(out["n_first_name"], fold_text).fillna("")
+    last_key = _map_unique(out["n_last_name"], fold_text).fillna("")
+    name_key = (first_key + " " + last_key).str.strip()
+    out["key_name"] = _none(name_key.where(name_key != "", None))
+    nl_postcode = out["n_postcode"].fillna("").str.fullmatch(r"\d{4} [A-Z]{2}")
+    has_address = nl_postcode & out["n_house_number"].notna()
+    address_key = (
+        out["n_postcode"].fillna("").str.replace(" ", "", regex=False)
+        + ":"
+        + out["n_house_number"].fillna("")
+        + out["n_house_number_addition"].fillna("")
+    )
+    out["key_address"] = _none(address_key.where(has_address, None))
+    return out

@@ -1,0 +1,200 @@
+"""Precedence (survivorship) rules: load ``include/config/precedence.yaml`` and validate it strictly.
+
+The file is written by data stewards, so every mistake is reported as a :class:`ConfigError` naming
+the file and the exact key path (``attributes.email.sources[1]``) instead of surfacing later as an
+odd golden value. Unknown keys are errors too: a misspelt option must not be silently ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crmhub.errors import ConfigError
+from crmhub.paths import CONFIG_DIR
+from crmhub.reconcile.match import RULES as MATCH_RULES
+from crmhub.reconcile.match import Blocklist, MatchConfig
+
+DEFAULT_RULES_FILE = CONFIG_DIR / "precedence.yaml"
+
+#: Attribute groups survive as a block: all their golden columns come from one source record.
+ATTRIBUTE_GROUPS: dict[str, tuple[str, ...]] = {
+    "name": ("first_name", "name_prefix", "last_name"),
+    "email": ("email",),
+    "phone": ("phone",),
+    "address": ("street", "house_number", "house_number_addition", "postcode", "city", "country"),
+    "social": ("social_network", "social_handle"),
+    "company": ("company",),
+}
+
+#: Attributes whose normalizer yields a validity flag (the column ``valid_beats_invalid`` reads).
+VALIDITY_FLAGS: dict[str, str] = {"email": "email_valid", "phone": "phone_valid"}
+
+RULE_TYPES = ("source_priority", "most_recent")
+
+
+@dataclass(frozen=True)
+class AttributeRule:
+    """How one attribute (group) is chosen among a cluster's records."""
+
+    name: str
+    columns: tuple[str, ...]
+    rule: str  # one of RULE_TYPES
+    sources: tuple[str, ...]  # candidate sources; for source_priority also the order
+    valid_beats_invalid: bool = False
+
+    @property
+    def label(self) -> str:
+        """The rule as written to lineage and conflicts."""
+        return f"valid_beats_invalid+{self.rule}" if self.valid_beats_invalid else self.rule
+
+
+@dataclass(frozen=True)
+class PrecedenceRules:
+    """The parsed rules file."""
+
+    sources: tuple[str, ...]
+    attributes: dict[str, AttributeRule]
+    matching: MatchConfig = field(default_factory=MatchConfig)
+    phone_regions: dict[str, str] = field(default_factory=dict)
+    file: str = "<memory>"
+
+
+_TOP_KEYS = {"version", "sources", "phone_regions", "matching", "attributes"}
+_ATTRIBUTE_KEYS = {"rule", "sources", "valid_beats_invalid"}
+_MATCHING_KEYS = {"rules", "max_records_per_key", "blocklist", "use_default_blocklist"}
+
+
+class _Reader:
+    """Small helpers that raise ConfigError with the file and key path."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def fail(self, key: str, reason: str) -> ConfigError:
+        return ConfigError(self.file, key, reason)
+
+    def mapping(self, value: Any, key: str, allowed: set[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, f"must be a mapping, got {type(value).__name__}")
+        for k in value:
+            if k not in allowed:
+                raise self.fail(f"{key}.{k}" if key != "(root)" else str(k),
+                                f"unknown key; allowed: {', '.join(sorted(allowed))}")
+        return value
+
+    def string_list(self, value: Any, key: str, *, non_empty: bool = True) -> list[str]:
+        if not isinstance(value, list):
+            raise self.fail(key, f"must be a list, got {type(value).__name__}")
+        if non_empty and not value:
+            raise self.fail(key, "must not be empty")
+        seen: set[str] = set()
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                raise self.fail(f"{key}[{i}]", f"must be a non-empty string, got {item!r}")
+            if item in seen:
+                raise self.fail(f"{key}[{i}]", f"duplicate value {item!r}")
+            seen.add(item)
+        return list(value)
+
+
+def load_rules(path: str | Path | None = None) -> PrecedenceRules:
+    """Read and validate a rules file (default: ``include/config/precedence.yaml``)."""
+    file = Path(path) if path is not None else DEFAULT_RULES_FILE
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(file), "(file)", f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(str(file), "(file)", f"not valid YAML{where}") from exc
+    return parse_rules(data, str(file))
+
+
+def parse_rules(data: Any, file: str = "<memory>") -> PrecedenceRules:
+    """Validate an already-parsed rules document (also used by tests and a future dry-run)."""
+    r = _Reader(file)
+    if data is None:
+        raise r.fail("(root)", "file is empty")
+    doc = r.mapping(data, "(root)", _TOP_KEYS)
+    if doc.get("version", 1) != 1:
+        raise r.fail("version", f"unsupported version {doc['version']!r}; this hub reads version 1")
+    if "sources" not in doc:
+        raise r.fail("sources", "missing: list the source names the rules may refer to")
+    sources = r.string_list(doc["sources"], "sources")
+
+    regions: dict[str, str] = {}
+    if "phone_regions" in doc:
+        raw_regions = r.mapping(doc["phone_regions"], "phone_regions", set(sources))
+        for src, region in raw_regions.items():
+            if not (isinstance(region, str) and len(region) == 2 and region.isalpha()):
+                raise r.fail(f"phone_regions.{src}", f"must be an ISO country code like 'NL', got {region!r}")
+            regions[src] = region.upper()
+
+    matching = _parse_matching(r, doc.get("matching", {}))
+
+    if "attributes" not in doc:
+        raise r.fail("attributes", "missing: say per attribute group how its golden value is chosen")
+    raw_attrs = r.mapping(doc["attributes"], "attributes", set(ATTRIBUTE_GROUPS))
+    missing = [g for g in ATTRIBUTE_GROUPS if g not in raw_attrs]
+    if missing:
+        raise r.fail(f"attributes.{missing[0]}", f"missing: every group needs a rule ({', '.join(missing)})")
+    attributes = {
+        name: _parse_attribute(r, name, raw_attrs[name], sources) for name in ATTRIBUTE_GROUPS
+    }
+    return PrecedenceRules(tuple(sources), attributes, matching, regions, file)
+
+
+def _parse_attribute(r: _Reader, name: str, raw: Any, sources: list[str]) -> AttributeRule:
+    key = f"attributes.{name}"
+    spec = r.mapping(raw, key, _ATTRIBUTE_KEYS)
+    rule = spec.get("rule")
+    if rule is None:
+        raise r.fail(f"{key}.rule", f"missing; one of: {', '.join(RULE_TYPES)}")
+    if rule not in RULE_TYPES:
+        raise r.fail(f"{key}.rule", f"unknown rule {rule!r}; one of: {', '.join(RULE_TYPES)}")
+    if "sources" in spec:
+        chosen = r.string_list(spec["sources"], f"{key}.sources")
+    elif rule == "source_priority":
+        raise r.fail(f"{key}.sources", "missing: source_priority needs the sources in priority order")
+    else:
+        chosen = list(sources)
+    for i, src in enumerate(chosen):
+        if src not in sources:
+            raise r.fail(f"{key}.sources[{i}]", f"unknown source {src!r}; declared sources: {', '.join(sources)}")
+    vbi = spec.get("valid_beats_invalid", False)
+    if not isinstance(vbi, bool):
+        raise r.fail(f"{key}.valid_beats_invalid", f"must be true or false, got {vbi!r}")
+    if vbi and name not in VALIDITY_FLAGS:
+        raise r.fail(
+            f"{key}.valid_beats_invalid",
+            f"only {', '.join(VALIDITY_FLAGS)} have a validity check",
+        )
+    return AttributeRule(name, ATTRIBUTE_GROUPS[name], rule, tuple(chosen), vbi)
+
+
+def _parse_matching(r: _Reader, raw: Any) -> MatchConfig:
+    if raw is None:
+        return MatchConfig()
+    spec = r.mapping(raw, "matching", _MATCHING_KEYS)
+    defaults = MatchConfig()
+    rules = defaults.rules
+    if "rules" in spec:
+        rules = tuple(r.string_list(spec["rules"], "matching.rules"))
+        for i, name in enumerate(rules):
+            if name not in MATCH_RULES:
+                raise r.fail(f"matching.rules[{i}]", f"unknown match rule {name!r}; one of: {', '.join(MATCH_RULES)}")
+    limit = spec.get("max_records_per_key", defaults.max_records_per_key)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 2:
+        raise r.fail("matching.max_records_per_key", f"must be a whole number >= 2, got {limit!r}")
+    use_defaults = spec.get("use_default_blocklist", True)
+    if not isinstance(use_defaults, bool):
+        raise r.fail("matching.use_default_blocklist", f"must be true or false, got {use_defaults!r}")
+    entries = r.string_list(spec.get("blocklist", []), "matching.blocklist", non_empty=False)
+    return MatchConfig(rules, limit, Blocklist.from_entries(entries, include_defaults=use_defaults))

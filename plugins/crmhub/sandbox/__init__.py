@@ -1,0 +1,20 @@
+"""Local fake vendor APIs (HubSpot CRM v3, Hootsuite REST) over seeded data with known ground truth.
+
+No machine here reaches the real vendors, and no demo should run against production; these servers
+speak the vendors' documented wire formats so connectors and official SDKs work against them unchanged.
+"""
+
+from crmhub.sandbox.datagen import SandboxData, generate
+from crmhub.sandbox.hootsuite import HootsuiteSettings, create_hootsuite_app
+from crmhub.sandbox.hubspot import HubSpotSettings, create_hubspot_app
+from crmhub.sandbox.server import SandboxServer
+
+__all__ = [
+    "HootsuiteSettings",
+    "HubSpotSettings",
+    "SandboxData",
+    "SandboxServer",
+    "create_hootsuite_app",
+    "create_hubspot_app",
+    "generate",
+]

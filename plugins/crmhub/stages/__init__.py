@@ -1,0 +1,1 @@
+"""What each DAG task does, as plain functions: DAG files only wire these together."""

@@ -1,0 +1,140 @@
+"""The warehouse API the DAGs and the CLI use, the same over DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+import pandas as pd
+
+from crmhub.model import XREF_COLUMNS, conform
+from crmhub.warehouse import load, raw, sqlfiles, tables
+from crmhub.warehouse.engine import Engine, open_engine
+from crmhub.warehouse.load import LoadStats
+from crmhub.warehouse.url import WarehouseUrl, default_url, parse_url
+
+MIGRATE_LOCK = "crmhub.warehouse.migrate"
+
+
+class Warehouse:
+    """One connection to the warehouse; use as a context manager so the DuckDB lock is released."""
+
+    def __init__(self, engine: Engine, url: WarehouseUrl) -> None:
+        self.engine = engine
+        self.url = url
+
+    @classmethod
+    def from_url(cls, url: str, *, lock_timeout: float = 30.0) -> Self:
+        """Open ``duckdb:///abs/path.duckdb`` or ``postgresql://user@host:port/db``.
+
+        ``lock_timeout`` is how long to wait for another process's DuckDB write lock.
+        """
+        parsed = parse_url(url)
+        return cls(open_engine(parsed, lock_timeout=lock_timeout), parsed)
+
+    @property
+    def dialect(self) -> str:
+        """``duckdb`` or ``postgresql``."""
+        return self.engine.dialect
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Apply the numbered DDL files in one transaction (idempotent); return the files run."""
+        files = sqlfiles.ddl_files(self.dialect)
+        with self.engine.transaction():
+            self.engine.run_file("lock", {"lock_name": MIGRATE_LOCK})
+            for path in files:
+                for statement in sqlfiles.split_statements(path.read_text(encoding="utf-8")):
+                    self.engine.execute(statement)
+        return [p.name for p in files]
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.engine.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- raw -------------------------------------------------------------------------------
+    def land_raw(self, records: pd.DataFrame) -> int:
+        """Append raw landing records not already present; return the number inserted."""
+        return raw.land_raw(self.engine, records)
+
+    def latest_raw(self, source: str, object_type: str) -> pd.DataFrame:
+        """The newest landed payload per source_id of one source and object type."""
+        return raw.latest_raw(self.engine, source, object_type)
+
+    # -- core ------------------------------------------------------------------------------
+    def current_xref(self) -> pd.DataFrame:
+        """Current source→golden links (``XREF_COLUMNS``), so reconcile keeps golden IDs stable."""
+        (statement,) = sqlfiles.load_statements("xref_current", self.dialect)
+        names, data = self.engine.fetch(statement)
+        return conform(pd.DataFrame(data, columns=names), XREF_COLUMNS)
+
+    def load_reconciled(
+        self,
+        run_id: str,
+        golden: pd.DataFrame,
+        xref: pd.DataFrame,
+        lineage: pd.DataFrame,
+        conflicts: pd.DataFrame,
+        interactions: pd.DataFrame,
+        *,
+        fail_after: str | None = None,
+    ) -> LoadStats:
+        """Load one reconcile run atomically (see :mod:`crmhub.warehouse.load`)."""
+        return load.load_reconciled(
+            self.engine, run_id, golden, xref, lineage, conflicts, interactions, fail_after=fail_after
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run a read query with ``:name`` placeholders and return a DataFrame."""
+        names, data = self.engine.fetch(sql, params)
+        return pd.DataFrame(data, columns=names)
+
+    def table_counts(self) -> dict[str, int]:
+        """Row counts of the raw, core and mart relations."""
+        counts = {}
+        for table in tables.COUNTED:
+            _, data = self.engine.fetch(f"SELECT count(*) FROM {tables.quote_table(table)}")
+            counts[table] = int(data[0][0])
+        return counts
+
+    def checksum(self, table: str) -> str:
+        """Order-independent sha256 of a table's content, ignoring load bookkeeping columns.
+
+        Used to prove that a rerun changed nothing: each row is digested on its own, the
+        digests are sorted, and the sorted list is digested.
+        """
+        columns = tables.checksum_columns(table)
+        quoted = tables.quote_columns(table, columns)
+        _, data = self.engine.fetch(f"SELECT {quoted} FROM {tables.quote_table(table)}")
+        digests = sorted(
+            hashlib.sha256(json.dumps([_canonical(v) for v in row], ensure_ascii=False).encode("utf-8")).hexdigest()
+            for row in data
+        )
+        return hashlib.sha256("\n".join(digests).encode("ascii")).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """Engine-neutral JSON value: UTC ISO timestamps, plain ints/bools/strings."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def connect_warehouse(url: str | None = None, *, lock_timeout: float = 30.0) -> Warehouse:
+    """Open the configured warehouse: ``url``, else ``CRMHUB_WAREHOUSE_URL``, else DuckDB in data/."""
+    return Warehouse.from_url(url or default_url(), lock_timeout=lock_timeout)

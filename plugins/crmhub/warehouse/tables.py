@@ -1,0 +1,188 @@
+"""The warehouse's table whitelist: every identifier the Python side puts into SQL comes from here.
+
+The DDL lives in ``include/sql/warehouse/ddl``; ``tests/warehouse`` checks that these column
+lists match the database, so the two cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from crmhub.model import (
+    CONFLICT_COLUMNS,
+    GOLDEN_COLUMNS,
+    INTERACTION_COLUMNS,
+    LINEAGE_COLUMNS,
+    XREF_COLUMNS,
+)
+
+Kind = Literal["text", "timestamp", "bool", "int"]
+
+#: The raw landing record (docs/architecture.md), one per source record.
+RAW_COLUMNS: list[str] = [
+    "source",
+    "object_type",
+    "source_id",
+    "source_updated_at",
+    "payload",
+    "payload_hash",
+    "run_id",
+    "extracted_at",
+]
+
+#: The interaction frame handed to the loader: the canonical columns plus the golden link.
+LOAD_INTERACTION_COLUMNS: list[str] = [*INTERACTION_COLUMNS, "golden_id"]
+
+#: Golden attributes covered by ``change_hash``: a new version only when one of these changes.
+#: ``source_updated_at`` is left out so a touched-but-unchanged source record adds no version.
+GOLDEN_HASHED: list[str] = [c for c in GOLDEN_COLUMNS if c not in ("golden_id", "source_updated_at")]
+
+_TIMESTAMPS = {
+    "source_updated_at",
+    "source_created_at",
+    "occurred_at",
+    "extracted_at",
+    "valid_from",
+    "valid_to",
+    "loaded_at",
+    "started_at",
+    "finished_at",
+    "first_interaction_at",
+    "last_interaction_at",
+    "version_valid_from",
+}
+_BOOLS = {"is_deleted", "is_current"}
+_INTS = {
+    "contact_sk",
+    "xref_sk",
+    "audit_id",
+    "source_count",
+    "source_record_count",
+    "interaction_count",
+}
+
+
+def kind_of(column: str) -> Kind:
+    """Storage kind of a column, by the project-wide naming of columns."""
+    if column in _TIMESTAMPS:
+        return "timestamp"
+    if column in _BOOLS:
+        return "bool"
+    if column in _INTS:
+        return "int"
+    return "text"
+
+
+_GOLDEN_ATTRS = [c for c in GOLDEN_COLUMNS if c != "golden_id"]
+
+#: Every readable relation and its columns, in DDL order.
+TABLES: dict[str, list[str]] = {
+    "raw.payloads": RAW_COLUMNS,
+    "core.golden_contacts": [
+        "contact_sk",
+        "golden_id",
+        *_GOLDEN_ATTRS,
+        "change_hash",
+        "valid_from",
+        "valid_to",
+        "is_current",
+        "loaded_run_id",
+        "loaded_at",
+    ],
+    "core.contact_xref": [
+        "xref_sk",
+        *XREF_COLUMNS,
+        "valid_from",
+        "valid_to",
+        "is_current",
+        "loaded_run_id",
+        "loaded_at",
+    ],
+    "core.interactions": [*LOAD_INTERACTION_COLUMNS, "loaded_run_id", "loaded_at"],
+    "core.golden_lineage": [*LINEAGE_COLUMNS, "loaded_run_id", "loaded_at"],
+    "core.golden_conflicts": ["run_id", *CONFLICT_COLUMNS, "loaded_at"],
+    "audit.load_audit": [
+        "audit_id",
+        "run_id",
+        "stage",
+        "started_at",
+        "finished_at",
+        "status",
+        "row_counts",
+        "error",
+    ],
+    "mart.customer_360": [
+        "golden_id",
+        "first_name",
+        "name_prefix",
+        "last_name",
+        "email",
+        "phone",
+        "street",
+        "house_number",
+        "house_number_addition",
+        "postcode",
+        "city",
+        "country",
+        "company",
+        "social_network",
+        "social_handle",
+        "source_count",
+        "source_record_count",
+        "sources",
+        "interaction_count",
+        "first_interaction_at",
+        "last_interaction_at",
+        "last_interaction_channel",
+        "version_valid_from",
+    ],
+}
+
+#: Staging tables the loader copies frames into, with the frame columns they take.
+STAGING: dict[str, list[str]] = {
+    "staging.golden_contacts": [*GOLDEN_COLUMNS, "change_hash"],
+    "staging.contact_xref": XREF_COLUMNS,
+    "staging.interactions": LOAD_INTERACTION_COLUMNS,
+    "staging.golden_lineage": LINEAGE_COLUMNS,
+    "staging.golden_conflicts": CONFLICT_COLUMNS,
+}
+
+#: Session-private landing table for ``land_raw`` (a TEMP table, hence unqualified).
+RAW_LANDING = "raw_landing"
+
+#: Tables ``table_counts`` reports on (everything but audit).
+COUNTED: list[str] = [t for t in TABLES if not t.startswith("audit.")]
+
+#: Bookkeeping columns a checksum ignores: they record when/by whom, not what.
+AUDIT_COLUMNS = {"loaded_run_id", "loaded_at"}
+
+
+def checksum_columns(table: str) -> list[str]:
+    """Columns whose content ``Warehouse.checksum`` digests."""
+    return [c for c in columns_of(table) if c not in AUDIT_COLUMNS]
+
+
+def columns_of(table: str) -> list[str]:
+    """The whitelisted columns of ``table``; unknown tables raise."""
+    if table in TABLES:
+        return TABLES[table]
+    if table in STAGING:
+        return STAGING[table]
+    if table == RAW_LANDING:
+        return RAW_COLUMNS
+    raise ValueError(f"not a warehouse table: {table!r} (known: {sorted(TABLES)})")
+
+
+def quote_table(table: str) -> str:
+    """``schema.table`` as quoted identifiers, after checking the whitelist."""
+    columns_of(table)
+    return ".".join(f'"{part}"' for part in table.split("."))
+
+
+def quote_columns(table: str, columns: list[str]) -> str:
+    """Comma-separated quoted column list, each checked against ``table``'s whitelist."""
+    allowed = set(columns_of(table))
+    bad = [c for c in columns if c not in allowed]
+    if bad:
+        raise ValueError(f"columns {bad} are not whitelisted for {table}")
+    return ", ".join(f'"{c}"' for c in columns)
