@@ -8,7 +8,10 @@ the reconcile engine and the warehouse loader be written and tested apart.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas is imported when used: DAG files import this module at parse time
+    import pandas as pd
 
 #: One row per contact record as a source system holds it, after the connector's mapping.
 CONTACT_COLUMNS: list[str] = [
@@ -96,6 +99,8 @@ BOOL_COLUMNS = {"is_deleted"}
 
 def empty_frame(columns: list[str]) -> pd.DataFrame:
     """An empty frame with the contract's columns and dtypes, for sources with nothing new."""
+    import pandas as pd
+
     return conform(pd.DataFrame(columns=columns), columns)
 
 
@@ -104,6 +109,8 @@ def conform(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
     Missing columns are added as nulls; extra columns are a programming error and raise.
     """
+    import pandas as pd
+
     extra = [c for c in frame.columns if c not in columns]
     if extra:
         raise ValueError(f"columns outside the canonical contract: {extra}")

@@ -12,14 +12,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import pandas as pd
 import requests
 
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import SourceHttpClient, retry_after_seconds
 from crmhub.model import CONTACT_COLUMNS, INTERACTION_COLUMNS, empty_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)

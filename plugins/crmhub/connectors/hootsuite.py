@@ -14,7 +14,6 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
-import pandas as pd
 import requests
 
 from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, Window
@@ -59,9 +58,7 @@ class HootsuiteConnector(Connector):
             credentials.password or "",
             grant,
         )
-        http = SourceHttpClient(
-            source_name, session, base_url, auth_header=tokens.header, wait_hint=cls.wait_hint
-        )
+        http = SourceHttpClient(source_name, session, base_url, auth_header=tokens.header, wait_hint=cls.wait_hint)
         return cls(source_name, http, options)
 
     @staticmethod
@@ -97,9 +94,7 @@ class HootsuiteConnector(Connector):
                 _, body = self.http.request_json("GET", MESSAGES_PATH, page=number, params=params)
                 data = _data(body, self.source_name, MESSAGES_PATH, number)
                 records = [
-                    self._raw(
-                        "messages", m, m.get("scheduledSendTime") if isinstance(m, dict) else None, number
-                    )
+                    self._raw("messages", m, m.get("scheduledSendTime") if isinstance(m, dict) else None, number)
                     for m in data
                 ]
                 yield Page(number, MESSAGES_PATH, records)
@@ -121,9 +116,9 @@ class HootsuiteConnector(Connector):
         return RawRecord(object_type, str(record["id"]), when, record)
 
     def to_canonical(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> CanonicalBatch:
-        networks = {
-            str(p["id"]): str(p.get("type") or "other").lower() for p in raw.get("social_profiles", [])
-        }
+        import pandas as pd
+
+        networks = {str(p["id"]): str(p.get("type") or "other").lower() for p in raw.get("social_profiles", [])}
         interactions, handles = [], {}
         for message in raw.get("messages", []):
             profile_id = str((message.get("socialProfile") or {}).get("id", ""))
@@ -166,9 +161,7 @@ class HootsuiteConnector(Connector):
         ]
         return CanonicalBatch(
             contacts=conform(pd.DataFrame(contacts, columns=CONTACT_COLUMNS), CONTACT_COLUMNS),
-            interactions=conform(
-                pd.DataFrame(interactions, columns=INTERACTION_COLUMNS), INTERACTION_COLUMNS
-            ),
+            interactions=conform(pd.DataFrame(interactions, columns=INTERACTION_COLUMNS), INTERACTION_COLUMNS),
         )
 
 

@@ -13,7 +13,6 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
 import requests
 
 from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, Window
@@ -27,6 +26,9 @@ log = logging.getLogger(__name__)
 CONTACTS_PATH = "/crm/v3/objects/contacts"
 SEARCH_PATH = "/crm/v3/objects/contacts/search"
 SEARCH_CAP = 10_000
+#: Contact properties holding social handles, in order of preference. ``twitterhandle`` is HubSpot's;
+#: portals add their own (``instagram_handle`` here), so sources.yaml can override this map.
+DEFAULT_SOCIAL_PROPERTIES = {"twitterhandle": "twitter", "instagram_handle": "instagram"}
 PROPERTIES = [
     "firstname",
     "lastname",
@@ -38,7 +40,6 @@ PROPERTIES = [
     "city",
     "country",
     "company",
-    "twitterhandle",
     "hs_object_id",
     "createdate",
     "lastmodifieddate",
@@ -77,7 +78,7 @@ class HubSpotConnector(Connector):
         while True:
             number = next(pages)
             params: list[tuple[str, Any]] = [("limit", page_size), ("archived", str(archived).lower())]
-            params += [("properties", name) for name in PROPERTIES]
+            params += [("properties", name) for name in self._properties()]
             if after:
                 params.append(("after", after))
             _, body = self.http.request_json("GET", CONTACTS_PATH, page=number, params=params)
@@ -102,7 +103,7 @@ class HubSpotConnector(Connector):
                     }
                 ],
                 "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
-                "properties": PROPERTIES,
+                "properties": self._properties(),
                 "limit": page_size,
                 "after": after,
             }
@@ -126,6 +127,12 @@ class HubSpotConnector(Connector):
                 return
             after = int(next_after)
 
+    def _social_properties(self) -> dict[str, str]:
+        return dict(self.options.get("social_properties", DEFAULT_SOCIAL_PROPERTIES))
+
+    def _properties(self) -> list[str]:
+        return PROPERTIES + [name for name in self._social_properties() if name not in PROPERTIES]
+
     def _raw(self, record: Any, page: int) -> RawRecord:
         if not isinstance(record, dict) or not record.get("id"):
             raise SourceDataError(f"{self.source_name}: {CONTACTS_PATH} page {page}: record without 'id'")
@@ -138,10 +145,14 @@ class HubSpotConnector(Connector):
         return RawRecord("contacts", str(record["id"]), updated, record)
 
     def to_canonical(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> CanonicalBatch:
+        import pandas as pd
+
         rows = []
+        social = self._social_properties()
         for record in raw.get("contacts", []):
             props = record.get("properties") or {}
-            handle = props.get("twitterhandle")
+            prop, network = next(((p, n) for p, n in social.items() if props.get(p)), (None, None))
+            handle = props.get(prop) if prop else None
             rows.append(
                 {
                     "source": self.source_name,
@@ -156,7 +167,7 @@ class HubSpotConnector(Connector):
                     "postcode": props.get("zip"),
                     "city": props.get("city"),
                     "country": props.get("country"),
-                    "social_network": "twitter" if handle else None,
+                    "social_network": network,
                     "social_handle": handle,
                     "company": props.get("company"),
                     "is_deleted": bool(record.get("archived")),

@@ -30,9 +30,7 @@ class LocalAirflow:
     def run(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         """Run an ``airflow`` CLI command in this installation; output is captured for the caller."""
         airflow = Path(sys.executable).with_name("airflow")
-        result = subprocess.run(
-            [str(airflow), *args], env=self.env, capture_output=True, text=True, timeout=timeout
-        )
+        result = subprocess.run([str(airflow), *args], env=self.env, capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
             tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
             raise RuntimeError(f"airflow {' '.join(args)} failed (exit {result.returncode}):\n{tail}")

@@ -64,11 +64,12 @@ def build_reconcile_dag(sources: dict[str, SourceConfig]) -> DAG:
 
         @task(doc_md="Great Expectations quality gate; blocking failures stop the run before the load.")
         def validate() -> dict[str, Any]:
-            from crmhub.orchestration.resources import data_dir
+            from crmhub.orchestration.resources import data_dir, open_warehouse
             from crmhub.stages import reconcile as stage
 
             run_id = get_current_context()["run_id"]
-            return stage.validate(_files(), run_id, data_dir() / "data_docs")
+            with open_warehouse() as warehouse:
+                return stage.validate(_files(), run_id, data_dir() / "data_docs", warehouse)
 
         @task(outlets=[WAREHOUSE_ASSET], doc_md="Atomic, idempotent load into the warehouse.")
         def load() -> dict[str, Any]:

@@ -79,7 +79,7 @@ def validate(
         run_id=RunIdentifier(run_name=run_id, run_time=validated_at),
     )
 
-    ranked = sorted((by_id[str(r.expectation_config.id)], r) for r in result.results)
+    ranked = sorted(((by_id[str(r.expectation_config.id)], r) for r in result.results), key=lambda x: x[0])
     outcomes = [_outcome(r, spec.expectations[i], spec, stage) for i, r in ranked]
     report = ValidationReport(
         stage=stage,

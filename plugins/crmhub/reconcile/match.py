@@ -75,7 +75,7 @@ class Blocklist:
     def blocked(self, rule: str, keys: pd.Series) -> pd.Series:
         """Boolean mask of ``keys`` (one rule's keys) that are blocklisted."""
         mask = keys.isin(self.keys)
-        if rule == "email":
+        if rule == "email" and len(keys):
             parts = keys.str.rpartition("@")
             local, domain = parts[0], parts[2]
             mask |= local.isin(self.local_parts) | domain.isin(self.domains)
@@ -222,18 +222,19 @@ def explain_records(n_records: int, links: pd.DataFrame, rule_order: Sequence[st
     out = pd.DataFrame({"match_rule": ["singleton"] * n_records, "match_key": [None] * n_records})
     if links.empty:
         return out
-    sides = pd.concat(
-        [
-            links[["left", "rule", "match_key"]].rename(columns={"left": "pos"}),
-            links[["right", "rule", "match_key"]].rename(columns={"right": "pos"}),
-        ],
-        ignore_index=True,
-    ).drop_duplicates(["pos", "rule"])
     order = {name: i for i, name in enumerate(rule_order)}
-    sides = sides.assign(order=sides["rule"].map(order).fillna(len(order))).sort_values(
-        ["pos", "order"], kind="stable"
-    )
-    grouped = sides.groupby("pos", sort=False).agg(match_rule=("rule", "+".join), match_key=("match_key", "+".join))
-    out.loc[grouped.index, "match_rule"] = grouped["match_rule"].to_numpy()
-    out.loc[grouped.index, "match_key"] = grouped["match_key"].to_numpy()
+    rules_by_pos: dict[int, dict[str, str]] = {}
+    for side in ("left", "right"):
+        for pos, rule, key in zip(
+            links[side].tolist(), links["rule"].tolist(), links["match_key"].tolist(), strict=True
+        ):
+            rules_by_pos.setdefault(pos, {}).setdefault(rule, key)
+    positions = list(rules_by_pos)
+    names, keys = [], []
+    for pos in positions:
+        found = sorted(rules_by_pos[pos].items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+        names.append("+".join(rule for rule, _ in found))
+        keys.append("+".join(key for _, key in found))
+    out.loc[positions, "match_rule"] = names
+    out.loc[positions, "match_key"] = keys
     return out

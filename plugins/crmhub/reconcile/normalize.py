@@ -24,6 +24,8 @@ import pandas as pd
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from crmhub.model import CONTACT_COLUMNS
+
 DEFAULT_PHONE_REGION = "NL"
 
 #: Columns ``normalize_contacts`` adds; survivorship reads ``n_*``, matching reads ``key_*``.
@@ -409,6 +411,18 @@ def _map_pairs(a: pd.Series, b: pd.Series, func: Callable[[Any, Any], Any]) -> l
     return out
 
 
+_PHONE_PUNCTUATION = re.compile(r"[\s\-().\u00a0/]")
+
+
+def _phone_cache_key(value: Any) -> str | None:
+    """Strip pure formatting from a phone text (only when what is left is + and digits)."""
+    text = _blank_to_none(value)
+    if text is None:
+        return None
+    compact = _PHONE_PUNCTUATION.sub("", text)
+    return compact if compact and compact.lstrip("+").isdigit() else text
+
+
 @lru_cache(maxsize=1)
 def _phone_regions() -> frozenset[str]:
     return frozenset(phonenumbers.SUPPORTED_REGIONS)
@@ -431,6 +445,9 @@ def normalize_contacts(
     own country wins over its source's region (a Belgian address with a local Belgian number).
     """
     out = contacts.reset_index(drop=True).copy()
+    for col in CONTACT_COLUMNS:  # optional canonical columns may be absent: treat as all-null
+        if col not in out.columns:
+            out[col] = False if col == "is_deleted" else None
     regions = {k: v.upper() for k, v in (phone_regions or {}).items()}
 
     out["n_first_name"] = _none(_map_unique(out["first_name"], clean_text))
@@ -448,7 +465,9 @@ def normalize_contacts(
         c if c in supported else regions.get(s, default_region)
         for c, s in zip(out["n_country"].tolist(), out["source"].tolist(), strict=True)
     ]
-    phones = _map_pairs(out["phone"], pd.Series(record_region), normalize_phone)
+    # Formatting characters do not change a number, so "06-1234 5678" and "0612345678" parse once.
+    phone_text = out["phone"].map(_phone_cache_key)
+    phones = _map_pairs(phone_text, pd.Series(record_region), normalize_phone)
     out["n_phone"] = _none([p for p, _ in phones])
     out["phone_valid"] = pd.array([v for _, v in phones], dtype="boolean")
 

@@ -1,11 +1,13 @@
 """Survivorship: pick each golden attribute group from one source record, with lineage and conflicts.
 
-Works on the normalized frame (``n_*`` columns) with a ``golden_id`` per record, one vectorised sort
-per attribute group: candidates are ranked by the group's rule and the first per golden id wins, so
-cost grows with n log n, not with cluster sizes squared.
+Works on the normalized frame (``n_*`` columns) with a ``golden_id`` per record. Sort keys are turned
+into integers once; each attribute group is then one numpy lexsort in which the first candidate per
+golden id wins, so cost grows with n log n, not with cluster sizes squared.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,44 +19,67 @@ from crmhub.reconcile.rules import VALIDITY_FLAGS, AttributeRule, PrecedenceRule
 _SEP = "\x1f"
 
 
-def _folded(values: pd.Series) -> pd.Series:
-    """Comparison form of a presentation value, so "Berg" and "BERG" are not a conflict."""
-    uniques = {v: fold_text(v) for v in pd.unique(values.dropna())}
-    return values.map(uniques).fillna("")
+def _folded(values: np.ndarray) -> np.ndarray:
+    """Comparison form of presentation values, so "Berg" and "BERG" are not a conflict."""
+    table: dict[object, str] = {}
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        if value is None:
+            out[i] = ""
+            continue
+        folded = table.get(value)
+        if folded is None:
+            folded = table[value] = fold_text(value) or ""
+        out[i] = folded
+    return out
 
 
-def _display(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+def _display(values: list[np.ndarray]) -> np.ndarray:
     """A group's value as one string for the conflict log (``street | 12 | A | ...``)."""
-    if len(columns) == 1:
-        return frame[columns[0]]
-    parts = [frame[c].fillna("").astype(str) for c in columns]
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = joined + " | " + part
-    return joined
+    if len(values) == 1:
+        return values[0]
+    return np.array([" | ".join("" if v is None else str(v) for v in row) for row in zip(*values, strict=True)],
+                    dtype=object)
 
 
-def rank_candidates(records: pd.DataFrame, rule: AttributeRule, eligible: np.ndarray) -> pd.DataFrame:
-    """The records that may supply ``rule``'s group, best first within each golden id."""
+@dataclass
+class _Prepared:
+    """Per-record sort keys computed once and shared by every attribute group."""
+
+    gid_codes: np.ndarray  # int codes of golden_id, in sorted golden_id order
+    gids: np.ndarray  # the golden ids, indexed by code
+    record_rank: np.ndarray  # rank of (source, source_id): a total, deterministic tie-break
+    updated: np.ndarray  # source_updated_at as int64 ns; NaT = smallest
+    eligible: np.ndarray  # may supply values (not deleted, or the whole golden record is deleted)
+
+
+def _column(records: pd.DataFrame, name: str) -> np.ndarray:
+    """An object array with None for nulls (what the canonical model stores)."""
+    values = records[name].to_numpy(dtype=object, na_value=None)
+    return values
+
+
+def rank_candidates(records: pd.DataFrame, rule: AttributeRule, prep: _Prepared) -> np.ndarray:
+    """Positions of the records that may supply ``rule``'s group: grouped by golden id, best first."""
     columns = [f"n_{c}" for c in rule.columns]
     has_value = records[columns].notna().any(axis=1).to_numpy()
-    in_sources = records["source"].isin(rule.sources).to_numpy()
-    cand = records.loc[has_value & in_sources & eligible].copy()
-    source_rank = {s: i for i, s in enumerate(rule.sources)}
-    cand["_valid_rank"] = 0
+    source_rank = records["source"].map({s: i for i, s in enumerate(rule.sources)})
+    in_sources = source_rank.notna().to_numpy()
+    positions = np.flatnonzero(has_value & in_sources & prep.eligible)
+    ranks = source_rank.to_numpy(dtype=float, na_value=np.nan)[positions]
+    valid_rank = np.zeros(len(positions), dtype=np.int8)
     if rule.valid_beats_invalid:
-        flag = cand[VALIDITY_FLAGS[rule.name]]
-        cand["_valid_rank"] = np.where(flag.fillna(False).to_numpy(dtype=bool), 0, 1)
-    cand["_source_rank"] = cand["source"].map(source_rank)
-    # Newest first; NaT sorts last. source_id keeps the order total, hence deterministic.
-    cand["_updated"] = cand["source_updated_at"]
+        flag = records[VALIDITY_FLAGS[rule.name]].fillna(False).to_numpy(dtype=bool)[positions]
+        valid_rank = np.where(flag, 0, 1)
+    newest_first = -prep.updated[positions]
+    tie = prep.record_rank[positions]
+    gid = prep.gid_codes[positions]
+    # np.lexsort sorts by the last key first.
     if rule.rule == "source_priority":
-        keys = ["golden_id", "_valid_rank", "_source_rank", "_updated", "source_id"]
-        ascending = [True, True, True, False, True]
-    else:  # most_recent
-        keys = ["golden_id", "_valid_rank", "_updated", "_source_rank", "source_id"]
-        ascending = [True, True, False, True, True]
-    return cand.sort_values(keys, ascending=ascending, kind="stable", na_position="last")
+        order = np.lexsort((tie, newest_first, ranks, valid_rank, gid))
+    else:  # most_recent: business time, source order only breaks exact ties
+        order = np.lexsort((tie, ranks, newest_first, valid_rank, gid))
+    return positions[order]
 
 
 def survive(records: pd.DataFrame, rules: PrecedenceRules) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -64,36 +89,54 @@ def survive(records: pd.DataFrame, rules: PrecedenceRules) -> tuple[pd.DataFrame
     supply values unless every record of that golden id is deleted (then the golden record keeps the
     last known values and is itself marked deleted).
     """
-    by_gid = records.groupby("golden_id", sort=True)
-    golden = pd.DataFrame(index=pd.Index(sorted(records["golden_id"].unique()), name="golden_id"))
-    golden["source_updated_at"] = by_gid["source_updated_at"].max()
-    all_deleted = by_gid["is_deleted"].all()
+    records = records.reset_index(drop=True)
+    gid_codes, gids = pd.factorize(records["golden_id"], sort=True)
+    gids = np.asarray(gids, dtype=object)
+    deleted = records["is_deleted"].to_numpy(dtype=bool)
+    n_gid = len(gids)
+    live_count = np.bincount(gid_codes, weights=~deleted, minlength=n_gid)
+    all_deleted = live_count == 0
+    updated = records["source_updated_at"]
+    updated_ns = updated.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    record_rank = np.empty(len(records), dtype=np.int64)
+    record_rank[np.lexsort((records["source_id"].astype(str).to_numpy(), records["source"].astype(str).to_numpy()))] = (
+        np.arange(len(records))
+    )
+    prep = _Prepared(gid_codes, gids, record_rank, updated_ns, ~deleted | all_deleted[gid_codes])
+
+    golden = pd.DataFrame({"golden_id": gids})
+    golden["source_updated_at"] = updated.groupby(gid_codes).max().reindex(range(n_gid)).to_numpy()
     golden["is_deleted"] = all_deleted
-    eligible = (~records["is_deleted"] | records["golden_id"].map(all_deleted)).to_numpy(dtype=bool)
+    sources, source_ids = _column(records, "source"), _column(records, "source_id")
 
     lineage_parts: list[pd.DataFrame] = []
     conflict_parts: list[pd.DataFrame] = []
     for rule in rules.attributes.values():
-        columns = [f"n_{c}" for c in rule.columns]
-        cand = rank_candidates(records, rule, eligible)
-        winners = cand.drop_duplicates("golden_id", keep="first").set_index("golden_id")
-        for col in rule.columns:
-            golden[col] = winners[f"n_{col}"].reindex(golden.index)
+        ranked = rank_candidates(records, rule, prep)
+        cand_gid = gid_codes[ranked]
+        is_first = np.ones(len(ranked), dtype=bool)
+        is_first[1:] = cand_gid[1:] != cand_gid[:-1]
+        winners = ranked[is_first]
+        winner_gid = cand_gid[is_first]
+        values = [_column(records, f"n_{c}") for c in rule.columns]
+        for col, column_values in zip(rule.columns, values, strict=True):
+            out = np.full(n_gid, None, dtype=object)
+            out[winner_gid] = column_values[winners]
+            golden[col] = out
         lineage_parts.append(
             pd.DataFrame(
                 {
-                    "golden_id": winners.index,
+                    "golden_id": gids[winner_gid],
                     "attribute": rule.name,
-                    "source": winners["source"].to_numpy(),
-                    "source_id": winners["source_id"].to_numpy(),
-                    "source_updated_at": winners["source_updated_at"].to_numpy(),
+                    "source": sources[winners],
+                    "source_id": source_ids[winners],
+                    "source_updated_at": updated.iloc[winners].reset_index(drop=True),
                     "rule": rule.label,
                 }
             )
         )
-        conflict_parts.append(_conflicts(cand, winners, columns, rule))
+        conflict_parts.append(_conflicts(ranked, cand_gid, is_first, [v[ranked] for v in values], sources, gids, rule))
 
-    golden = golden.reset_index()
     lineage = conform(pd.concat(lineage_parts, ignore_index=True), LINEAGE_COLUMNS)
     lineage = lineage.sort_values(["golden_id", "attribute"], kind="stable").reset_index(drop=True)
     conflicts = [c for c in conflict_parts if not c.empty]
@@ -106,28 +149,37 @@ def survive(records: pd.DataFrame, rules: PrecedenceRules) -> tuple[pd.DataFrame
 
 
 def _conflicts(
-    cand: pd.DataFrame, winners: pd.DataFrame, columns: list[str], rule: AttributeRule
+    ranked: np.ndarray,
+    cand_gid: np.ndarray,
+    is_first: np.ndarray,
+    values: list[np.ndarray],
+    sources: np.ndarray,
+    gids: np.ndarray,
+    rule: AttributeRule,
 ) -> pd.DataFrame:
     """One row per (golden id, other source, other value) that disagrees with the chosen value."""
-    if cand.empty:
+    if len(ranked) == 0:
         return pd.DataFrame(columns=CONFLICT_COLUMNS)
-    compare = _folded(cand[columns[0]])
-    for col in columns[1:]:
-        compare = compare + _SEP + _folded(cand[col])
-    cand = cand.assign(_compare=compare, _display=_display(cand, columns))
-    chosen = cand.drop_duplicates("golden_id", keep="first").set_index("golden_id")
-    differs = cand["_compare"].to_numpy() != cand["golden_id"].map(chosen["_compare"]).to_numpy()
-    others = cand.loc[differs].drop_duplicates(["golden_id", "source", "_compare"])
-    if others.empty:
+    compare = _folded(values[0])
+    for column_values in values[1:]:
+        compare = compare + _SEP + _folded(column_values)
+    # Index of each candidate's winner: the group's first row (candidates are grouped by golden id).
+    first_index = np.maximum.accumulate(np.where(is_first, np.arange(len(ranked)), 0))
+    differs = compare != compare[first_index]
+    if not differs.any():
         return pd.DataFrame(columns=CONFLICT_COLUMNS)
-    return pd.DataFrame(
+    display = _display(values)
+    rows = np.flatnonzero(differs)
+    frame = pd.DataFrame(
         {
-            "golden_id": others["golden_id"].to_numpy(),
+            "golden_id": gids[cand_gid[rows]],
             "attribute": rule.name,
-            "chosen_source": others["golden_id"].map(winners["source"]).to_numpy(),
-            "chosen_value": others["golden_id"].map(chosen["_display"]).to_numpy(),
-            "other_source": others["source"].to_numpy(),
-            "other_value": others["_display"].to_numpy(),
+            "chosen_source": sources[ranked[first_index[rows]]],
+            "chosen_value": display[first_index[rows]],
+            "other_source": sources[ranked[rows]],
+            "other_value": display[rows],
             "rule": rule.label,
+            "_compare": compare[rows],
         }
     )
+    return frame.drop_duplicates(["golden_id", "other_source", "_compare"]).drop(columns="_compare")

@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,16 @@ def _rate(text: str) -> tuple[int, int]:
     return max_requests, int(interval * 1000)
 
 
+def _anchor(text: str) -> datetime:
+    """``YYYY-MM-DD`` or ``today`` → midnight UTC of that day."""
+    if text == "today":
+        return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD or 'today', got {text!r}") from None
+
+
 def _write_json(path: str, payload: dict[str, Any]) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crmhub.sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the fake HubSpot and Hootsuite APIs until killed")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (0.0.0.0 in a container)")
+    serve.add_argument("--anchor", type=_anchor, default=None, metavar="YYYY-MM-DD",
+                       help="newest data timestamp (default 2026-11-01; 'today' for today, UTC)")  # fmt: skip
     serve.add_argument("--hubspot-port", type=int, default=8081)
     serve.add_argument("--hootsuite-port", type=int, default=8082)
     serve.add_argument("--seed", type=int, default=42)
@@ -67,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.rate_limit:
         hubspot.rate_limit_max, hubspot.rate_limit_interval_ms = args.rate_limit
     sandbox = SandboxServer(
-        seed=args.seed,
-        people=args.people,
+        data=generate(seed=args.seed, people=args.people, **({"anchor": args.anchor} if args.anchor else {})),
+        host=args.host,
         hubspot_port=args.hubspot_port,
         hootsuite_port=args.hootsuite_port,
         hubspot_settings=hubspot,

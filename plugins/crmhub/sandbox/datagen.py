@@ -358,7 +358,7 @@ def generate(seed: int = 42, people: int = 200, anchor: datetime = DEFAULT_ANCHO
         if social:
             person["social_network"] = "twitter" if rng.random() < 0.7 else "instagram"
             person["handle"], person["handle_display"] = gen.handle(person)
-            person["handle_on_hubspot"] = person["social_network"] == "twitter" and rng.random() < 0.75
+            person["handle_on_hubspot"] = rng.random() < 0.75
         if not in_hubspot:
             continue
         created = gen.when(gen.start, anchor - timedelta(days=3))
@@ -463,9 +463,11 @@ def _hubspot_properties(rng: Random, person: dict[str, Any], old: bool) -> dict[
                 "city": city,
                 "country": "NL",
             }
-    twitter = None
+    handles: dict[str, str | None] = {"twitterhandle": None, "instagram_handle": None}
     if person["handle"] and person.get("handle_on_hubspot") and not (old and rng.random() < 0.5):
-        twitter = _handle_variant(rng, person["handle_display"])
+        # twitterhandle is HubSpot's default property; instagram_handle is a portal custom property
+        prop = "twitterhandle" if person["social_network"] == "twitter" else "instagram_handle"
+        handles[prop] = _handle_variant(rng, person["handle_display"])
     return {
         "firstname": first,
         "lastname": last,
@@ -476,7 +478,7 @@ def _hubspot_properties(rng: Random, person: dict[str, Any], old: bool) -> dict[
         "city": address["city"],
         "country": person["country_value"],
         "company": person["company"],
-        "twitterhandle": twitter,
+        **handles,
     }
 
 

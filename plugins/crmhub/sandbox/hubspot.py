@@ -32,7 +32,8 @@ DEFAULT_PROPERTIES = ("firstname", "lastname", "email", "createdate", "lastmodif
 #: HubSpot always adds these to whatever properties were asked for.
 ALWAYS_PROPERTIES = ("createdate", "hs_object_id", "lastmodifieddate")
 KNOWN_PROPERTIES = ("firstname", "lastname", "email", "phone", "address", "zip", "city", "country", "company",
-                    "twitterhandle", "hs_object_id", "createdate", "lastmodifieddate")  # fmt: skip
+                    "twitterhandle", "instagram_handle", "hs_object_id", "createdate",
+                    "lastmodifieddate")  # fmt: skip
 DATE_PROPERTIES = {"createdate", "lastmodifieddate"}
 SEARCH_RESULT_CAP = 10_000
 LIST_MAX_LIMIT = 100

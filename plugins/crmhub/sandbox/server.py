@@ -26,10 +26,10 @@ HOST = "127.0.0.1"
 class _ThreadedServer:
     """One uvicorn server on an already-bound socket, served from a daemon thread."""
 
-    def __init__(self, app: FastAPI, port: int, access_log: bool) -> None:
+    def __init__(self, app: FastAPI, port: int, access_log: bool, host: str = HOST) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((HOST, port))
+        self.sock.bind((host, port))
         self.port: int = self.sock.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", access_log=access_log, lifespan="off")
         self.server = uvicorn.Server(config)
@@ -65,7 +65,7 @@ class _ThreadedServer:
 
 
 class SandboxServer:
-    """Both fake vendors on 127.0.0.1, serving one generated data set.
+    """Both fake vendors on 127.0.0.1 (or ``host``, e.g. 0.0.0.0 in a container), serving one data set.
 
     >>> with SandboxServer(seed=42, people=200) as sandbox:
     ...     requests.get(f"{sandbox.hubspot_url}/crm/v3/objects/contacts", headers=...)
@@ -83,6 +83,7 @@ class SandboxServer:
         hootsuite_settings: HootsuiteSettings | None = None,
         access_log: bool = False,
         startup_timeout: float = 15.0,
+        host: str = HOST,
     ) -> None:
         self.data = data if data is not None else generate(seed=seed, people=people)
         self.hubspot_settings = hubspot_settings or HubSpotSettings()
@@ -92,6 +93,7 @@ class SandboxServer:
         self._ports = {"hubspot": hubspot_port, "hootsuite": hootsuite_port}
         self._access_log = access_log
         self._timeout = startup_timeout
+        self._host = host
         self._servers: dict[str, _ThreadedServer] = {}
 
     @property
@@ -109,7 +111,7 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         try:
             for vendor, app in (("hubspot", self.hubspot_app), ("hootsuite", self.hootsuite_app)):
-                server = _ThreadedServer(app, self._ports[vendor], self._access_log)
+                server = _ThreadedServer(app, self._ports[vendor], self._access_log, self._host)
                 self._servers[vendor] = server
                 server.start(self._timeout)
         except BaseException:

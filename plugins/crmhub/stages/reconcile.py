@@ -38,6 +38,15 @@ class RunFiles:
     def read(self, name: str) -> pd.DataFrame:
         return pd.read_parquet(self.path(name))
 
+    def record(self, step: str, stats: dict[str, Any]) -> dict[str, Any]:
+        """Keep a step's counts in ``summary.json`` (counts only, no personal data) for the run summary."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        summary_path = self.folder / "summary.json"
+        summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
+        summary[step] = stats
+        summary_path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        return stats
+
 
 def run_folder(data_dir: Path, run_id: str) -> RunFiles:
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run_id)
@@ -70,7 +79,7 @@ def canonicalize(warehouse: Any, sources: dict[str, SourceConfig], files: RunFil
         )
     files.write("contacts", _concat(contacts, CONTACT_COLUMNS))
     files.write("interactions", _concat(interactions, INTERACTION_COLUMNS))
-    return counts
+    return files.record("canonicalize", counts)
 
 
 def match_and_survive(warehouse: Any, rules: Any, files: RunFiles) -> dict[str, Any]:
@@ -79,9 +88,7 @@ def match_and_survive(warehouse: Any, rules: Any, files: RunFiles) -> dict[str, 
 
     contacts = conform(files.read("contacts"), CONTACT_COLUMNS)
     result = reconcile(contacts, rules, previous_xref=warehouse.current_xref())
-    attached, unattributed = attach_interactions(
-        conform(files.read("interactions"), INTERACTION_COLUMNS), result.xref
-    )
+    attached, unattributed = attach_interactions(conform(files.read("interactions"), INTERACTION_COLUMNS), result.xref)
     for name in ("golden", "xref", "lineage", "conflicts"):
         files.write(name, getattr(result, name))
     files.write("interactions_attached", attached)
@@ -90,11 +97,15 @@ def match_and_survive(warehouse: Any, rules: Any, files: RunFiles) -> dict[str, 
     stats["interactions_attached"] = len(attached)
     stats["interactions_unattributed"] = len(unattributed)
     log.info("reconcile: %s", json.dumps(stats, default=str))
-    return stats
+    return files.record("match_and_survive", stats)
 
 
-def validate(files: RunFiles, run_id: str, docs_dir: Path | None) -> dict[str, Any]:
-    """Run the Great Expectations suites; a blocking failure raises before anything is loaded."""
+def validate(files: RunFiles, run_id: str, docs_dir: Path | None, warehouse: Any = None) -> dict[str, Any]:
+    """Run the Great Expectations suites; a blocking failure raises before anything is loaded.
+
+    Results are stored in the warehouse first (``audit.quality_results``), so a stopped run still
+    shows what failed and how much.
+    """
     from crmhub.quality.gates import validate as gx_validate
 
     reports = [
@@ -112,6 +123,9 @@ def validate(files: RunFiles, run_id: str, docs_dir: Path | None) -> dict[str, A
         "data_docs": next((str(r.docs_index) for r in reports if getattr(r, "docs_index", None)), None),
     }
     log.info("quality: %s", json.dumps(summary))
+    files.record("validate", summary)
+    if warehouse is not None:
+        warehouse.store_quality_results(results)
     for report in reports:
         report.raise_if_blocking()
     return summary
@@ -127,12 +141,9 @@ def load(warehouse: Any, files: RunFiles, run_id: str) -> dict[str, Any]:
         conflicts=files.read("conflicts"),
         interactions=files.read("interactions_attached"),
     )
-    quality = files.path("quality_results")
-    if quality.exists() and hasattr(warehouse, "store_quality_results"):
-        warehouse.store_quality_results(pd.read_parquet(quality))
-    result = stats if isinstance(stats, dict) else getattr(stats, "__dict__", {"result": str(stats)})
+    result = {"run_id": run_id, **stats.counts()}
     log.info("load: %s", json.dumps(result, default=str))
-    return result
+    return files.record("load", result)
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from typing import Any, Self
 import pandas as pd
 
 from crmhub.model import XREF_COLUMNS, conform
-from crmhub.warehouse import load, raw, sqlfiles, tables
+from crmhub.warehouse import frames, load, raw, sqlfiles, tables
 from crmhub.warehouse.engine import Engine, open_engine
 from crmhub.warehouse.load import LoadStats
 from crmhub.warehouse.url import WarehouseUrl, default_url, parse_url
@@ -72,6 +72,29 @@ class Warehouse:
     def latest_raw(self, source: str, object_type: str) -> pd.DataFrame:
         """The newest landed payload per source_id of one source and object type."""
         return raw.latest_raw(self.engine, source, object_type)
+
+    def has_raw(self, source: str, object_type: str) -> bool:
+        """Whether anything of this source and object type was ever landed (first pull is full)."""
+        (statement,) = sqlfiles.load_statements("raw_exists", self.dialect)
+        _, data = self.engine.fetch(statement, {"source": source, "object_type": object_type})
+        return bool(data)
+
+    # -- quality -----------------------------------------------------------------------------
+    def store_quality_results(self, results: pd.DataFrame) -> int:
+        """Store validation results (replacing the same run and stage's earlier results); returns rows."""
+        prepared = frames.prepare(
+            results,
+            tables.QUALITY_COLUMNS,
+            name="quality results",
+            required=["run_id", "stage", "suite", "expectation", "severity", "validated_at"],
+        )
+        with self.engine.transaction():
+            self.engine.run_file("quality_results_clear")
+            self.engine.stage("staging.quality_results", prepared)
+            self.engine.run_file("quality_results_delete")
+            self.engine.run_file("quality_results_insert")
+            self.engine.run_file("quality_results_clear")
+        return len(prepared)
 
     # -- core ------------------------------------------------------------------------------
     def current_xref(self) -> pd.DataFrame:

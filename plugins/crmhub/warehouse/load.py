@@ -19,6 +19,7 @@ from crmhub.errors import CrmHubError
 from crmhub.model import CONFLICT_COLUMNS, GOLDEN_COLUMNS, LINEAGE_COLUMNS, XREF_COLUMNS
 from crmhub.warehouse import frames, tables
 from crmhub.warehouse.engine import Engine
+from crmhub.warehouse.sqlfiles import load_statements
 
 #: Load steps in order; ``fail_after`` names one of them.
 STEPS: tuple[str, ...] = ("stage", "golden", "xref", "interactions", "lineage", "conflicts", "audit")
@@ -176,8 +177,6 @@ def load_reconciled(
 
 def _check_one_current(engine: Engine) -> None:
     """Abort the transaction if any staged key now has two current versions."""
-    from crmhub.warehouse.sqlfiles import load_statements
-
     (statement,) = load_statements("check_one_current", engine.dialect)
     _, data = engine.fetch(statement)
     if data and data[0][0]:

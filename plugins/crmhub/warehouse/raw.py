@@ -9,6 +9,7 @@ import pandas as pd
 
 from crmhub.warehouse import frames, tables
 from crmhub.warehouse.engine import Engine
+from crmhub.warehouse.sqlfiles import load_statements
 
 REQUIRED = ["source", "object_type", "source_id", "payload", "payload_hash", "run_id", "extracted_at"]
 
@@ -47,13 +48,7 @@ def land_raw(engine: Engine, records: pd.DataFrame) -> int:
 
 def latest_raw(engine: Engine, source: str, object_type: str) -> pd.DataFrame:
     """Newest payload per source_id (latest source_updated_at, then latest extracted_at)."""
-    names, data = engine.fetch(_one("raw_latest", engine.dialect), {"source": source, "object_type": object_type})
+    (statement,) = load_statements("raw_latest", engine.dialect)
+    names, data = engine.fetch(statement, {"source": source, "object_type": object_type})
     frame = pd.DataFrame(data, columns=names)
     return frames.prepare(frame, tables.RAW_COLUMNS, name="raw.payloads")
-
-
-def _one(name: str, dialect: str) -> str:
-    from crmhub.warehouse.sqlfiles import load_statements
-
-    (statement,) = load_statements(name, dialect)
-    return statement

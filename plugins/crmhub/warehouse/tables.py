@@ -50,9 +50,12 @@ _TIMESTAMPS = {
     "first_interaction_at",
     "last_interaction_at",
     "version_valid_from",
+    "validated_at",
 }
-_BOOLS = {"is_deleted", "is_current"}
+_BOOLS = {"is_deleted", "is_current", "success"}
 _INTS = {
+    "unexpected_count",
+    "element_count",
     "contact_sk",
     "xref_sk",
     "audit_id",
@@ -72,6 +75,21 @@ def kind_of(column: str) -> Kind:
         return "int"
     return "text"
 
+
+#: One row per expectation result (``crmhub.quality`` ValidationReport.to_frame()).
+QUALITY_COLUMNS: list[str] = [
+    "run_id",
+    "stage",
+    "suite",
+    "expectation",
+    "column_name",
+    "severity",
+    "success",
+    "observed_value",
+    "unexpected_count",
+    "element_count",
+    "validated_at",
+]
 
 _GOLDEN_ATTRS = [c for c in GOLDEN_COLUMNS if c != "golden_id"]
 
@@ -111,6 +129,7 @@ TABLES: dict[str, list[str]] = {
         "row_counts",
         "error",
     ],
+    "audit.quality_results": QUALITY_COLUMNS,
     "mart.customer_360": [
         "golden_id",
         "first_name",
@@ -145,6 +164,7 @@ STAGING: dict[str, list[str]] = {
     "staging.interactions": LOAD_INTERACTION_COLUMNS,
     "staging.golden_lineage": LINEAGE_COLUMNS,
     "staging.golden_conflicts": CONFLICT_COLUMNS,
+    "staging.quality_results": QUALITY_COLUMNS,
 }
 
 #: Session-private landing table for ``land_raw`` (a TEMP table, hence unqualified).

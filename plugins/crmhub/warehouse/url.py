@@ -26,7 +26,7 @@ class WarehouseUrl:
     def redacted(self) -> str:
         """The URL without a password, safe for logs and error messages."""
         if self.dialect == "duckdb":
-            return f"duckdb:///{self.path}" if self.path else "duckdb:///:memory:"
+            return f"duckdb://{self.path}" if self.path else "duckdb:///:memory:"
         parts = urlsplit(self.dsn or "")
         netloc = parts.netloc
         if "@" in netloc:
@@ -44,9 +44,10 @@ def parse_url(url: str) -> WarehouseUrl:
     if scheme == "duckdb":
         if rest == "/:memory:":
             return WarehouseUrl("duckdb")
-        if not rest.startswith("/") or rest.startswith("//"):
+        if not rest.startswith("/"):
             raise ValueError(f"DuckDB URL must be duckdb:///<absolute path>, e.g. duckdb:///srv/wh.duckdb: {url!r}")
-        return WarehouseUrl("duckdb", path=Path(rest))
+        # duckdb:///abs/x.duckdb; the SQLAlchemy-style duckdb:////abs/x.duckdb means the same
+        return WarehouseUrl("duckdb", path=Path("/" + rest.lstrip("/")))
     if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         return WarehouseUrl("postgresql", dsn="postgresql://" + rest)
     raise ValueError(f"unsupported warehouse URL scheme {scheme!r}; use duckdb:// or postgresql://")
@@ -54,4 +55,4 @@ def parse_url(url: str) -> WarehouseUrl:
 
 def default_url() -> str:
     """The URL from ``CRMHUB_WAREHOUSE_URL``, else the embedded DuckDB file under the data dir."""
-    return os.environ.get(ENV_VAR) or f"duckdb:///{paths.DATA_DIR / 'warehouse.duckdb'}"
+    return os.environ.get(ENV_VAR) or f"duckdb://{paths.DATA_DIR.resolve() / 'warehouse.duckdb'}"

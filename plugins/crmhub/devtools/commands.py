@@ -1,0 +1,76 @@
+"""``python -m crmhub demo | ui | airflow-init``: the commands that drive Airflow itself."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from crmhub.cli import Handler, command
+
+
+@command("demo", "run the whole hub against the sandbox into the embedded DuckDB warehouse, then summarize")
+def _demo(parser: argparse.ArgumentParser) -> Handler:
+    from crmhub.devtools import demo
+
+    demo.add_arguments(parser)
+    return demo.run
+
+
+@command("ui", "start the sandbox and a local Airflow (standalone) with the UI on http://localhost:8080")
+def _ui(parser: argparse.ArgumentParser) -> Handler:
+    parser.add_argument("--port", type=int, default=8080)
+
+    def run(args: argparse.Namespace) -> int:
+        from datetime import UTC, datetime
+
+        from crmhub.config import load_sources
+        from crmhub.devtools.demo import sandbox_credentials
+        from crmhub.devtools.localrun import local_airflow
+        from crmhub.paths import PROJECT_DIR
+        from crmhub.sandbox.datagen import generate
+        from crmhub.sandbox.server import SandboxServer
+
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        with SandboxServer(data=generate(anchor=today)) as sandbox:
+            airflow = local_airflow(
+                PROJECT_DIR / ".airflow",
+                hubspot_url=sandbox.hubspot_url,
+                hootsuite_url=sandbox.hootsuite_url,
+                warehouse_url=os.environ.get("CRMHUB_WAREHOUSE_URL"),
+                data_dir=PROJECT_DIR / "data",
+                sandbox_credentials=sandbox_credentials(),
+                extra_env={
+                    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                    "AIRFLOW__API__PORT": str(args.port),
+                },
+            )
+            airflow.migrate()
+            airflow.import_pools(load_sources())
+            print(f"Airflow UI: http://localhost:{args.port} (local only: no login). Ctrl-C stops everything.")
+            airflow_bin = Path(sys.executable).with_name("airflow")
+            try:
+                return subprocess.call([str(airflow_bin), "standalone"], env=airflow.env)
+            except KeyboardInterrupt:
+                return 0
+
+    return run
+
+
+@command("airflow-init", "prepare an Airflow deployment: migrate the metadata DB and create the source pools")
+def _airflow_init(parser: argparse.ArgumentParser) -> Handler:
+    def run(args: argparse.Namespace) -> int:
+        from crmhub.config import load_sources
+        from crmhub.devtools.localrun import LocalAirflow
+
+        home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
+        home.mkdir(parents=True, exist_ok=True)
+        airflow = LocalAirflow(home, dict(os.environ))
+        airflow.migrate()
+        airflow.import_pools(load_sources())
+        print("airflow-init: metadata DB migrated, pools created")
+        return 0
+
+    return run

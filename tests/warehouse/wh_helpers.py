@@ -1,0 +1,165 @@
+"""Frame builders shared by the warehouse tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pandas as pd
+
+from crmhub.model import CONFLICT_COLUMNS, GOLDEN_COLUMNS, INTERACTION_COLUMNS, LINEAGE_COLUMNS, XREF_COLUMNS
+from crmhub.warehouse import Warehouse
+from crmhub.warehouse.tables import LOAD_INTERACTION_COLUMNS
+
+
+def ts(value: str) -> pd.Timestamp:
+    return pd.Timestamp(value, tz="UTC")
+
+
+def raw_record(source_id: str, updated: str, body: dict[str, Any], **over: Any) -> dict[str, Any]:
+    """One raw landing record whose hash follows the payload, as a connector would build it."""
+    payload = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    record = {
+        "source": "hubspot",
+        "object_type": "contact",
+        "source_id": source_id,
+        "source_updated_at": ts(updated),
+        "payload": payload,
+        "payload_hash": hashlib.sha256(payload.encode()).hexdigest(),
+        "run_id": "ingest-1",
+        "extracted_at": ts("2025-03-01T10:00:00"),
+    }
+    record.update(over)
+    return record
+
+
+def golden_row(golden_id: str = "G1", updated: str = "2025-01-01T00:00:00", **attrs: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {c: None for c in GOLDEN_COLUMNS}
+    row.update(
+        golden_id=golden_id,
+        first_name="Jan",
+        name_prefix="de",
+        last_name="Vries",
+        email=f"{golden_id.lower()}@example.nl",
+        city="Amsterdam",
+        social_network="twitter",
+        social_handle=f"handle_{golden_id.lower()}",
+        source_updated_at=ts(updated),
+        is_deleted=False,
+    )
+    row.update(attrs)
+    return row
+
+
+def interaction_row(source_id: str, occurred: str, golden_id: str | None = "G1", **over: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {c: None for c in INTERACTION_COLUMNS}
+    row.update(
+        source="hootsuite",
+        source_id=source_id,
+        contact_source_id="twitter:handle_g1",
+        occurred_at=ts(occurred),
+        channel="twitter",
+        direction="inbound",
+        interaction_type="mention",
+        text="hallo",
+        golden_id=golden_id,
+    )
+    row.update(over)
+    return row
+
+
+def batch(
+    golden: list[dict[str, Any]] | None = None,
+    xref: list[dict[str, Any]] | None = None,
+    lineage: list[dict[str, Any]] | None = None,
+    conflicts: list[dict[str, Any]] | None = None,
+    interactions: list[dict[str, Any]] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Keyword arguments for ``load_reconciled`` (frames may be empty)."""
+
+    def frame(rows: list[dict[str, Any]] | None, columns: list[str]) -> pd.DataFrame:
+        return pd.DataFrame(rows or [], columns=columns)
+
+    return {
+        "golden": frame(golden, GOLDEN_COLUMNS),
+        "xref": frame(xref, XREF_COLUMNS),
+        "lineage": frame(lineage, LINEAGE_COLUMNS),
+        "conflicts": frame(conflicts, CONFLICT_COLUMNS),
+        "interactions": frame(interactions, LOAD_INTERACTION_COLUMNS),
+    }
+
+
+def standard_batch(**golden_attrs: Any) -> dict[str, pd.DataFrame]:
+    """Two golden contacts with xref, lineage, a conflict and interactions."""
+    return batch(
+        golden=[golden_row("G1", **golden_attrs), golden_row("G2", first_name="Sara", last_name="Ahmadi")],
+        xref=[
+            {"source": "hubspot", "source_id": "101", "golden_id": "G1", "match_rule": "email", "match_key": "e1"},
+            {
+                "source": "hootsuite",
+                "source_id": "twitter:handle_g1",
+                "golden_id": "G1",
+                "match_rule": "handle",
+                "match_key": "h1",
+            },
+            {"source": "hubspot", "source_id": "102", "golden_id": "G2", "match_rule": "new", "match_key": None},
+        ],
+        lineage=[
+            {
+                "golden_id": "G1",
+                "attribute": "email",
+                "source": "hubspot",
+                "source_id": "101",
+                "source_updated_at": ts("2025-01-01"),
+                "rule": "source_priority",
+            },
+            {
+                "golden_id": "G2",
+                "attribute": "email",
+                "source": "hubspot",
+                "source_id": "102",
+                "source_updated_at": ts("2025-01-01"),
+                "rule": "source_priority",
+            },
+        ],
+        conflicts=[
+            {
+                "golden_id": "G1",
+                "attribute": "city",
+                "chosen_source": "hubspot",
+                "chosen_value": "Amsterdam",
+                "other_source": "hootsuite",
+                "other_value": "Utrecht",
+                "rule": "source_priority",
+            }
+        ],
+        interactions=[
+            interaction_row("m1", "2025-02-01T09:00:00", channel="twitter"),
+            interaction_row("e7", "2025-02-03T09:00:00", channel="email", source="hubspot"),
+            interaction_row("m3", "2025-02-02T09:00:00", golden_id="G2"),
+        ],
+    )
+
+
+CORE_TABLES = [
+    "raw.payloads",
+    "core.golden_contacts",
+    "core.contact_xref",
+    "core.interactions",
+    "core.golden_lineage",
+    "core.golden_conflicts",
+    "mart.customer_360",
+]
+
+
+def checksums(wh: Warehouse, table_names: list[str] = CORE_TABLES) -> dict[str, str]:
+    return {t: wh.checksum(t) for t in table_names}
+
+
+def current_counts(wh: Warehouse) -> pd.DataFrame:
+    """golden_ids with their number of current versions (should all be 1)."""
+    return wh.query(
+        "SELECT golden_id, sum(CASE WHEN is_current THEN 1 ELSE 0 END) AS n "
+        "FROM core.golden_contacts GROUP BY golden_id ORDER BY golden_id"
+    )
