@@ -33,12 +33,19 @@ def command(name: str, help: str) -> Callable[[Configure], Configure]:  # noqa: 
 
 @command("reconcile", "reconcile canonical contact files (CSV/Parquet) under a rules file")
 def _reconcile_command(parser: argparse.ArgumentParser) -> Handler:
-    parser.add_argument("--contacts", nargs="+", required=True, metavar="FILE",
-                        help="canonical contact files (.csv or .parquet, columns = crmhub.model.CONTACT_COLUMNS)")
-    parser.add_argument("--rules", metavar="FILE", default=None,
-                        help="precedence rules file (default: include/config/precedence.yaml)")
-    parser.add_argument("--previous-xref", metavar="FILE", default=None,
-                        help="xref.csv of an earlier run, to keep golden ids stable")
+    parser.add_argument(
+        "--contacts",
+        nargs="+",
+        required=True,
+        metavar="FILE",
+        help="canonical contact files (.csv or .parquet, columns = crmhub.model.CONTACT_COLUMNS)",
+    )
+    parser.add_argument(
+        "--rules", metavar="FILE", default=None, help="precedence rules file (default: include/config/precedence.yaml)"
+    )
+    parser.add_argument(
+        "--previous-xref", metavar="FILE", default=None, help="xref.csv of an earlier run, to keep golden ids stable"
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="directory for golden/xref/lineage/conflicts CSV")
 
     def run(args: argparse.Namespace) -> int:
@@ -56,8 +63,10 @@ def _reconcile_command(parser: argparse.ArgumentParser) -> Handler:
             previous = raw.where(raw != "", None)
         result = reconcile(contacts, rules, previous)
         write_result(result, args.out)
-        print(f"reconciled {result.stats['source_records']} source records "
-              f"into {result.stats['golden']} golden records; wrote {args.out}")
+        print(
+            f"reconciled {result.stats['source_records']} source records "
+            f"into {result.stats['golden']} golden records; wrote {args.out}"
+        )
         print(json.dumps(result.stats, indent=2, sort_keys=True))
         return 0
 
@@ -65,6 +74,8 @@ def _reconcile_command(parser: argparse.ArgumentParser) -> Handler:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import crmhub.devtools.commands  # noqa: F401  (registers demo, ui and airflow-init)
+
     parser = argparse.ArgumentParser(prog="python -m crmhub", description="Social CRM Hub tools")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, configure) in COMMANDS.items():

@@ -114,7 +114,9 @@ def test_invalid_email_never_links(contacts, contact) -> None:
 
 
 def test_links_explain_rule_with_hashed_key_not_the_email(contacts, contact) -> None:
-    frame = contacts(contact("hubspot", "h1", email="jan@example.nl"), contact("hootsuite", "t1", email="jan@example.nl"))
+    frame = contacts(
+        contact("hubspot", "h1", email="jan@example.nl"), contact("hootsuite", "t1", email="jan@example.nl")
+    )
     records = normalize_contacts(frame)
     links, _ = find_links(records, MatchConfig())
     assert list(links.columns) == LINK_COLUMNS

@@ -135,8 +135,17 @@ def test_invalid_email_is_kept_but_flagged(raw: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "code"),
-    [("Netherlands", "NL"), ("Nederland", "NL"), ("NL", "NL"), ("nl", "NL"), ("the Netherlands", "NL"),
-     ("Belgique", "BE"), ("België", "BE"), ("UK", "GB"), ("ایران", "IR")],
+    [
+        ("Netherlands", "NL"),
+        ("Nederland", "NL"),
+        ("NL", "NL"),
+        ("nl", "NL"),
+        ("the Netherlands", "NL"),
+        ("Belgique", "BE"),
+        ("België", "BE"),
+        ("UK", "GB"),
+        ("ایران", "IR"),
+    ],
 )
 def test_country_names_and_codes_become_iso_alpha2(raw: str, code: str) -> None:
     assert normalize_country(raw) == code
@@ -148,9 +157,18 @@ def test_unknown_country_is_kept_for_quality_checks() -> None:
 
 def test_normalize_contacts_keeps_canonical_columns_and_adds_normalized_ones(contacts, contact) -> None:
     frame = contacts(
-        contact(first_name=" Jan ", last_name="van der Berg", email="Jan@Example.NL", phone="06-12345678",
-                address_line="Kerkstraat 12-a", postcode="1234ab", city="Amsterdam", country="Nederland",
-                social_network="X", social_handle="https://x.com/JanB"),
+        contact(
+            first_name=" Jan ",
+            last_name="van der Berg",
+            email="Jan@Example.NL",
+            phone="06-12345678",
+            address_line="Kerkstraat 12-a",
+            postcode="1234ab",
+            city="Amsterdam",
+            country="Nederland",
+            social_network="X",
+            social_handle="https://x.com/JanB",
+        ),
     )
     out = normalize_contacts(frame)
     assert list(out.columns[: len(frame.columns)]) == list(frame.columns)

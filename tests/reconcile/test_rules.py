@@ -29,7 +29,12 @@ def test_default_rules_file_loads_with_the_agreed_rules() -> None:
     assert (rules.attributes["address"].rule, rules.attributes["address"].sources) == ("most_recent", ("hubspot",))
     assert rules.attributes["social"].sources == ("hootsuite", "hubspot")
     assert rules.attributes["address"].columns == (
-        "street", "house_number", "house_number_addition", "postcode", "city", "country"
+        "street",
+        "house_number",
+        "house_number_addition",
+        "postcode",
+        "city",
+        "country",
     )
     assert rules.matching.max_records_per_key == 5
 

@@ -34,8 +34,16 @@ def test_address_survives_as_a_block_from_one_record(contacts, contact) -> None:
     frame = contacts(
         # newest record, but only a city: it has the group, so the whole group comes from it
         contact("hubspot", "h1", "2024-03-01", email="jan@example.nl", city="Utrecht"),
-        contact("hubspot", "h2", "2024-01-01", email="jan@example.nl", address_line="Kerkstraat 12a",
-                postcode="1234ab", city="Amsterdam", country="NL"),
+        contact(
+            "hubspot",
+            "h2",
+            "2024-01-01",
+            email="jan@example.nl",
+            address_line="Kerkstraat 12a",
+            postcode="1234ab",
+            city="Amsterdam",
+            country="NL",
+        ),
     )
     golden = _one(reconcile(frame, rules))
     assert (golden.street, golden.house_number, golden.postcode, golden.city) == (None, None, None, "Utrecht")
@@ -43,15 +51,36 @@ def test_address_survives_as_a_block_from_one_record(contacts, contact) -> None:
 
 def test_address_is_never_mixed_across_records(contacts, contact, default_rules) -> None:
     frame = contacts(
-        contact("hubspot", "h1", "2024-03-01", email="jan@example.nl", address_line="Dorpsweg 1",
-                postcode="9999 ZZ", city="Zwolle"),
-        contact("hubspot", "h2", "2024-01-01", email="jan@example.nl", address_line="Kerkstraat 12 bis",
-                postcode="1234ab", city="Amsterdam", country="Nederland"),
+        contact(
+            "hubspot",
+            "h1",
+            "2024-03-01",
+            email="jan@example.nl",
+            address_line="Dorpsweg 1",
+            postcode="9999 ZZ",
+            city="Zwolle",
+        ),
+        contact(
+            "hubspot",
+            "h2",
+            "2024-01-01",
+            email="jan@example.nl",
+            address_line="Kerkstraat 12 bis",
+            postcode="1234ab",
+            city="Amsterdam",
+            country="Nederland",
+        ),
     )
     result = reconcile(frame, default_rules)
     golden = _one(result)
-    assert (golden.street, golden.house_number, golden.house_number_addition, golden.postcode, golden.city,
-            golden.country) == ("Dorpsweg", "1", None, "9999 ZZ", "Zwolle", None)
+    assert (
+        golden.street,
+        golden.house_number,
+        golden.house_number_addition,
+        golden.postcode,
+        golden.city,
+        golden.country,
+    ) == ("Dorpsweg", "1", None, "9999 ZZ", "Zwolle", None)
     assert _lineage(result, "address").source_id == "h1"
 
 
@@ -88,7 +117,6 @@ def test_lower_priority_source_fills_in_when_the_first_has_nothing(contacts, con
         contact("hubspot", "h1", email="jan@example.nl"),
         contact("hootsuite", "t1", email="jan@example.nl", first_name="Jan", last_name="Berg"),
     )
-    assert _one(reconcile(frame, default_rules).first_name) if False else True  # noqa: SIM210 (readability)
     golden = _one(reconcile(frame, default_rules))
     assert (golden.first_name, golden.last_name) == ("Jan", "Berg")
 
@@ -122,24 +150,45 @@ def test_without_valid_beats_invalid_the_rule_alone_decides(contacts, contact) -
 
 def test_golden_values_are_normalized_presentation_values(contacts, contact, default_rules) -> None:
     frame = contacts(
-        contact("hubspot", "h1", email=" Jan@Example.NL ", phone="06 12345678", address_line="Kerkstraat 12-a",
-                postcode="1234ab", city="Amsterdam", country="Netherlands"),
-        contact("hootsuite", "twitter:jan", email="jan@example.nl", social_network="twitter",
-                social_handle="@Jan"),
+        contact(
+            "hubspot",
+            "h1",
+            email=" Jan@Example.NL ",
+            phone="06 12345678",
+            address_line="Kerkstraat 12-a",
+            postcode="1234ab",
+            city="Amsterdam",
+            country="Netherlands",
+        ),
+        contact("hootsuite", "twitter:jan", email="jan@example.nl", social_network="twitter", social_handle="@Jan"),
     )
     golden = _one(reconcile(frame, default_rules))
     assert (golden.email, golden.phone, golden.postcode, golden.country) == (
-        "jan@example.nl", "+31612345678", "1234 AB", "NL")
+        "jan@example.nl",
+        "+31612345678",
+        "1234 AB",
+        "NL",
+    )
     assert (golden.house_number_addition, golden.social_network, golden.social_handle) == ("A", "twitter", "jan")
 
 
 def test_lineage_present_for_every_golden_attribute_group(contacts, contact, default_rules) -> None:
     frame = contacts(
-        contact("hubspot", "h1", "2024-02-01", first_name="Jan", last_name="Berg", email="jan@example.nl",
-                phone="0612345678", address_line="Kerkstraat 1", postcode="1234AB", city="Amsterdam",
-                country="NL", company="ACME"),
-        contact("hootsuite", "t1", "2024-03-01", email="jan@example.nl", social_network="twitter",
-                social_handle="jan"),
+        contact(
+            "hubspot",
+            "h1",
+            "2024-02-01",
+            first_name="Jan",
+            last_name="Berg",
+            email="jan@example.nl",
+            phone="0612345678",
+            address_line="Kerkstraat 1",
+            postcode="1234AB",
+            city="Amsterdam",
+            country="NL",
+            company="ACME",
+        ),
+        contact("hootsuite", "t1", "2024-03-01", email="jan@example.nl", social_network="twitter", social_handle="jan"),
     )
     result = reconcile(frame, default_rules)
     lineage = result.lineage.set_index("attribute")
@@ -160,7 +209,11 @@ def test_conflict_logged_when_records_disagree(contacts, contact, default_rules)
     assert len(conflicts) == 1
     row = conflicts.iloc[0]
     assert (row.attribute, row.chosen_source, row.other_source, row.rule) == (
-        "name", "hubspot", "hootsuite", "source_priority")
+        "name",
+        "hubspot",
+        "hootsuite",
+        "source_priority",
+    )
     assert row.chosen_value == "Jan |  | Berg" and row.other_value == "Johan |  | Berg"
     assert result.stats["conflicts"] == 1
 

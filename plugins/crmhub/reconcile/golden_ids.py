@@ -34,9 +34,7 @@ def assign_golden_ids(
     one dict per event: ``{"event": "merge", "from_golden_id", "into_golden_id", "records"}`` or
     ``{"event": "split", "golden_id", "new_golden_id", "records"}`` (records = how many moved).
     """
-    frame = records[["source", "source_id", "cluster"]].reset_index(drop=True).astype(
-        {"source": str, "source_id": str}
-    )
+    frame = records[["source", "source_id", "cluster"]].reset_index(drop=True).astype({"source": str, "source_id": str})
     if previous_xref is not None and not previous_xref.empty:
         prev = (
             previous_xref[["source", "source_id", "golden_id"]]

@@ -135,7 +135,8 @@ def attach_interactions(interactions: pd.DataFrame, xref: pd.DataFrame) -> tuple
         .rename(columns={"source_id": "contact_source_id"})
     )
     keyed = frame.assign(
-        _source=frame["source"].astype(str), _contact=frame["contact_source_id"].map(lambda v: None if v is None else str(v).strip())
+        _source=frame["source"].astype(str),
+        _contact=frame["contact_source_id"].map(lambda v: None if v is None else str(v).strip()),
     )
     merged = keyed.merge(
         lookup.rename(columns={"source": "_source", "contact_source_id": "_contact"}),

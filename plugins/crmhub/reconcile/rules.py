@@ -82,8 +82,9 @@ class _Reader:
             raise self.fail(key, f"must be a mapping, got {type(value).__name__}")
         for k in value:
             if k not in allowed:
-                raise self.fail(f"{key}.{k}" if key != "(root)" else str(k),
-                                f"unknown key; allowed: {', '.join(sorted(allowed))}")
+                raise self.fail(
+                    f"{key}.{k}" if key != "(root)" else str(k), f"unknown key; allowed: {', '.join(sorted(allowed))}"
+                )
         return value
 
     def string_list(self, value: Any, key: str, *, non_empty: bool = True) -> list[str]:
@@ -145,9 +146,7 @@ def parse_rules(data: Any, file: str = "<memory>") -> PrecedenceRules:
     missing = [g for g in ATTRIBUTE_GROUPS if g not in raw_attrs]
     if missing:
         raise r.fail(f"attributes.{missing[0]}", f"missing: every group needs a rule ({', '.join(missing)})")
-    attributes = {
-        name: _parse_attribute(r, name, raw_attrs[name], sources) for name in ATTRIBUTE_GROUPS
-    }
+    attributes = {name: _parse_attribute(r, name, raw_attrs[name], sources) for name in ATTRIBUTE_GROUPS}
     return PrecedenceRules(tuple(sources), attributes, matching, regions, file)
 
 

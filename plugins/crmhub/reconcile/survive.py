@@ -38,8 +38,9 @@ def _display(values: list[np.ndarray]) -> np.ndarray:
     """A group's value as one string for the conflict log (``street | 12 | A | ...``)."""
     if len(values) == 1:
         return values[0]
-    return np.array([" | ".join("" if v is None else str(v) for v in row) for row in zip(*values, strict=True)],
-                    dtype=object)
+    return np.array(
+        [" | ".join("" if v is None else str(v) for v in row) for row in zip(*values, strict=True)], dtype=object
+    )
 
 
 @dataclass
