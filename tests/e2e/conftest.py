@@ -20,7 +20,7 @@ from crmhub.devtools.localrun import LocalAirflow, local_airflow, run_pipeline
 from crmhub.sandbox import datagen, hubspot
 from crmhub.sandbox.server import SandboxServer
 
-LOGICAL_DATE = "2026-11-01"
+LOGICAL_DATE = "2026-11-02"  # its data interval ends after the sandbox anchor (2026-11-01)
 ADMIN_URL = os.environ.get("CRMHUB_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 pytestmark = pytest.mark.airflow

@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     logical_date = args.date or today.strftime("%Y-%m-%d")
-    anchor = datetime.fromisoformat(logical_date).replace(tzinfo=UTC)
+    # The sandbox's newest data is a day before the logical date: the daily interval that run covers.
+    anchor = datetime.fromisoformat(logical_date).replace(tzinfo=UTC) - timedelta(days=1)
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     warehouse_url = args.warehouse_url or f"duckdb:///{data_dir / 'warehouse.duckdb'}"
