@@ -20,8 +20,13 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 echo "bootstrap: creating .venv with $("$PYTHON" --version) from requirements.txt (first run takes a few minutes)"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -r requirements.txt
-.venv/bin/python -m pip install --quiet --no-deps -e .
+log=.venv/bootstrap.log
+if ! { true \
+       && .venv/bin/python -m pip install -r requirements.txt \
+       && .venv/bin/python -m pip install --no-deps -e .; } > "$log" 2>&1; then
+  tail -n 30 "$log" >&2
+  echo "bootstrap: installing the lock failed; full log in $log" >&2
+  exit 1
+fi
 echo "$want" > "$stamp"
 echo "bootstrap: .venv ready"

@@ -79,9 +79,7 @@ def load_sources(path: Path | str = SOURCES_FILE) -> dict[str, SourceConfig]:
             raise ConfigError(path, key, "must be a mapping")
         unknown = set(raw) - _SOURCE_KEYS
         if unknown:
-            raise ConfigError(
-                path, f"{key}.{sorted(unknown)[0]}", f"unknown key; allowed: {sorted(_SOURCE_KEYS)}"
-            )
+            raise ConfigError(path, f"{key}.{sorted(unknown)[0]}", f"unknown key; allowed: {sorted(_SOURCE_KEYS)}")
         if raw.get("enabled", True) is False:
             continue
         for required in ("connector", "conn_id", "schedule"):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+from wh_helpers import raw_record, ts
 
 from crmhub.warehouse import Warehouse
-from wh_helpers import raw_record, ts
 
 
 def quality_rows(run_id: str, stage: str, successes: list[bool]) -> pd.DataFrame:

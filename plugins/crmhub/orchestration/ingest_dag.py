@@ -48,9 +48,7 @@ def build_ingest_dag(source: SourceConfig) -> DAG:
         max_active_runs=1,
         default_args=default_args(source.owner),
         tags=["crmhub", "ingest", *source.tags],
-        params={
-            "full_refresh": Param(False, type="boolean", description="Pull everything, not just the interval")
-        },
+        params={"full_refresh": Param(False, type="boolean", description="Pull everything, not just the interval")},
     ) as dag:
         previous = None
         for object_type in source.objects:

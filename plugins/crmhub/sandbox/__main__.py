@@ -50,7 +50,7 @@ def _write_json(path: str, payload: dict[str, Any]) -> None:
     target.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m crmhub.sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the fake HubSpot and Hootsuite APIs until killed")
@@ -68,7 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     truth.add_argument("--seed", type=int, default=42)
     truth.add_argument("--people", type=int, default=200)
     truth.add_argument("--out", required=True, metavar="PATH")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     log = logging.getLogger("crmhub.sandbox")
 

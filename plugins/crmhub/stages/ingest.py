@@ -47,9 +47,7 @@ class IngestStats:
         return asdict(self)
 
 
-def pull_window(
-    interval_start: datetime, interval_end: datetime, overlap: timedelta, *, full: bool
-) -> Window:
+def pull_window(interval_start: datetime, interval_end: datetime, overlap: timedelta, *, full: bool) -> Window:
     """The window to pull: the run's data interval widened back by the overlap, or everything."""
     return Window(since=None if full else interval_start - overlap, until=interval_end)
 
