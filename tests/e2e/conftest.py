@@ -31,6 +31,7 @@ class PipelineRun:
     airflow: LocalAirflow
     warehouse_url: str
     data_dir: Path
+    task_logs: str
 
 
 @pytest.fixture(scope="session")
@@ -88,5 +89,6 @@ def pipeline_run(request, e2e_sandbox, migrated_home, tmp_path_factory) -> Pipel
     else:
         url = request.getfixturevalue("pg_database")
     airflow = make_airflow(e2e_sandbox, migrated_home, url, data_dir)
-    run_pipeline(airflow, LOGICAL_DATE)
-    return PipelineRun(airflow, url, data_dir)
+    outputs = run_pipeline(airflow, LOGICAL_DATE)
+    logs = "\n".join(result.stdout + result.stderr for result in outputs.values())
+    return PipelineRun(airflow, url, data_dir, logs)

@@ -113,14 +113,13 @@ def local_airflow(
     return LocalAirflow(home, env)
 
 
-def run_pipeline(airflow: LocalAirflow, logical_date: str, *, full_refresh: bool = False) -> list[str]:
-    """Ingest every configured source, then reconcile; returns the DAG ids run, in order."""
-    sources = load_sources()
-    ran = []
-    for name in sources:
+def run_pipeline(
+    airflow: LocalAirflow, logical_date: str, *, full_refresh: bool = False
+) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Ingest every configured source, then reconcile; returns each DAG's run output (its task logs)."""
+    outputs = {}
+    for name in load_sources():
         dag_id = f"crmhub_ingest_{name}"
-        airflow.dags_test(dag_id, logical_date, conf={"full_refresh": True} if full_refresh else None)
-        ran.append(dag_id)
-    airflow.dags_test("crmhub_reconcile", logical_date)
-    ran.append("crmhub_reconcile")
-    return ran
+        outputs[dag_id] = airflow.dags_test(dag_id, logical_date, conf={"full_refresh": True} if full_refresh else None)
+    outputs["crmhub_reconcile"] = airflow.dags_test("crmhub_reconcile", logical_date)
+    return outputs
