@@ -103,6 +103,8 @@ def local_airflow(
             ),
         }
     )
+    # `airflow standalone` starts its components as `airflow ...` processes: the venv must be on PATH.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     pythonpath = [str(PROJECT_DIR / "plugins"), env.get("PYTHONPATH", "")]
     env["PYTHONPATH"] = os.pathsep.join(p for p in pythonpath if p)
     if warehouse_url:
