@@ -74,3 +74,19 @@ def test_hub_connection_types_are_registered_with_airflow():
     hooks = ProvidersManager().hooks
     assert hooks["crmhub_hubspot"].hook_class_name == "crmhub.orchestration.hooks.HubSpotHook"
     assert hooks["crmhub_hootsuite"].hook_class_name == "crmhub.orchestration.hooks.HootsuiteHook"
+
+
+def test_operations_settings_reach_every_airflow_service():
+    """Log links in alerts need the public base URL; erasure's suppression key must come from .env."""
+    example = (PROJECT_DIR / ".env.example").read_text(encoding="utf-8")
+    for name in AIRFLOW_SERVICES:
+        env = SERVICES[name]["environment"]
+        assert env["AIRFLOW__API__BASE_URL"].startswith("${AIRFLOW_BASE_URL")
+        assert env["CRMHUB_PSEUDONYM_KEY"] == "${CRMHUB_PSEUDONYM_KEY}"
+    assert "CRMHUB_PSEUDONYM_KEY=" in example and "AIRFLOW_CONN_CRMHUB_ALERTS=" in example
+
+
+def test_celery_workers_can_be_scaled():
+    """``docker compose up --scale airflow-worker=N`` needs a worker without fixed name or host ports."""
+    worker = SERVICES["airflow-worker"]
+    assert "container_name" not in worker and "ports" not in worker

@@ -7,7 +7,7 @@ import pandas as pd
 from crmhub.warehouse import Warehouse
 
 from .conftest import LOGICAL_DATE, PipelineRun
-from .truth import expected_clusters
+from .truth import expected_clusters, person_of
 
 CORE_AND_MART = [
     "core.golden_contacts",
@@ -49,6 +49,15 @@ def test_every_source_record_is_linked_exactly_as_deterministic_keys_allow(pipel
             (golden_id,) = group
             assert owner.setdefault(golden_id, person_id) == person_id, f"{golden_id} mixes two people"
     assert set(owner) == set(current_golden(pipeline_run).index)
+
+
+def test_handle_spelling_a_crm_name_is_queued_for_review_and_right(pipeline_run, e2e_sandbox):
+    queue = read(pipeline_run, "SELECT * FROM core.review_queue WHERE explanation LIKE '%handle_name=full%'")
+    owner = person_of(e2e_sandbox.data)
+    assert len(queue) > 0
+    for row in queue.itertuples():
+        left, right = (row.left_source, row.left_source_id), (row.right_source, row.right_source_id)
+        assert owner[left] == owner[right], "a handle-name review pair joins two different people"
 
 
 def test_most_people_are_exactly_one_golden_contact(pipeline_run, e2e_sandbox):
@@ -112,7 +121,10 @@ def test_customer_360_has_a_row_per_live_golden_contact(pipeline_run):
 
 def test_quality_results_are_stored_for_every_stage(pipeline_run):
     results = read(pipeline_run, "SELECT DISTINCT stage FROM audit.quality_results")
-    assert set(results["stage"]) == {"canonical_contacts", "golden_contacts", "interactions"}
+    raw = {"raw_hubspot_contacts", "raw_hootsuite_messages", "raw_hootsuite_social_profiles"}
+    reconcile = {"canonical_contacts", "canonical_interactions", "golden_contacts", "golden_xref", "interactions"}
+    warehouse = {f"warehouse_{n}" for n in ("current_versions", "validity", "interaction_contacts", "load_counts")}
+    assert set(results["stage"]) == raw | reconcile | warehouse
 
 
 def test_rerunning_the_same_interval_leaves_the_warehouse_unchanged(pipeline_run):

@@ -46,6 +46,38 @@ def golden_contacts() -> pd.DataFrame:
             }
         ),
         GOLDEN_COLUMNS,
+    ).assign(source_records=[2, 1, 1])  # cross-reference rows per golden id, added by the golden gate
+
+
+@pytest.fixture
+def golden_xref() -> pd.DataFrame:
+    """Source records with the golden record the cross-reference puts them in."""
+    return pd.DataFrame(
+        {
+            "source": ["hubspot", "hubspot", "hootsuite", "hootsuite"],
+            "source_id": ["101", "102", "twitter:jan_devries", "twitter:someone"],
+            "golden_id": ["g-001", "g-002", "g-001", "g-003"],
+            "golden_exists": [True, True, True, True],
+        }
+    )
+
+
+@pytest.fixture
+def canonical_interactions() -> pd.DataFrame:
+    return conform(
+        pd.DataFrame(
+            {
+                "source": ["hootsuite", "hootsuite", "hubspot"],
+                "source_id": ["m1", "m2", "m1"],
+                "contact_source_id": ["twitter:jan_devries", None, "101"],
+                "occurred_at": [UPDATED] * 3,
+                "channel": ["twitter", "facebook", "email"],
+                "direction": ["inbound", "outbound", "inbound"],
+                "interaction_type": ["reply", "post", "email"],
+                "text": ["@jan_devries thanks!", "Our autumn sale", "Re: invoice"],
+            }
+        ),
+        INTERACTION_COLUMNS,
     )
 
 
@@ -65,4 +97,5 @@ def interactions() -> pd.DataFrame:
         INTERACTION_COLUMNS,
     )
     frame["golden_id"] = ["g-001", "g-002", "g-001"]
+    frame["golden_exists"] = True
     return frame

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from crmhub import paths
-from crmhub.errors import ConfigError
+from crmhub.errors import ConfigError, QualityGateFailed
 from crmhub.quality import load_suite, validate
 
 
@@ -109,3 +109,36 @@ def test_invalid_json_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "golden_contacts.json").write_text("{ not json")
     with pytest.raises(ConfigError, match="not valid JSON"):
         load_suite("golden_contacts", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("severity", "on_failure", "reason"),
+    [
+        ("blocking", "skip", "'skip' is not allowed; must be one of stop, quarantine"),
+        ("warning", "quarantine", "only blocking expectations quarantine"),
+    ],
+)
+def test_bad_on_failure_names_its_key(tmp_path: Path, severity: str, on_failure: str, reason: str) -> None:
+    exp = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x"}, "severity": severity}
+    path = _write_suite(tmp_path, [{**exp, "on_failure": on_failure}])
+    with pytest.raises(ConfigError) as err:
+        load_suite("golden_contacts", tmp_path)
+    assert (err.value.file, err.value.key) == (str(path), "expectations[0].on_failure")
+    assert reason in err.value.reason
+
+
+def test_on_failure_defaults_to_stop(tmp_path: Path) -> None:
+    _write_suite(
+        tmp_path, [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x"}, "severity": "blocking"}]
+    )
+    assert load_suite("golden_contacts", tmp_path).expectations[0].on_failure == "stop"
+
+
+def test_a_table_level_rule_marked_quarantine_still_stops(tmp_path: Path, golden_contacts: pd.DataFrame) -> None:
+    """Quarantine needs rows to set aside; a table-level failure has none, so the run stops."""
+    exp = {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 10}, "severity": "blocking"}
+    _write_suite(tmp_path, [{**exp, "on_failure": "quarantine"}])
+    report = validate("golden_contacts", golden_contacts, run_id="r", suite_dir=tmp_path)
+    assert not report.quarantine_failures and len(report.stopping_failures) == 1
+    with pytest.raises(QualityGateFailed, match="expect_table_row_count_to_be_between"):
+        report.raise_if_blocking(allow_quarantine=True)

@@ -147,3 +147,22 @@ def test_subcommands_come_from_the_registry() -> None:
     assert "reconcile" in cli.COMMANDS
     parser = cli.build_parser()
     assert parser.parse_args(["reconcile", "--contacts", "a.csv", "--out", "o"]).command == "reconcile"
+
+
+def test_cli_diff_rules_reports_what_a_rule_change_alters(tmp_path: Path) -> None:
+    import yaml
+
+    from crmhub.reconcile.rules import DEFAULT_RULES_FILE
+
+    contacts = _write_contacts(tmp_path / "contacts.csv", ROWS)
+    doc = yaml.safe_load(DEFAULT_RULES_FILE.read_text(encoding="utf-8"))
+    doc["attributes"]["name"] = {"rule": "source_priority", "sources": ["hootsuite", "hubspot"]}
+    new_rules = tmp_path / "new.yaml"
+    new_rules.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["reconcile", "--contacts", str(contacts), "--rules", str(new_rules)]
+    code = cli.main([*args, "--diff-rules", str(DEFAULT_RULES_FILE), "--out", str(out)])
+    assert code == 0
+    diff = pd.read_csv(out / "rules_diff.csv")
+    assert set(diff["kind"]) == {"value"} and "last_name" in set(diff["field"])
+    assert (out / "review_queue.csv").exists()

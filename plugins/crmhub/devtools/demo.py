@@ -109,7 +109,10 @@ def print_summary(warehouse_url: str, data_dir: Path, seconds: float) -> None:
             "Quality (Great Expectations):",
             f"  expectations {quality.get('expectations')}, passed {quality.get('passed')}, "
             f"failed blocking {quality.get('failed_blocking')}, failed warning {quality.get('failed_warning')}",
+            f"  gates: {', '.join(quality.get('gates', []))}; quarantined entries: {quality.get('quarantined', 0)}"
+            " (audit.quarantine, docs/quality.md)",
             f"  Data Docs: {quality.get('data_docs')}",
+            "  in the Airflow UI (make ui): Browse > Data Docs, or the Data Docs tab of a DAG run",
         ]
     lines += ["Warehouse row counts:"]
     lines += [f"  {table:<32} {n:>7}" for table, n in counts.items()]

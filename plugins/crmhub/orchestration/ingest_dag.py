@@ -26,6 +26,8 @@ Asset per object; the `crmhub_reconcile` DAG runs when any of them is updated.
   Pool `{pool}` caps concurrent calls to this API.
 * **Safety**: pages are landed in one transaction after the last page; a malformed page fails the
   task naming source, endpoint and page, with nothing half-loaded. Re-runs land nothing twice.
+* **Quality**: before landing, the pull passes the raw Great Expectations suite of the source
+  (`include/gx/raw_<source>_<object>.json`); a blocking failure stops the task with nothing landed.
 """
 
 
@@ -69,7 +71,7 @@ def _extract_task(source: SourceConfig, object_type: str) -> Any:
     )
     def extract() -> dict[str, Any]:
         from crmhub.orchestration.hooks import SourceHook
-        from crmhub.orchestration.resources import open_warehouse
+        from crmhub.orchestration.resources import data_dir, open_warehouse
         from crmhub.stages.ingest import ingest, pull_window
 
         context = get_current_context()
@@ -88,7 +90,9 @@ def _extract_task(source: SourceConfig, object_type: str) -> Any:
                 window.since,
                 window.until,
             )
-            stats = ingest(connector, object_type, window, warehouse, context["run_id"])
+            stats = ingest(
+                connector, object_type, window, warehouse, context["run_id"], docs_dir=data_dir() / "data_docs"
+            )
         return stats.as_dict()
 
     return extract()

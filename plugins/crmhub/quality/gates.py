@@ -32,6 +32,12 @@ log = logging.getLogger(__name__)
 
 DOCS_SITE = "crmhub"
 _GX_SEVERITY = {"blocking": "critical", "warning": "warning"}
+#: Row positions, never values: COMPLETE lists every failing row (quarantine needs them all),
+#: SUMMARY the first 20 (enough for three examples in a message).
+_RESULT_FORMATS: dict[str, dict[str, Any]] = {
+    "rows": {"result_format": "COMPLETE", "exclude_unexpected_values": True},
+    "summary": {"result_format": "SUMMARY", "exclude_unexpected_values": True, "partial_unexpected_count": 20},
+}
 #: Result keys that hold cell values; dropped before results reach Data Docs (no personal data).
 _VALUE_KEYS = ("unexpected_list", "partial_unexpected_list", "partial_unexpected_counts", "details")
 
@@ -59,25 +65,32 @@ def validate(
     validated_at = dt.datetime.now(dt.UTC)
     context = _ephemeral_context()
 
-    suite = context.suites.add(gx.ExpectationSuite(name=spec.qualified_name, meta={"stage": stage}))
-    by_id: dict[str, int] = {}  # GX id -> position in the suite file, to keep the file's order
-    for i, exp_spec in enumerate(spec.expectations):
-        added = suite.add_expectation(_build_expectation(exp_spec, spec))
-        by_id[str(added.id)] = i
-
     batch = (
         context.data_sources.add_pandas(f"crmhub_{stage}")
         .add_dataframe_asset(stage)
         .add_batch_definition_whole_dataframe("whole_frame")
     )
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{stage}_gate", data=batch, suite=suite)
-    )
-    result = definition.run(
-        batch_parameters={"dataframe": data},
-        result_format={"result_format": "COMPLETE"},
-        run_id=RunIdentifier(run_name=run_id, run_time=validated_at),
-    )
+    by_id: dict[str, int] = {}  # GX id -> position in the suite file, to keep the file's order
+    runs = []
+    groups = _result_groups(spec)
+    for group, positions in groups.items():
+        # The main group carries the suite's own name: its result is the page Data Docs show.
+        name = spec.qualified_name if group == next(iter(groups)) else f"{spec.qualified_name}#{group}"
+        suite = context.suites.add(gx.ExpectationSuite(name=name, meta={"stage": stage}))
+        for i in positions:
+            added = suite.add_expectation(_build_expectation(spec.expectations[i], spec))
+            by_id[str(added.id)] = i
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{stage}_gate_{group}", data=batch, suite=suite)
+        )
+        runs.append(
+            definition.run(
+                batch_parameters={"dataframe": _columns_for(data, [spec.expectations[i] for i in positions])},
+                result_format=_RESULT_FORMATS[group],
+                run_id=RunIdentifier(run_name=run_id, run_time=validated_at),
+            )
+        )
+    result = _merge(runs)
 
     ranked = sorted(((by_id[str(r.expectation_config.id)], r) for r in result.results), key=lambda x: x[0])
     outcomes = [_outcome(r, spec.expectations[i], spec, stage) for i, r in ranked]
@@ -99,6 +112,48 @@ def validate(
         len(report.warnings),
     )
     return report
+
+
+def _result_groups(spec: SuiteSpec) -> dict[str, list[int]]:
+    """Suite positions per result format, main group first; empty groups left out.
+
+    Only quarantining rules need every failing row; the others need counts and three examples.
+    Asking GX for complete row lists everywhere made validation as slow as matching at 100k rows
+    (GX deep-copies and serializes every list), so the rest run with GX's SUMMARY (20 positions).
+    """
+    rows = [i for i, e in enumerate(spec.expectations) if e.severity == "blocking" and e.on_failure == "quarantine"]
+    summary = [i for i in range(len(spec.expectations)) if i not in set(rows)]
+    groups = {"summary": summary, "rows": rows}
+    return {k: v for k, v in groups.items() if v}
+
+
+def _columns_for(data: pd.DataFrame, expectations: list[ExpectationSpec]) -> pd.DataFrame:
+    """Only the columns the rules read: GX fingerprints every column of the batch, which at
+    millions of rows cost more than the rules. Table-level rules keep the whole frame; a missing
+    column stays missing, so the rule reports it."""
+    if any(not e.reads or e.type.startswith("expect_table_column") for e in expectations):
+        return data
+    wanted = {c for e in expectations for c in e.reads}
+    return data[[c for c in data.columns if c in wanted]]
+
+
+def _merge(runs: list[ExpectationSuiteValidationResult]) -> ExpectationSuiteValidationResult:
+    """Fold the groups' results into the main one, so Data Docs show one page per suite and run."""
+    main = runs[0]
+    for other in runs[1:]:
+        main.results.extend(other.results)
+    evaluated = len(main.results)
+    passed = sum(1 for r in main.results if r.success)
+    main.success = passed == evaluated
+    main.statistics.update(
+        {
+            "evaluated_expectations": evaluated,
+            "successful_expectations": passed,
+            "unsuccessful_expectations": evaluated - passed,
+            "success_percent": 100.0 * passed / evaluated if evaluated else None,
+        }
+    )
+    return main
 
 
 def check_suite(stage: str, suite_dir: Path | str = paths.GX_DIR) -> SuiteSpec:
@@ -223,7 +278,7 @@ def _outcome(
     """Keep counts and row positions from a GX result; drop every cell value."""
     result: dict[str, Any] = dict(res.result or {})
     error = _exception_message(res)
-    positions = result.get("unexpected_index_list")
+    positions = result.get("unexpected_index_list", result.get("partial_unexpected_index_list"))
     row_level = isinstance(positions, list)
     rows = tuple(sorted(int(p) for p in positions if isinstance(p, int | float))) if row_level else ()
     unexpected = result.get("unexpected_count")
@@ -242,6 +297,8 @@ def _outcome(
         unexpected_rows=rows,
         row_level=row_level,
         error=error,
+        on_failure=exp_spec.on_failure,
+        description=exp_spec.description,
     )
 
 
@@ -296,9 +353,10 @@ def _build_docs(
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     new_pages: list[Any] = [ExpectationSuiteIdentifier(name=spec.qualified_name)]
-    for key in run_context.validation_results_store.list_keys():  # exactly one: this run
-        context.validation_results_store.set(key, result)
-        new_pages.append(key)
+    for key in run_context.validation_results_store.list_keys():  # one per result group; the main one has the name
+        if key.expectation_suite_identifier.name == spec.qualified_name:
+            context.validation_results_store.set(key, result)
+            new_pages.append(key)
     # Render only this run's pages (older ones are already HTML); the index still lists them all.
     context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=new_pages)
     index = docs_dir / "index.html"

@@ -37,7 +37,11 @@ MAX_EXAMPLES = 3
 
 @dataclass(frozen=True)
 class ExpectationOutcome:
-    """The result of one expectation; ``unexpected_rows`` is the full list, for quarantine."""
+    """The result of one expectation.
+
+    ``unexpected_rows`` lists every failing row for quarantining rules (``on_failure: quarantine``)
+    and the first 20 for the others, which only need counts and examples (``crmhub.quality.gates``).
+    """
 
     stage: str
     suite: str
@@ -52,21 +56,41 @@ class ExpectationOutcome:
     unexpected_rows: tuple[int, ...] = ()
     row_level: bool = False  # True when GX reported which rows failed (column/row map expectations)
     error: str | None = None  # the expectation itself could not run (e.g. missing column)
+    on_failure: str = "stop"  # what a blocking failure does: stop | quarantine
+    description: str = ""  # why the rule exists (from the suite file); the quarantine reason
 
     @property
     def example_rows(self) -> tuple[int, ...]:
         """Up to three failing row positions, enough to find the rows without listing them all."""
         return self.unexpected_rows[:MAX_EXAMPLES]
 
-    def summary(self) -> str:
-        """One line naming the rule, the count and example positions; never a cell value."""
+    @property
+    def quarantines(self) -> bool:
+        """A failed blocking rule whose rows can be set aside instead of stopping the run."""
+        return (
+            not self.success
+            and self.severity == "blocking"
+            and self.on_failure == "quarantine"
+            and self.row_level
+            and self.error is None
+        )
+
+    def summary(self, example_ids: Sequence[object] | None = None) -> str:
+        """One line naming the rule, the count and examples; never a cell value.
+
+        ``example_ids`` (one per validated row, e.g. vendor record ids) replaces row positions in
+        the examples; pass it only for identifiers that are not personal data.
+        """
         if self.error:
             return f"{self.label}: could not run ({self.error})"
         if self.unexpected_count is None:
             return f"{self.label}: observed {self.observed_value}"
         text = f"{self.label}: {self.unexpected_count} unexpected of {self.element_count} rows"
         if self.example_rows:
-            text += ", e.g. row positions " + ", ".join(str(r) for r in self.example_rows)
+            if example_ids is not None:
+                text += ", e.g. source ids " + ", ".join(str(example_ids[r]) for r in self.example_rows)
+            else:
+                text += ", e.g. row positions " + ", ".join(str(r) for r in self.example_rows)
         return text
 
 
@@ -96,16 +120,31 @@ class ValidationReport:
         """True when nothing blocking failed (warnings do not count)."""
         return not self.blocking_failures
 
-    def raise_if_blocking(self) -> None:
-        """Raise ``QualityGateFailed`` naming the suite and every failing blocking expectation."""
-        failures = self.blocking_failures
+    @property
+    def quarantine_failures(self) -> list[ExpectationOutcome]:
+        """Failed blocking rules whose rows go to quarantine (``on_failure: quarantine``)."""
+        return [o for o in self.outcomes if o.quarantines]
+
+    @property
+    def stopping_failures(self) -> list[ExpectationOutcome]:
+        """Failed blocking rules that must stop the run even when quarantine is in use."""
+        return [o for o in self.blocking_failures if not o.quarantines]
+
+    def raise_if_blocking(self, *, allow_quarantine: bool = False, example_ids: Sequence[object] | None = None) -> None:
+        """Raise ``QualityGateFailed`` naming the suite and every failing blocking expectation.
+
+        With ``allow_quarantine`` the caller has set the quarantined rows aside, so only the
+        rules that stop (``on_failure: stop``, table-level or erroring) raise.
+        """
+        failures = self.stopping_failures if allow_quarantine else self.blocking_failures
         if not failures:
             return
         lines = [
             f"quality gate {self.suite} (stage {self.stage}, run {self.run_id}): "
             f"{len(failures)} blocking expectation(s) failed on {self.row_count} rows"
         ]
-        lines += [f"  - {o.summary()}" for o in failures]
+        ids = list(example_ids) if example_ids is not None else None
+        lines += [f"  - {o.summary(ids)}" for o in failures]
         raise QualityGateFailed("\n".join(lines))
 
     def failing_rows(self, severity: str | None = "blocking") -> dict[int, list[str]]:
@@ -126,6 +165,8 @@ class ValidationReport:
         """(passing rows, failing rows + ``quarantine_reason``), so failing rows never vanish.
 
         Table-level failures flag no rows; check ``unplaceable_failures`` before trusting the split.
+        Complete only for quarantining rules (see ``ExpectationOutcome``); the stages use
+        ``crmhub.quality.quarantine.apply_quarantine``, which splits by exactly those.
         """
         self._check_frame(frame)
         rows = self.failing_rows(severity)

@@ -12,6 +12,7 @@ A suite lives in ``include/gx/<stage>.json``::
           "kwargs": {"column": "postcode", "regex": "^\\\\d{4} [A-Z]{2}$"},
           "where": [{"column": "country", "op": "==", "value": "NL"}],   # optional, AND-ed
           "severity": "warning",                                  # blocking | warning
+          "on_failure": "stop",                                   # blocking only: stop | quarantine
           "description": "optional, why the rule exists"
         }
       ]
@@ -22,6 +23,11 @@ A suite lives in ``include/gx/<stage>.json``::
 ``is_null`` / ``is_not_null`` (no value). The structure is checked here so a broken file fails
 fast with the file and key; the expectation type and kwargs are checked by GX when the suite
 is built (``crmhub.quality.gates``).
+
+``on_failure`` decides what a failing *blocking* expectation does: ``stop`` (the default) fails the
+task before anything is loaded; ``quarantine`` moves the failing rows to the quarantine table with
+the reason and lets the rest through. Quarantine only works for row-level expectations (GX reports
+which rows failed); a table-level or erroring one still stops the run.
 """
 
 from __future__ import annotations
@@ -35,10 +41,11 @@ from crmhub import paths
 from crmhub.errors import ConfigError
 
 SEVERITIES = ("blocking", "warning")
+ON_FAILURE = ("stop", "quarantine")
 COMPARISON_OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in")
 NULLITY_OPS = ("is_null", "is_not_null")
 _SUITE_KEYS = {"name", "version", "description", "expectations"}
-_EXPECTATION_KEYS = {"type", "kwargs", "where", "severity", "description"}
+_EXPECTATION_KEYS = {"type", "kwargs", "where", "severity", "on_failure", "description"}
 #: Set by the gate itself; a suite that set them would silently change what is validated.
 _RESERVED_KWARGS = {"row_condition", "condition_parser", "result_format", "catch_exceptions"}
 
@@ -67,6 +74,7 @@ class ExpectationSpec:
     key: str
     where: tuple[WhereClause, ...] = ()
     description: str = ""
+    on_failure: str = "stop"  # stop | quarantine; only meaningful for blocking expectations
 
     @property
     def column(self) -> str | None:
@@ -79,6 +87,20 @@ class ExpectationSpec:
         if "column_A" in self.kwargs and "column_B" in self.kwargs:
             return f"{self.kwargs['column_A']},{self.kwargs['column_B']}"
         return None
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """Every column the expectation reads (kwargs and where clauses); empty for table-level rules."""
+        names: dict[str, None] = {}
+        for key in ("column", "column_A", "column_B"):
+            if key in self.kwargs:
+                names[str(self.kwargs[key])] = None
+        for key in ("column_list", "column_set"):
+            for col in self.kwargs.get(key, []):
+                names[str(col)] = None
+        for clause in self.where:
+            names[clause.column] = None
+        return tuple(names)
 
     @property
     def label(self) -> str:
@@ -167,6 +189,12 @@ def _parse_expectation(item: Any, key: str, file: str) -> ExpectationSpec:
     reserved = sorted(set(kwargs) & _RESERVED_KWARGS)
     if reserved:
         raise ConfigError(file, f"{key}.kwargs.{reserved[0]}", "set by the gate; use 'where' for row filters")
+    on_failure = item.get("on_failure", "stop")
+    if on_failure not in ON_FAILURE:
+        allowed = ", ".join(ON_FAILURE)
+        raise ConfigError(file, f"{key}.on_failure", f"{on_failure!r} is not allowed; must be one of {allowed}")
+    if on_failure == "quarantine" and severity != "blocking":
+        raise ConfigError(file, f"{key}.on_failure", "only blocking expectations quarantine; warnings never stop a row")
     where_raw = item.get("where", [])
     if not isinstance(where_raw, list):
         raise ConfigError(file, f"{key}.where", "must be a list of clauses")
@@ -178,6 +206,7 @@ def _parse_expectation(item: Any, key: str, file: str) -> ExpectationSpec:
         key=key,
         where=where,
         description=str(item.get("description", "")),
+        on_failure=on_failure,
     )
 
 

@@ -71,12 +71,12 @@ def read_contacts(paths: Iterable[str | Path]) -> pd.DataFrame:
 
 
 def write_result(result: ReconcileResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write golden, xref, lineage and conflicts as CSV (and merges/stats as JSON) into ``out_dir``."""
+    """Write golden, xref, lineage, conflicts and the review queue as CSV (merges as JSON) into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    for name in ("golden", "xref", "lineage", "conflicts"):
-        target = out / f"{name}.csv"
+    for name in ("golden", "xref", "lineage", "conflicts", "review"):
+        target = out / ("review_queue.csv" if name == "review" else f"{name}.csv")
         frame: pd.DataFrame = getattr(result, name)
         frame.to_csv(target, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
         written[name] = target
@@ -84,3 +84,12 @@ def write_result(result: ReconcileResult, out_dir: str | Path) -> dict[str, Path
     merges.write_text(json.dumps(result.merges, indent=2) + "\n", encoding="utf-8")
     written["merges"] = merges
     return written
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A steward CSV (decisions, pins, previous xref): all text, empty cells are nulls."""
+    file = Path(path)
+    if not file.is_file():
+        raise SourceDataError(f"{file}: no such file")
+    raw = pd.read_csv(file, dtype=str, keep_default_na=False).astype(object)
+    return raw.where(raw != "", None)

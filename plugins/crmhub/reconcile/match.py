@@ -112,6 +112,45 @@ class Blocklist:
         return mask
 
 
+#: Default fuzzy weights: log2 of how much likelier a level is among true matches than among non-matches.
+DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
+    "name": {
+        "exact": 9.0,
+        "close": 7.0,
+        "initial": 3.0,
+        "similar_first": 1.0,
+        "partial": 2.0,
+        "same_first": -2.0,
+        "same_last": -6.0,
+        "different": -10.0,
+        "missing": 0.0,
+    },
+    "address": {"same": 7.0, "same_building": 2.0, "same_postcode": 0.0, "different": -2.0, "missing": 0.0},
+    "email": {"same": 10.0, "different": -1.0, "missing": 0.0},
+    "phone": {"same": 8.0, "different": -1.0, "missing": 0.0},
+    "social": {"same": 10.0, "different": -3.0, "missing": 0.0},
+    "handle_name": {"full": 8.0, "initial": 6.0, "none": 0.0},
+}
+
+
+@dataclass(frozen=True)
+class FuzzyConfig:
+    """Fuzzy name + address scoring (the ``matching.fuzzy`` section of the rules file).
+
+    ``link``: a pair scoring at least this is linked automatically; ``review``: at least this (and
+    below ``link``) goes to the steward review queue; below ``review`` is no-link.
+    """
+
+    enabled: bool = True
+    link: float = 12.0
+    review: float = 5.0
+    max_block_size: int = 50
+    handle_name: bool = True
+    weights: dict[str, dict[str, float]] = field(
+        default_factory=lambda: {k: dict(v) for k, v in DEFAULT_WEIGHTS.items()}
+    )
+
+
 @dataclass(frozen=True)
 class MatchConfig:
     """Matching settings (the ``matching:`` section of the rules file)."""
@@ -119,6 +158,7 @@ class MatchConfig:
     rules: tuple[str, ...] = ("email", "social")
     max_records_per_key: int = 5
     blocklist: Blocklist = field(default_factory=Blocklist)
+    fuzzy: FuzzyConfig = field(default_factory=FuzzyConfig)
 
 
 @dataclass
@@ -217,29 +257,81 @@ def find_links(records: pd.DataFrame, config: MatchConfig) -> tuple[pd.DataFrame
     return (pd.concat(non_empty, ignore_index=True) if non_empty else _empty_links()), reports
 
 
-def cluster(n_records: int, links: pd.DataFrame) -> np.ndarray:
-    """Union-find over links; returns, per record position, the smallest position in its cluster.
+def _components(n_records: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Connected components labelled by their smallest record position (independent of link order)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    Using the smallest member as the label makes the result independent of link order.
+    if n_records == 0:
+        return np.empty(0, dtype=np.int64)
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n_records, n_records))
+    _, comp = connected_components(graph, directed=False)
+    smallest = np.full(comp.max() + 1, n_records, dtype=np.int64)
+    np.minimum.at(smallest, comp, np.arange(n_records, dtype=np.int64))
+    return smallest[comp]
+
+
+def cluster(n_records: int, links: pd.DataFrame) -> np.ndarray:
+    """Connected components over links; returns, per record position, the smallest position in its cluster."""
+    return _components(
+        n_records, links["left"].to_numpy(dtype=np.int64), links["right"].to_numpy(dtype=np.int64)
+    )
+
+
+def cluster_guarded(
+    n_records: int, links: pd.DataFrame, cannot_left: np.ndarray, cannot_right: np.ndarray
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Cluster like :func:`cluster`, but never put a cannot-link pair into one cluster.
+
+    Without this, one weak or wrong link (a family e-mail, a typo-match to the neighbour) glues two
+    people together through a chain even though a direct comparison says they differ. Components with
+    no cannot-link pair inside are accepted as they are (the common case, vectorized); inside the
+    others links are applied strongest first (``priority`` column, then position) and a link that
+    would join two records declared different is rejected. Returns ``(labels, rejected_links)``.
     """
-    parent = np.arange(n_records, dtype=np.int64)
+    left = links["left"].to_numpy(dtype=np.int64)
+    right = links["right"].to_numpy(dtype=np.int64)
+    labels = _components(n_records, left, right)
+    if len(cannot_left) == 0 or links.empty:
+        return labels, links.iloc[0:0]
+    inside = labels[cannot_left] == labels[cannot_right]
+    troubled = np.unique(labels[cannot_left[inside]])
+    if len(troubled) == 0:
+        return labels, links.iloc[0:0]
+    in_trouble = np.isin(labels[left], troubled)
+    todo = links[in_trouble].sort_values(["priority", "left", "right"], ascending=[False, True, True], kind="stable")
+    partners: dict[int, set[int]] = {}
+    for a, b in zip(cannot_left.tolist(), cannot_right.tolist(), strict=True):
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
+    parent: dict[int, int] = {}
+    members: dict[int, list[int]] = {}
 
     def find(x: int) -> int:
         root = x
-        while parent[root] != root:
+        while parent.get(root, root) != root:
             root = parent[root]
-        while parent[x] != root:  # path compression
+        while parent.get(x, x) != root:
             parent[x], x = root, parent[x]
-        return int(root)
+        return root
 
-    for a, b in zip(links["left"].tolist(), links["right"].tolist(), strict=True):
+    rejected: list[int] = []
+    for row, a, b in zip(todo.index.tolist(), todo["left"].tolist(), todo["right"].tolist(), strict=True):
         ra, rb = find(a), find(b)
-        if ra != rb:
-            if ra < rb:
-                parent[rb] = ra
-            else:
-                parent[ra] = rb
-    return np.fromiter((find(i) for i in range(n_records)), dtype=np.int64, count=n_records)
+        if ra == rb:
+            continue
+        small, big = (ra, rb) if len(members.get(ra, [ra])) <= len(members.get(rb, [rb])) else (rb, ra)
+        if any(find(p) == big for x in members.get(small, [small]) for p in partners.get(x, ())):
+            rejected.append(row)
+            continue
+        parent[small] = big
+        members[big] = members.pop(big, [big]) + members.pop(small, [small])
+    troubled_pos = np.flatnonzero(np.isin(labels, troubled))
+    roots = np.fromiter((find(int(p)) for p in troubled_pos), dtype=np.int64, count=len(troubled_pos))
+    smallest = pd.Series(troubled_pos).groupby(roots).transform("min").to_numpy(dtype=np.int64)
+    labels = labels.copy()
+    labels[troubled_pos] = smallest
+    return labels, links.loc[rejected]
 
 
 def explain_records(n_records: int, links: pd.DataFrame, rule_order: Sequence[str]) -> pd.DataFrame:

@@ -105,6 +105,14 @@ def fold_text(value: Any) -> str | None:
 # -------------------------------------------------------------------------------------------- e-mail
 
 
+#: Plain ASCII addresses on common public TLDs: valid by construction, so the library is skipped. The
+#: TLD list keeps special-use names (``.local``, ``.test``, ``localhost``) on the library's path.
+_SIMPLE_EMAIL = re.compile(
+    r"[a-z0-9_%+\-]+(?:\.[a-z0-9_%+\-]+)*@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+"
+    r"(?:com|nl|net|org|be|de|eu|info|io|fr|uk|biz|me|email)"
+)
+
+
 def normalize_email(value: Any) -> tuple[str | None, bool | None]:
     """Return ``(email, valid)``: stripped and lower-cased, validated for syntax only.
 
@@ -117,10 +125,13 @@ def normalize_email(value: Any) -> tuple[str | None, bool | None]:
     text = unicodedata.normalize("NFKC", text).strip().strip("<>").strip()
     if text.lower().startswith("mailto:"):
         text = text[len("mailto:") :]
+    lowered = text.lower()
+    if len(lowered) <= 254 and _SIMPLE_EMAIL.fullmatch(lowered) and len(lowered.partition("@")[0]) <= 64:
+        return lowered, True  # what email-validator returns for a plain ASCII address, 20x cheaper
     try:
         return validate_email(text, check_deliverability=False).normalized.lower(), True
     except EmailNotValidError:
-        return text.lower(), False
+        return lowered, False
 
 
 # --------------------------------------------------------------------------------------------- phone
@@ -513,6 +524,22 @@ def _phone_cache_key(value: Any) -> str | None:
     return compact if compact and compact.lstrip("+").isdigit() else text
 
 
+def _nl_international(text: Any, region: str) -> Any:
+    """Write a Dutch number read in region NL in international form, so its spellings parse once.
+
+    ``0612345678``, ``0031612345678`` and ``+31612345678`` are the same number in NL (trunk prefix 0,
+    international prefix 00); rewriting them to ``+31...`` before the per-value cache means
+    phonenumbers parses each number once instead of once per spelling. The result is unchanged.
+    """
+    if not isinstance(text, str) or region != "NL" or not text.isdigit():
+        return text
+    if text.startswith("0031"):
+        return "+31" + text[4:]
+    if text.startswith("0") and not text.startswith("00") and len(text) == 10:
+        return "+31" + text[1:]
+    return text
+
+
 @lru_cache(maxsize=1)
 def _phone_regions() -> frozenset[str]:
     return frozenset(phonenumbers.SUPPORTED_REGIONS)
@@ -556,7 +583,10 @@ def normalize_contacts(
         for c, s in zip(out["n_country"].tolist(), out["source"].tolist(), strict=True)
     ]
     # Formatting characters do not change a number, so "06-1234 5678" and "0612345678" parse once.
-    phone_text = out["phone"].map(_phone_cache_key)
+    phone_text = pd.Series(
+        [_nl_international(t, r) for t, r in zip(out["phone"].map(_phone_cache_key), record_region, strict=True)],
+        dtype=object,
+    )
     phones = _map_pairs(phone_text, pd.Series(record_region), normalize_phone)
     out["n_phone"] = _none([p for p, _ in phones])
     out["phone_valid"] = pd.array([v for _, v in phones], dtype="boolean")

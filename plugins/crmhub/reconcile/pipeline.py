@@ -13,11 +13,20 @@ import pandas as pd
 
 from crmhub.errors import SourceDataError
 from crmhub.model import CONTACT_COLUMNS, INTERACTION_COLUMNS, XREF_COLUMNS, conform
+from crmhub.reconcile.fuzzy import CONFLICT_NAME_LEVELS, PAIR_COLUMNS, score_pairs
 from crmhub.reconcile.golden_ids import assign_golden_ids
-from crmhub.reconcile.match import cluster, explain_records, find_links
+from crmhub.reconcile.match import cluster_guarded, explain_records, find_links
 from crmhub.reconcile.normalize import normalize_contacts
+from crmhub.reconcile.review import (
+    EXACT_PRIORITY,
+    build_review,
+    check_decisions,
+    decision_constraints,
+    empty_review,
+    restore_hints,
+)
 from crmhub.reconcile.rules import PrecedenceRules
-from crmhub.reconcile.survive import survive
+from crmhub.reconcile.survive import check_pins, survive
 
 REQUIRED_CONTACT_FIELDS = ("source", "source_id", "source_updated_at")
 
@@ -32,6 +41,8 @@ class ReconcileResult:
     conflicts: pd.DataFrame
     merges: list[dict[str, Any]] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    review: pd.DataFrame = field(default_factory=empty_review)
+    pairs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PAIR_COLUMNS))
 
 
 def _check_contacts(contacts: pd.DataFrame) -> pd.DataFrame:
@@ -62,13 +73,21 @@ def _check_contacts(contacts: pd.DataFrame) -> pd.DataFrame:
 
 
 def reconcile(
-    contacts: pd.DataFrame, rules: PrecedenceRules, previous_xref: pd.DataFrame | None = None
+    contacts: pd.DataFrame,
+    rules: PrecedenceRules,
+    previous_xref: pd.DataFrame | None = None,
+    decisions: pd.DataFrame | None = None,
+    pins: pd.DataFrame | None = None,
+    as_of: pd.Timestamp | None = None,
 ) -> ReconcileResult:
     """Match, assign stable golden ids and survive attributes for the full current set of contacts.
 
     ``contacts`` holds every current record (``CONTACT_COLUMNS``); if a record appears twice (two
     exports), the version with the newest ``source_updated_at`` is used. ``previous_xref`` is the xref
-    of the last run, so golden ids stay stable.
+    of the last run, so golden ids stay stable. ``decisions`` are steward link/split decisions
+    (``review.DECISION_COLUMNS``), ``pins`` steward-pinned golden values (``survive.PIN_COLUMNS``);
+    ``as_of`` is the reference time for trust decay (default: the newest business timestamp, so the
+    result stays a pure function of the inputs).
     """
     frame = _check_contacts(contacts)
     n_input = len(frame)
@@ -78,12 +97,61 @@ def reconcile(
         .reset_index(drop=True)
     )
     records = normalize_contacts(frame, phone_regions=rules.phone_regions)
+    del frame  # normalize_contacts copied it; at 1M records the duplicate costs ~1 GB of peak memory
 
     links, reports = find_links(records, rules.matching)
-    records["cluster"] = cluster(len(records), links)
+    steward = check_decisions(decisions)
+    steward_links, cannot_left, cannot_right, decided = decision_constraints(records, steward)
+    fuzzy = rules.matching.fuzzy
+    pairs = pd.DataFrame(columns=PAIR_COLUMNS)
+    blocking: dict[str, int] = {}
+    link_frames = [steward_links, links.assign(priority=EXACT_PRIORITY)]
+    if fuzzy.enabled:
+        pairs, block_report = score_pairs(records, fuzzy)
+        blocking = vars(block_report)
+        strong = pairs[pairs["score"] >= fuzzy.link]
+        link_frames.append(
+            pd.DataFrame(
+                {
+                    "left": strong["left"].to_numpy(),
+                    "right": strong["right"].to_numpy(),
+                    "rule": "fuzzy",
+                    "match_key": [f"fuzzy:{v:g}" for v in strong["score"].tolist()],
+                    "score": strong["score"].to_numpy(),
+                    "priority": strong["score"].to_numpy(),
+                }
+            )
+        )
+        conflict = pairs[pairs["name"].isin(CONFLICT_NAME_LEVELS)]
+        cannot_left = pd.concat([pd.Series(cannot_left), conflict["left"]]).to_numpy(dtype="int64")
+        cannot_right = pd.concat([pd.Series(cannot_right), conflict["right"]]).to_numpy(dtype="int64")
+    non_empty = [f for f in link_frames if not f.empty]
+    all_links = (
+        pd.concat(non_empty, ignore_index=True) if non_empty else links.assign(priority=EXACT_PRIORITY)
+    ).reset_index(drop=True)
+    if decided:  # a steward split beats any automatic link between the same two records
+        split_pairs = set(zip(cannot_left.tolist(), cannot_right.tolist(), strict=True)) & decided
+        key = list(zip(all_links["left"].tolist(), all_links["right"].tolist(), strict=True))
+        keep = [k not in split_pairs or r == "steward" for k, r in zip(key, all_links["rule"], strict=True)]
+        all_links = all_links[keep]
+        all_links = all_links.reset_index(drop=True)
+    records["cluster"], refused = cluster_guarded(len(records), all_links, cannot_left, cannot_right)
+    accepted = all_links.drop(index=refused.index)
+    hints = restore_hints(steward)
+    if not hints.empty:
+        columns = ["source", "source_id", "golden_id"]
+        base = previous_xref[columns].astype(object) if previous_xref is not None else pd.DataFrame(columns=columns)
+        previous_xref = pd.concat([base, hints], ignore_index=True)
     records["golden_id"], merges = assign_golden_ids(records, previous_xref)
+    review = (
+        build_review(records, pairs, refused, fuzzy.review, fuzzy.link, CONFLICT_NAME_LEVELS, decided)
+        if fuzzy.enabled or not refused.empty
+        else empty_review()
+    )
 
-    explained = explain_records(len(records), links, rules.matching.rules)
+    order = ("steward", *rules.matching.rules, "fuzzy")
+    explained = explain_records(len(records), accepted, order)
+    merges = _describe_merges(merges, records, explained, previous_xref)
     xref = conform(
         pd.DataFrame(
             {
@@ -97,7 +165,7 @@ def reconcile(
         XREF_COLUMNS,
     ).sort_values(["golden_id", "source", "source_id"], kind="stable", ignore_index=True)
 
-    golden, lineage, conflicts = survive(records, rules)
+    golden, lineage, conflicts = survive(records, rules, pins=check_pins(pins, rules), as_of=as_of)
     cluster_sizes = records.groupby("golden_id").size()
     stats: dict[str, Any] = {
         "source_records": n_input,
@@ -105,8 +173,15 @@ def reconcile(
         "golden": len(golden),
         "golden_multi_source_records": int((cluster_sizes > 1).sum()),
         "matched_records": int(cluster_sizes[cluster_sizes > 1].sum()),
-        "linked_pairs": len(links),
+        "linked_pairs": len(accepted),
         "links_by_rule": {name: report.links for name, report in reports.items()},
+        "fuzzy_links": int((accepted["rule"] == "fuzzy").sum()),
+        "steward_links": int((accepted["rule"] == "steward").sum()),
+        "links_refused": len(refused),
+        "scored_pairs": len(pairs),
+        "blocking": blocking,
+        "review_queue": len(review),
+        "steward_decisions": len(steward),
         "keys_blocklisted": {name: report.keys_blocklisted for name, report in reports.items()},
         "keys_overshared": {name: report.keys_overshared for name, report in reports.items()},
         "invalid_emails": int((records["email_valid"] == False).sum()),  # noqa: E712 (nullable bool)
@@ -116,7 +191,27 @@ def reconcile(
         "splits": sum(1 for m in merges if m["event"] == "split"),
         "golden_deleted": int(golden["is_deleted"].sum()),
     }
-    return ReconcileResult(golden, xref, lineage, conflicts, merges, stats)
+    return ReconcileResult(golden, xref, lineage, conflicts, merges, stats, review, pairs)
+
+
+def _describe_merges(
+    merges: list[dict[str, Any]], records: pd.DataFrame, explained: pd.DataFrame, previous_xref: pd.DataFrame | None
+) -> list[dict[str, Any]]:
+    """Add to each merge event the rule that joined the loser and the loser's records (for undo)."""
+    if not merges or previous_xref is None or previous_xref.empty:
+        return merges
+    prev = previous_xref[["source", "source_id", "golden_id"]].dropna().astype(str)
+    prev = prev.drop_duplicates(["source", "source_id"], keep="last")
+    frame = records[["source", "source_id"]].astype(str).assign(rule=explained["match_rule"].to_numpy())
+    frame = frame.merge(prev, on=["source", "source_id"], how="left")
+    for event in merges:
+        if event["event"] != "merge":
+            continue
+        loser = frame[frame["golden_id"] == event["from_golden_id"]]
+        rules = sorted({r for value in loser["rule"] for r in str(value).split("+") if r != "singleton"})
+        event["rule"] = "+".join(rules) or "unknown"
+        event["loser_records"] = [[s, i] for s, i in zip(loser["source"], loser["source_id"], strict=True)]
+    return merges
 
 
 def attach_interactions(interactions: pd.DataFrame, xref: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

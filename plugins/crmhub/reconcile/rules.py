@@ -16,7 +16,7 @@ import yaml
 from crmhub.errors import ConfigError
 from crmhub.paths import CONFIG_DIR
 from crmhub.reconcile.match import RULES as MATCH_RULES
-from crmhub.reconcile.match import Blocklist, MatchConfig
+from crmhub.reconcile.match import Blocklist, FuzzyConfig, MatchConfig
 
 DEFAULT_RULES_FILE = CONFIG_DIR / "precedence.yaml"
 
@@ -33,7 +33,7 @@ ATTRIBUTE_GROUPS: dict[str, tuple[str, ...]] = {
 #: Attributes whose normalizer yields a validity flag (the column ``valid_beats_invalid`` reads).
 VALIDITY_FLAGS: dict[str, str] = {"email": "email_valid", "phone": "phone_valid"}
 
-RULE_TYPES = ("source_priority", "most_recent")
+RULE_TYPES = ("source_priority", "most_recent", "most_complete", "most_frequent")
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,16 @@ class AttributeRule:
     rule: str  # one of RULE_TYPES
     sources: tuple[str, ...]  # candidate sources; for source_priority also the order
     valid_beats_invalid: bool = False
+    #: Trust decay: a value's trust halves every ``half_life_days`` of age (business time); ``None`` = off.
+    half_life_days: float | None = None
+    #: Per-source trust (0..1] that decay starts from; sources not named start at 1.0.
+    trust: dict[str, float] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         """The rule as written to lineage and conflicts."""
-        return f"valid_beats_invalid+{self.rule}" if self.valid_beats_invalid else self.rule
+        label = f"trust_decay+{self.rule}" if self.half_life_days is not None else self.rule
+        return f"valid_beats_invalid+{label}" if self.valid_beats_invalid else label
 
 
 @dataclass(frozen=True)
@@ -64,8 +69,10 @@ class PrecedenceRules:
 
 
 _TOP_KEYS = {"version", "sources", "phone_regions", "matching", "attributes"}
-_ATTRIBUTE_KEYS = {"rule", "sources", "valid_beats_invalid"}
-_MATCHING_KEYS = {"rules", "max_records_per_key", "blocklist", "use_default_blocklist"}
+_ATTRIBUTE_KEYS = {"rule", "sources", "valid_beats_invalid", "trust_decay"}
+_DECAY_KEYS = {"half_life_days", "trust"}
+_MATCHING_KEYS = {"rules", "max_records_per_key", "blocklist", "use_default_blocklist", "fuzzy"}
+_FUZZY_KEYS = {"enabled", "link", "review", "max_block_size", "handle_name", "weights"}
 
 
 class _Reader:
@@ -175,7 +182,56 @@ def _parse_attribute(r: _Reader, name: str, raw: Any, sources: list[str]) -> Att
             f"{key}.valid_beats_invalid",
             f"only {', '.join(VALIDITY_FLAGS)} have a validity check",
         )
-    return AttributeRule(name, ATTRIBUTE_GROUPS[name], rule, tuple(chosen), vbi)
+    half_life, trust = None, {}
+    if "trust_decay" in spec:
+        decay = r.mapping(spec["trust_decay"], f"{key}.trust_decay", _DECAY_KEYS)
+        half_life = decay.get("half_life_days")
+        if isinstance(half_life, bool) or not isinstance(half_life, int | float) or half_life <= 0:
+            raise r.fail(f"{key}.trust_decay.half_life_days", f"must be a positive number of days, got {half_life!r}")
+        raw_trust = r.mapping(decay.get("trust", {}), f"{key}.trust_decay.trust", set(sources))
+        for src, value in raw_trust.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+                raise r.fail(f"{key}.trust_decay.trust.{src}", f"must be a number in (0, 1], got {value!r}")
+            trust[src] = float(value)
+    return AttributeRule(name, ATTRIBUTE_GROUPS[name], rule, tuple(chosen), vbi, half_life, trust)
+
+
+def _number(r: _Reader, value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise r.fail(key, f"must be a number, got {value!r}")
+    return float(value)
+
+
+def _parse_fuzzy(r: _Reader, raw: Any) -> FuzzyConfig:
+    """``matching.fuzzy``: thresholds, block cap and (optionally) per-level weights."""
+    defaults = FuzzyConfig()
+    if raw is None:
+        return defaults
+    spec = r.mapping(raw, "matching.fuzzy", _FUZZY_KEYS)
+    for flag in ("enabled", "handle_name"):
+        if not isinstance(spec.get(flag, True), bool):
+            raise r.fail(f"matching.fuzzy.{flag}", f"must be true or false, got {spec[flag]!r}")
+    link = _number(r, spec.get("link", defaults.link), "matching.fuzzy.link")
+    review = _number(r, spec.get("review", defaults.review), "matching.fuzzy.review")
+    if review > link:
+        raise r.fail("matching.fuzzy.review", f"must not exceed matching.fuzzy.link ({link:g}), got {review:g}")
+    block = spec.get("max_block_size", defaults.max_block_size)
+    if isinstance(block, bool) or not isinstance(block, int) or block < 2:
+        raise r.fail("matching.fuzzy.max_block_size", f"must be a whole number >= 2, got {block!r}")
+    weights = {k: dict(v) for k, v in defaults.weights.items()}
+    raw_weights = r.mapping(spec.get("weights", {}), "matching.fuzzy.weights", set(weights))
+    for comparison, levels in raw_weights.items():
+        given = r.mapping(levels, f"matching.fuzzy.weights.{comparison}", set(weights[comparison]))
+        for level, value in given.items():
+            weights[comparison][level] = _number(r, value, f"matching.fuzzy.weights.{comparison}.{level}")
+    return FuzzyConfig(
+        enabled=spec.get("enabled", True),
+        link=link,
+        review=review,
+        max_block_size=block,
+        handle_name=spec.get("handle_name", True),
+        weights=weights,
+    )
 
 
 def _parse_matching(r: _Reader, raw: Any) -> MatchConfig:
@@ -196,4 +252,5 @@ def _parse_matching(r: _Reader, raw: Any) -> MatchConfig:
     if not isinstance(use_defaults, bool):
         raise r.fail("matching.use_default_blocklist", f"must be true or false, got {use_defaults!r}")
     entries = r.string_list(spec.get("blocklist", []), "matching.blocklist", non_empty=False)
-    return MatchConfig(rules, limit, Blocklist.from_entries(entries, include_defaults=use_defaults))
+    fuzzy = _parse_fuzzy(r, spec.get("fuzzy"))
+    return MatchConfig(rules, limit, Blocklist.from_entries(entries, include_defaults=use_defaults), fuzzy)

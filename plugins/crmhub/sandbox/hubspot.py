@@ -301,5 +301,37 @@ def create_hubspot_app(data: SandboxData, settings: HubSpotSettings | None = Non
             return page_fault_response(fault, faults, payload)
         return JSONResponse(payload)
 
+    @app.delete("/crm/v3/objects/contacts/{contact_id}")
+    async def archive_contact(contact_id: str) -> Response:
+        """HubSpot's delete moves the contact to the recycle bin: listed again with ``archived=true``."""
+        record = by_id.get(contact_id)
+        if record is None:
+            return _error(404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND",
+                          context={"id": [contact_id]})  # fmt: skip
+        if not record["archived"]:
+            record["archived"] = True
+            record["archivedAt"] = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return Response(status_code=204)
+
+    @app.post("/crm/v3/objects/contacts/gdpr-delete")
+    async def gdpr_delete_contact(request: Request) -> Response:
+        """GDPR delete: the contact is gone for good (not in the recycle bin); 204 like HubSpot."""
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "Invalid input JSON on line 1", "VALIDATION_ERROR")
+        object_id = str(body.get("objectId", "")) if isinstance(body, dict) else ""
+        if isinstance(body, dict) and body.get("idProperty") == "email":
+            match = next((c for c in contacts if (c["properties"].get("email") or "").strip().lower()
+                          == object_id.strip().lower()), None)  # fmt: skip
+        else:
+            match = by_id.get(object_id)
+        if match is None:
+            return _error(404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND",
+                          context={"id": [object_id]})  # fmt: skip
+        contacts.remove(match)
+        del by_id[match["id"]]
+        return Response(status_code=204)
+
     install_sandbox_routes(app, "hubspot", faults, data.ground_truth)
     return app

@@ -1,7 +1,9 @@
 """Ingest stage: pull one object type from one source and land its raw payloads atomically.
 
 Pages are collected first and landed in one transaction at the end, so a failure on page N leaves
-nothing half-loaded; landing skips payloads already stored, so a re-run adds nothing.
+nothing half-loaded; landing skips payloads already stored, so a re-run adds nothing. Before
+landing, the pull passes the source's raw quality gate (``include/gx/raw_<source>_<object>.json``):
+a blocking failure stops the task with nothing landed, after the results are stored.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -42,6 +45,7 @@ class IngestStats:
     seconds: float = 0.0
     requests: int = 0
     retries: int = 0
+    quality_warnings: int = 0  # failed warning expectations of the raw gate (blocking ones raise)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,8 +64,9 @@ def ingest(
     run_id: str,
     *,
     progress_every: int = 10,
+    docs_dir: Path | None = None,
 ) -> IngestStats:
-    """Extract every page of ``object_type`` in ``window`` and land it; returns counts for the log."""
+    """Extract every page of ``object_type`` in ``window``, gate it and land it; returns counts for the log."""
     stats = IngestStats(connector.source_name, object_type, "full" if window.since is None else "incremental")
     started = time.monotonic()
     extracted_at = datetime.now(UTC)
@@ -102,6 +107,10 @@ def ingest(
     )
     frame["source_updated_at"] = pd.to_datetime(frame["source_updated_at"], utc=True)
     frame["extracted_at"] = pd.to_datetime(frame["extracted_at"], utc=True)
+    from crmhub.ops.suppression import drop_suppressed  # erased people stay out (GDPR, issue 7)
+
+    frame, _suppressed = drop_suppressed(frame, warehouse)
+    stats.quality_warnings = _raw_gate(connector, object_type, list(seen.values()), window, warehouse, run_id, docs_dir)
     stats.landed = warehouse.land_raw(frame)
     stats.seconds = round(time.monotonic() - started, 3)
     http = getattr(connector, "http", None)
@@ -119,3 +128,32 @@ def ingest(
         stats.seconds,
     )
     return stats
+
+
+def _raw_gate(
+    connector: Connector,
+    object_type: str,
+    records: list[RawRecord],
+    window: Window,
+    warehouse: Any,
+    run_id: str,
+    docs_dir: Path | None,
+) -> int:
+    """Validate the pull before landing; store the results; raise on a blocking failure.
+
+    The suite is looked up by source name, then by connector plugin name, so a second HubSpot
+    source shares the HubSpot suite. Examples in the error are vendor record ids, never values.
+    """
+    from crmhub.quality.raw import find_raw_stage, validate_raw
+
+    plugin = type(connector).__module__.rsplit(".", 1)[-1]
+    stage = find_raw_stage([connector.source_name, plugin], object_type)
+    if stage is None:
+        log.warning("%s/%s: no raw quality suite; landing unchecked", connector.source_name, object_type)
+        return 0
+    report, checked = validate_raw(
+        stage, records, window_since=window.since, window_until=window.until, run_id=run_id, docs_dir=docs_dir
+    )
+    warehouse.store_quality_results(report.to_frame())
+    report.raise_if_blocking(example_ids=checked["source_id"].tolist())
+    return len(report.warnings)

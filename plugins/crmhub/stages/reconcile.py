@@ -77,20 +77,32 @@ def canonicalize(warehouse: Any, sources: dict[str, SourceConfig], files: RunFil
             len(batch.contacts),
             len(batch.interactions),
         )
-    files.write("contacts", _concat(contacts, CONTACT_COLUMNS))
-    files.write("interactions", _concat(interactions, INTERACTION_COLUMNS))
+    all_contacts = _concat(contacts, CONTACT_COLUMNS)
+    all_interactions = _concat(interactions, INTERACTION_COLUMNS)
+    # canonical_* keep every mapped row for the gate; contacts/interactions are what matching reads
+    # and ``validate_canonical`` replaces them with the rows that passed.
+    for name, frame in (("contacts", all_contacts), ("interactions", all_interactions)):
+        files.write(f"canonical_{name}", frame)
+        files.write(name, frame)
     return files.record("canonicalize", counts)
 
 
 def match_and_survive(warehouse: Any, rules: Any, files: RunFiles) -> dict[str, Any]:
-    """Link records, keep golden IDs stable against the warehouse's xref, survive attributes."""
+    """Link records, keep golden IDs stable against the warehouse's xref, survive attributes.
+
+    Steward decisions stored in the warehouse (link/split, merge undo) are applied here, on the run
+    after they were taken; the review queue and the merge log are written for :func:`load_steward`.
+    """
     from crmhub.reconcile.pipeline import attach_interactions, reconcile
 
     contacts = conform(files.read("contacts"), CONTACT_COLUMNS)
-    result = reconcile(contacts, rules, previous_xref=warehouse.current_xref())
+    result = reconcile(
+        contacts, rules, previous_xref=warehouse.current_xref(), decisions=warehouse.steward_decisions()
+    )
     attached, unattributed = attach_interactions(conform(files.read("interactions"), INTERACTION_COLUMNS), result.xref)
-    for name in ("golden", "xref", "lineage", "conflicts"):
+    for name in ("golden", "xref", "lineage", "conflicts", "review"):
         files.write(name, getattr(result, name))
+    (files.folder / "merges.json").write_text(json.dumps(result.merges, default=str), encoding="utf-8")
     files.write("interactions_attached", attached)
     files.write("interactions_unattributed", unattributed)
     stats = dict(result.stats)
@@ -100,35 +112,154 @@ def match_and_survive(warehouse: Any, rules: Any, files: RunFiles) -> dict[str, 
     return files.record("match_and_survive", stats)
 
 
-def validate(files: RunFiles, run_id: str, docs_dir: Path | None, warehouse: Any = None) -> dict[str, Any]:
-    """Run the Great Expectations suites; a blocking failure raises before anything is loaded.
+def load_steward(warehouse: Any, files: RunFiles, run_id: str) -> dict[str, int]:
+    """After the load: replace the warehouse review queue and log this run's golden merges."""
+    if not files.path("review").exists():
+        return {}
+    merges_file = files.folder / "merges.json"
+    merges = json.loads(merges_file.read_text(encoding="utf-8")) if merges_file.exists() else []
+    return warehouse.store_steward_run(run_id, files.read("review"), merges)
 
-    Results are stored in the warehouse first (``audit.quality_results``), so a stopped run still
-    shows what failed and how much.
+
+#: Gates whose failing rows are quarantined instead of stopping the run; re-checked every run.
+QUARANTINE_STAGES: tuple[str, ...] = ("canonical_contacts", "canonical_interactions")
+
+
+def validate_canonical(files: RunFiles, run_id: str, docs_dir: Path | None, warehouse: Any = None) -> dict[str, Any]:
+    """Canonical gate: quarantine rows failing ``on_failure: quarantine`` rules, stop on the others.
+
+    Passing rows replace ``contacts``/``interactions`` for matching; held-back rows go to
+    ``audit.quarantine`` with rule and reason (and to ``quarantine.parquet``). Results and
+    quarantine are stored before a stopping failure raises, so a stopped run still shows why.
+    """
+    from crmhub.quality.gates import validate as gx_validate
+    from crmhub.quality.quarantine import apply_quarantine
+
+    gates = []
+    for stage, name in (("canonical_contacts", "contacts"), ("canonical_interactions", "interactions")):
+        frame = files.read(f"canonical_{name}")
+        report = gx_validate(stage, frame, run_id=run_id, docs_dir=docs_dir)
+        gates.append((name, apply_quarantine(report, frame)))
+    quarantined = pd.concat([g.quarantined for _, g in gates], ignore_index=True)
+    files.write("quarantine", quarantined)
+    for name, gate in gates:
+        # canonicalize wrote every row under this name too; rewriting millions of unchanged rows
+        # is skipped, unless an earlier attempt of this task left a filtered file behind.
+        if len(gate.quarantined) or _rows_in(files, name) != len(gate.passed):
+            files.write(name, gate.passed)
+    reports = [g.report for _, g in gates]
+    stats = {
+        "quarantined_records": {g.report.stage: g.quarantined_records for _, g in gates},
+        "quarantine_entries": len(quarantined),
+    }
+    if warehouse is not None:
+        warehouse.store_quality_results(pd.concat([r.to_frame() for r in reports], ignore_index=True))
+        stats["quarantine_store"] = warehouse.store_quarantine(quarantined)
+    summary = _record_quality(files, "validate_canonical", reports, stats)
+    _raise_blocking(reports, allow_quarantine=True)
+    return summary
+
+
+def validate(files: RunFiles, run_id: str, docs_dir: Path | None, warehouse: Any = None) -> dict[str, Any]:
+    """Golden gate: golden records, their cross-reference and attached interactions; blocking stops.
+
+    Runs after matching, before anything is loaded. Results are stored in the warehouse first
+    (``audit.quality_results``), so a stopped run still shows what failed and how much.
     """
     from crmhub.quality.gates import validate as gx_validate
 
+    golden, xref = files.read("golden"), files.read("xref")
+    contacts = files.read("contacts")
+    interactions = files.read("interactions_attached")
+    golden_ids = set(golden["golden_id"].dropna())
+    per_golden = xref.groupby("golden_id").size()
+    golden_frame = golden.assign(source_records=golden["golden_id"].map(per_golden).fillna(0).astype("int64"))
+    links = contacts[["source", "source_id"]].merge(
+        xref[["source", "source_id", "golden_id"]], on=["source", "source_id"], how="left"
+    )
+    links["golden_exists"] = links["golden_id"].isin(golden_ids)
+    keys = interactions[["source", "source_id", "golden_id"]]
+    interactions_frame = keys.assign(golden_exists=keys["golden_id"].isin(golden_ids))
     reports = [
-        gx_validate("canonical_contacts", files.read("contacts"), run_id=run_id, docs_dir=docs_dir),
-        gx_validate("golden_contacts", files.read("golden"), run_id=run_id, docs_dir=docs_dir),
-        gx_validate("interactions", files.read("interactions_attached"), run_id=run_id, docs_dir=docs_dir),
+        gx_validate("golden_contacts", golden_frame, run_id=run_id, docs_dir=docs_dir),
+        gx_validate("golden_xref", links, run_id=run_id, docs_dir=docs_dir),
+        gx_validate("interactions", interactions_frame, run_id=run_id, docs_dir=docs_dir),
     ]
     results = pd.concat([r.to_frame() for r in reports], ignore_index=True)
     files.write("quality_results", results)
-    summary = {
-        "expectations": len(results),
-        "passed": int(results["success"].sum()),
-        "failed_blocking": int((~results["success"] & (results["severity"] == "blocking")).sum()),
-        "failed_warning": int((~results["success"] & (results["severity"] == "warning")).sum()),
-        "data_docs": next((str(r.docs_index) for r in reports if getattr(r, "docs_index", None)), None),
-    }
-    log.info("quality: %s", json.dumps(summary))
-    files.record("validate", summary)
     if warehouse is not None:
         warehouse.store_quality_results(results)
-    for report in reports:
-        report.raise_if_blocking()
+    summary = _record_quality(files, "validate_golden", reports, {})
+    _raise_blocking(reports)
     return summary
+
+
+def validate_warehouse(warehouse: Any, files: RunFiles, run_id: str, docs_dir: Path | None) -> dict[str, Any]:
+    """Warehouse gate, after the load: SCD2 invariants, contact references, audit reconciliation.
+
+    The load is committed by then, so a blocking failure cannot prevent it: the results are
+    stored and the task fails loudly (the DAG run turns red), pointing at what to repair.
+    """
+    from crmhub.quality.gates import validate as gx_validate
+
+    frames = warehouse.quality_check_frames(run_id)
+    reports = [gx_validate(stage, frame, run_id=run_id, docs_dir=docs_dir) for stage, frame in frames.items()]
+    warehouse.store_quality_results(pd.concat([r.to_frame() for r in reports], ignore_index=True))
+    summary = _record_quality(files, "validate_warehouse", reports, {})
+    _raise_blocking(reports)
+    return summary
+
+
+def _rows_in(files: RunFiles, name: str) -> int:
+    """Row count of a run file from its Parquet footer, without reading the data."""
+    import pyarrow.parquet as pq
+
+    path = files.path(name)
+    return pq.ParquetFile(path).metadata.num_rows if path.exists() else -1
+
+
+def _raise_blocking(reports: list[Any], *, allow_quarantine: bool = False) -> None:
+    """One error naming every suite's blocking failures, so one red task tells the whole story."""
+    from crmhub.errors import QualityGateFailed
+
+    messages = []
+    for report in reports:
+        try:
+            report.raise_if_blocking(allow_quarantine=allow_quarantine)
+        except QualityGateFailed as exc:
+            messages.append(str(exc))
+    if messages:
+        raise QualityGateFailed("\n".join(messages))
+
+
+def _record_quality(files: RunFiles, gate: str, reports: list[Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Record one gate's counts and refresh ``validate``, the run's totals over every gate so far."""
+    from crmhub.quality.report import summarize
+
+    results = pd.concat([r.to_frame() for r in reports], ignore_index=True)
+    failed = ~results["success"].astype(bool)
+    stats = {
+        "expectations": len(results),
+        "passed": int((~failed).sum()),
+        "failed_blocking": int((failed & (results["severity"] == "blocking")).sum()),
+        "failed_warning": int((failed & (results["severity"] == "warning")).sum()),
+        "data_docs": next((str(r.docs_index) for r in reports if r.docs_index), None),
+        **extra,
+    }
+    log.info("quality gate %s:\n%s", gate, summarize(reports))
+    if stats["data_docs"]:
+        log.info("Data Docs: %s (in the Airflow UI: Browse > Data Docs)", stats["data_docs"])
+    files.record(f"quality_{gate}", stats)
+    summary_path = files.folder / "summary.json"
+    steps = json.loads(summary_path.read_text(encoding="utf-8"))
+    gates = [v for k, v in steps.items() if k.startswith("quality_")]
+    total = {key: sum(int(g.get(key, 0)) for g in gates) for key in ("expectations", "passed", "failed_blocking")}
+    total["failed_warning"] = sum(int(g.get("failed_warning", 0)) for g in gates)
+    total["quarantined"] = sum(int(g.get("quarantine_entries", 0)) for g in gates)
+    total["gates"] = sorted(k.removeprefix("quality_") for k, v in steps.items() if k.startswith("quality_"))
+    total["data_docs"] = next((g["data_docs"] for g in gates if g.get("data_docs")), None)
+    files.record("validate", total)
+    return stats
 
 
 def load(warehouse: Any, files: RunFiles, run_id: str) -> dict[str, Any]:
@@ -141,7 +272,9 @@ def load(warehouse: Any, files: RunFiles, run_id: str) -> dict[str, Any]:
         conflicts=files.read("conflicts"),
         interactions=files.read("interactions_attached"),
     )
-    result = {"run_id": run_id, **stats.counts()}
+    result = {"run_id": run_id, **stats.counts(), **load_steward(warehouse, files, run_id)}
+    if files.path("quarantine").exists():  # the canonical gate ran: its earlier entries may be fixed now
+        result["quarantine_resolved"] = warehouse.resolve_quarantine(run_id, list(QUARANTINE_STAGES))
     log.info("load: %s", json.dumps(result, default=str))
     return files.record("load", result)
 

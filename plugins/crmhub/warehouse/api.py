@@ -149,6 +149,86 @@ class Warehouse:
         return hashlib.sha256("\n".join(digests).encode("ascii")).hexdigest()
 
 
+    # -- quality gates: quarantine and warehouse checks (docs/quality.md) -----------------------
+    def store_quarantine(self, records: pd.DataFrame) -> dict[str, int]:
+        """Upsert held-back records (``crmhub.quality.quarantine.QUARANTINE_COLUMNS``); counts refreshed/opened."""
+        from crmhub.warehouse import quarantine
+
+        return quarantine.store_quarantine(self.engine, records)
+
+    def resolve_quarantine(self, run_id: str, stages: list[str]) -> int:
+        """After a committed load: open entries of ``stages`` this run did not quarantine again → resolved."""
+        from crmhub.warehouse import quarantine
+
+        return quarantine.resolve_quarantine(self.engine, run_id, stages)
+
+    def quarantine(self, resolved: str = "open") -> pd.DataFrame:
+        """Quarantine entries: ``open`` (default), ``resolved`` or ``all``."""
+        from crmhub.warehouse import quarantine
+
+        return quarantine.read_quarantine(self.engine, resolved)
+
+    def quality_check_frames(self, run_id: str) -> dict[str, pd.DataFrame]:
+        """What the warehouse-stage suites validate after ``run_id``'s load, keyed by suite."""
+        from crmhub.warehouse import quarantine
+
+        return quarantine.warehouse_check_frames(self.engine, run_id)
+
+    # -- operations (GDPR suppression, retention; logic in crmhub.ops) ----------------------------
+    def suppression_hashes(self) -> set[str]:
+        """Keyed hashes on the suppression list (``crmhub.ops.suppression`` checks pulls against them)."""
+        (statement,) = sqlfiles.load_statements("suppression_hashes", self.dialect)
+        _, data = self.engine.fetch(statement)
+        return {row[0] for row in data}
+
+    def prune_raw(self, older_than: Any, *, run_id: str = "retention") -> int:
+        """Delete superseded raw payloads older than ``older_than`` (see ``crmhub.ops.retention``)."""
+        from crmhub.ops.retention import prune_raw
+
+        return prune_raw(self, older_than, run_id=run_id)
+
+    # -- steward review, decisions and merge log (crmhub.warehouse.steward, docs/reconcile.md) ----
+    def store_steward_run(
+        self, run_id: str, review: pd.DataFrame, merges: list[dict[str, Any]], at: datetime | None = None
+    ) -> dict[str, int]:
+        """Replace the review queue with this run's and log its golden merges (one transaction)."""
+        from crmhub.warehouse import steward
+
+        return steward.store_run(self.engine, run_id, review, merges, at or datetime.now(UTC))
+
+    def review_queue(self) -> pd.DataFrame:
+        """The current steward review queue, best-scoring pairs first."""
+        from crmhub.warehouse import steward
+
+        return steward.review_queue(self.engine)
+
+    def record_decision(
+        self, left: tuple[str, str], right: tuple[str, str], decision: str, decided_by: str, **kwargs: Any
+    ) -> str:
+        """Store a steward ``link``/``split`` decision on two source records; applied by the next run."""
+        from crmhub.warehouse import steward
+
+        return steward.record_decision(self.engine, left, right, decision, decided_by, **kwargs)
+
+    def steward_decisions(self) -> pd.DataFrame:
+        """The decision in force per record pair, for ``reconcile(decisions=...)``."""
+        from crmhub.warehouse import steward
+
+        return steward.active_decisions(self.engine)
+
+    def merge_log(self) -> pd.DataFrame:
+        """Every golden merge: winner, loser, rule, time, undone flag."""
+        from crmhub.warehouse import steward
+
+        return steward.merge_log(self.engine)
+
+    def undo_merge(self, merge_id: str, undone_by: str) -> int:
+        """Undo a logged merge on the next run; returns how many split decisions were recorded."""
+        from crmhub.warehouse import steward
+
+        return steward.undo_merge(self.engine, merge_id, undone_by, self.current_xref())
+
+
 def _canonical(value: Any) -> Any:
     """Engine-neutral JSON value: UTC ISO timestamps, plain ints/bools/strings."""
     if isinstance(value, datetime):

@@ -206,3 +206,90 @@ def quote_columns(table: str, columns: list[str]) -> str:
     if bad:
         raise ValueError(f"columns {bad} are not whitelisted for {table}")
     return ", ".join(f'"{c}"' for c in columns)
+
+
+# -- GDPR operations (issue 7: crmhub.ops) --------------------------------------------------------
+#: Keyed hashes of erased people's identifiers; ingest drops records that match (crmhub.ops.suppression).
+TABLES["ops.suppression"] = ["key_hash", "key_kind", "erasure_id", "added_at"]
+#: One row per erasure request, counts only (crmhub.ops.erasure).
+TABLES["audit.erasure_log"] = [
+    "erasure_id",
+    "run_id",
+    "identifier_kind",
+    "requested_at",
+    "finished_at",
+    "status",
+    "row_counts",
+    "vendor_requests",
+]
+_TIMESTAMPS |= {"added_at", "requested_at"}
+
+
+# -- quality gates: quarantine (appended by the quality-gates work; see docs/quality.md) ----------
+
+#: What a gate hands over per held-back record and failed rule (``crmhub.quality.quarantine``).
+QUARANTINE_COLUMNS: list[str] = [
+    "source",
+    "source_id",
+    "stage",
+    "suite",
+    "expectation",
+    "reason",
+    "run_id",
+    "payload",
+    "quarantined_at",
+]
+TABLES["audit.quarantine"] = [
+    *QUARANTINE_COLUMNS[:7],
+    "last_run_id",
+    "payload",
+    "quarantined_at",
+    "last_seen_at",
+    "resolved",
+    "resolved_at",
+    "resolved_run_id",
+]
+STAGING["staging.quarantine"] = QUARANTINE_COLUMNS
+_TIMESTAMPS.update({"quarantined_at", "last_seen_at", "resolved_at"})
+_BOOLS.update({"resolved"})
+
+
+# -- steward review and merge log (issue 4: crmhub.warehouse.steward, docs/reconcile.md) ----------
+REVIEW_QUEUE_STAGING: list[str] = [
+    "left_source",
+    "left_source_id",
+    "left_golden_id",
+    "right_source",
+    "right_source_id",
+    "right_golden_id",
+    "score",
+    "reason",
+    "rule",
+    "explanation",
+]
+MERGE_LOG_STAGING: list[str] = ["merge_id", "winner_golden_id", "loser_golden_id", "rule", "records", "loser_records"]
+TABLES["core.review_queue"] = ["run_id", *REVIEW_QUEUE_STAGING, "loaded_at"]
+TABLES["core.steward_decisions"] = [
+    "decision_id",
+    "left_source",
+    "left_source_id",
+    "right_source",
+    "right_source_id",
+    "decision",
+    "restore_golden_id",
+    "decided_by",
+    "decided_at",
+]
+TABLES["core.golden_merge_log"] = [
+    "merge_id",
+    "run_id",
+    *MERGE_LOG_STAGING[1:],
+    "merged_at",
+    "undone",
+    "undone_at",
+    "undone_by",
+]
+STAGING["staging.review_queue"] = REVIEW_QUEUE_STAGING
+STAGING["staging.merge_log"] = MERGE_LOG_STAGING
+_TIMESTAMPS.update({"decided_at", "merged_at", "undone_at"})
+_BOOLS.update({"undone"})

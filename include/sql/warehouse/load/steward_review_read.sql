@@ -1,0 +1,4 @@
+SELECT left_source, left_source_id, left_golden_id, right_source, right_source_id, right_golden_id,
+       score, reason, rule, explanation
+FROM core.review_queue
+ORDER BY score DESC, left_source, left_source_id, right_source, right_source_id;

@@ -1,0 +1,2 @@
+DELETE FROM staging.review_queue;
+DELETE FROM staging.merge_log;

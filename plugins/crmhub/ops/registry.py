@@ -1,0 +1,77 @@
+"""Where personal data lives in the warehouse: the list GDPR erasure works through.
+
+Every table that can hold a person's data is registered here with how a row is tied to a person:
+by golden ID, by source record (``(source, source_id)`` of a linked contact or interaction record),
+by the source contact an interaction came from, or by free text that may mention them. Tables added
+by other parts of the hub (quarantine, steward review) join with one :func:`register` call in their
+own module; tables not created yet are skipped, so registering early is harmless.
+
+Identifiers put into SQL come only from these entries and are checked against a strict pattern.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class PersonalTable:
+    """How rows of ``table`` are tied to a person.
+
+    ``on_text`` says what happens to a row that only *mentions* the person in a ``text`` column:
+    ``delete`` the row (raw payloads, quarantined records) or ``redact`` the column (someone else's
+    record that names them).
+    """
+
+    table: str
+    golden_id: str | None = None
+    record: tuple[str, str] | None = None
+    contact_record: tuple[str, str] | None = None
+    text: tuple[str, ...] = ()
+    on_text: Literal["delete", "redact"] = "delete"
+    note: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        schema, _, name = self.table.partition(".")
+        names = [schema, name, *(c for c in (self.golden_id,) if c), *self.text]
+        for pair in (self.record, self.contact_record):
+            names += list(pair or ())
+        bad = [n for n in names if not _IDENT.match(n)]
+        if bad:
+            raise ValueError(f"personal-data table {self.table!r}: invalid identifiers {bad}")
+
+    def quoted(self) -> str:
+        return ".".join(f'"{part}"' for part in self.table.split("."))
+
+
+PERSONAL_TABLES: dict[str, PersonalTable] = {}
+
+
+def register(entry: PersonalTable) -> PersonalTable:
+    """Add (or replace) a table in the erasure registry; returns the entry."""
+    PERSONAL_TABLES[entry.table] = entry
+    return entry
+
+
+for _entry in (
+    PersonalTable("raw.payloads", record=("source", "source_id"), text=("payload",), note="raw landing"),
+    PersonalTable("core.golden_contacts", golden_id="golden_id", note="every SCD2 version"),
+    PersonalTable("core.contact_xref", golden_id="golden_id", record=("source", "source_id")),
+    PersonalTable(
+        "core.interactions",
+        golden_id="golden_id",
+        record=("source", "source_id"),
+        contact_record=("source", "contact_source_id"),
+        text=("text",),
+        on_text="redact",
+    ),
+    PersonalTable("core.golden_lineage", golden_id="golden_id"),
+    PersonalTable("core.golden_conflicts", golden_id="golden_id", text=("chosen_value", "other_value")),
+    PersonalTable("audit.quality_results", text=("observed_value",), on_text="redact"),
+    PersonalTable("audit.quarantine", record=("source", "source_id"), text=("payload", "reason"), note="issue 6"),
+):
+    register(_entry)
