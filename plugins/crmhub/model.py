@@ -93,6 +93,48 @@ CONFLICT_COLUMNS: list[str] = [
     "rule",
 ]
 
+#: One row per expectation result of a quality gate (stored in audit.quality_results).
+QUALITY_RESULT_COLUMNS: list[str] = [
+    "run_id",
+    "stage",
+    "suite",
+    "expectation",
+    "column_name",
+    "severity",
+    "success",
+    "observed_value",
+    "unexpected_count",
+    "element_count",
+    "validated_at",
+]
+
+#: One row per held-back record and failed rule (stored in audit.quarantine).
+QUARANTINE_COLUMNS: list[str] = [
+    "source",
+    "source_id",
+    "stage",
+    "suite",
+    "expectation",
+    "reason",
+    "run_id",
+    "payload",
+    "quarantined_at",
+]
+
+#: One row per pair a steward should look at (stored in core.review_queue).
+REVIEW_COLUMNS: list[str] = [
+    "left_source",
+    "left_source_id",
+    "left_golden_id",
+    "right_source",
+    "right_source_id",
+    "right_golden_id",
+    "score",
+    "reason",  # review_band | refused_link
+    "rule",  # the rule that proposed the pair: fuzzy, email, social, phone
+    "explanation",  # per-field agreement levels and weights; no values
+]
+
 TIMESTAMP_COLUMNS = {"source_created_at", "source_updated_at", "occurred_at"}
 BOOL_COLUMNS = {"is_deleted"}
 

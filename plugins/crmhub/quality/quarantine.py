@@ -15,20 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from crmhub.model import QUARANTINE_COLUMNS
 from crmhub.quality.report import ValidationReport
-
-#: Columns of the frame a stage hands to ``Warehouse.store_quarantine`` (one row per record and rule).
-QUARANTINE_COLUMNS: list[str] = [
-    "source",
-    "source_id",
-    "stage",
-    "suite",
-    "expectation",
-    "reason",
-    "run_id",
-    "payload",
-    "quarantined_at",
-]
 
 
 @dataclass

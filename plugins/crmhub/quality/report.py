@@ -16,21 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from crmhub.errors import QualityGateFailed
+from crmhub.model import QUALITY_RESULT_COLUMNS
 
-#: Columns of ``ValidationReport.to_frame()``, the warehouse quality-results contract.
-RESULT_COLUMNS: list[str] = [
-    "run_id",
-    "stage",
-    "suite",
-    "expectation",
-    "column_name",
-    "severity",
-    "success",
-    "observed_value",
-    "unexpected_count",
-    "element_count",
-    "validated_at",
-]
+#: Columns of ``ValidationReport.to_frame()``: the warehouse quality-results contract.
+RESULT_COLUMNS = QUALITY_RESULT_COLUMNS
 
 MAX_EXAMPLES = 3
 

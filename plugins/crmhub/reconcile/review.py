@@ -14,21 +14,8 @@ import numpy as np
 import pandas as pd
 
 from crmhub.errors import SourceDataError
+from crmhub.model import REVIEW_COLUMNS
 from crmhub.reconcile.match import LINK_COLUMNS
-
-#: One row per pair a steward should look at.
-REVIEW_COLUMNS: list[str] = [
-    "left_source",
-    "left_source_id",
-    "left_golden_id",
-    "right_source",
-    "right_source_id",
-    "right_golden_id",
-    "score",
-    "reason",  # review_band | refused_link
-    "rule",  # the rule that proposed the pair: fuzzy, email, social, phone
-    "explanation",  # per-field agreement levels and weights; no values
-]
 
 #: One row per steward decision.
 DECISION_COLUMNS: list[str] = [

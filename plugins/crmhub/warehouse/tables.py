@@ -13,6 +13,9 @@ from crmhub.model import (
     GOLDEN_COLUMNS,
     INTERACTION_COLUMNS,
     LINEAGE_COLUMNS,
+    QUALITY_RESULT_COLUMNS,
+    QUARANTINE_COLUMNS,
+    REVIEW_COLUMNS,
     XREF_COLUMNS,
 )
 
@@ -76,20 +79,7 @@ def kind_of(column: str) -> Kind:
     return "text"
 
 
-#: One row per expectation result (``crmhub.quality`` ValidationReport.to_frame()).
-QUALITY_COLUMNS: list[str] = [
-    "run_id",
-    "stage",
-    "suite",
-    "expectation",
-    "column_name",
-    "severity",
-    "success",
-    "observed_value",
-    "unexpected_count",
-    "element_count",
-    "validated_at",
-]
+QUALITY_COLUMNS = QUALITY_RESULT_COLUMNS
 
 _GOLDEN_ATTRS = [c for c in GOLDEN_COLUMNS if c != "golden_id"]
 
@@ -227,18 +217,6 @@ _TIMESTAMPS |= {"added_at", "requested_at"}
 
 # -- quality gates: quarantine (appended by the quality-gates work; see docs/quality.md) ----------
 
-#: What a gate hands over per held-back record and failed rule (``crmhub.quality.quarantine``).
-QUARANTINE_COLUMNS: list[str] = [
-    "source",
-    "source_id",
-    "stage",
-    "suite",
-    "expectation",
-    "reason",
-    "run_id",
-    "payload",
-    "quarantined_at",
-]
 TABLES["audit.quarantine"] = [
     *QUARANTINE_COLUMNS[:7],
     "last_run_id",
@@ -255,18 +233,7 @@ _BOOLS.update({"resolved"})
 
 
 # -- steward review and merge log (issue 4: crmhub.warehouse.steward, docs/reconcile.md) ----------
-REVIEW_QUEUE_STAGING: list[str] = [
-    "left_source",
-    "left_source_id",
-    "left_golden_id",
-    "right_source",
-    "right_source_id",
-    "right_golden_id",
-    "score",
-    "reason",
-    "rule",
-    "explanation",
-]
+REVIEW_QUEUE_STAGING = REVIEW_COLUMNS
 MERGE_LOG_STAGING: list[str] = ["merge_id", "winner_golden_id", "loser_golden_id", "rule", "records", "loser_records"]
 TABLES["core.review_queue"] = ["run_id", *REVIEW_QUEUE_STAGING, "loaded_at"]
 TABLES["core.steward_decisions"] = [
