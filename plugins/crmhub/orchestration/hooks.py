@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import requests
 from airflow.providers.http.hooks.http import HttpHook
 
 from crmhub.config import SourceConfig
@@ -27,12 +28,19 @@ class SourceHook(HttpHook):
     def __init__(self, http_conn_id: str, **kwargs: Any) -> None:
         super().__init__(method="GET", http_conn_id=http_conn_id, **kwargs)
 
+    def session_and_credentials(self) -> tuple[requests.Session, Credentials]:
+        """The Connection's configured session (TLS, headers; ``base_url`` set) and its credentials.
+
+        The session carries no auth: callers authenticate each request the vendor's way.
+        """
+        session = self.get_conn()
+        session.auth = None
+        conn = self.get_connection(self.http_conn_id)
+        return session, Credentials(login=conn.login, password=conn.password, extra=conn.extra_dejson)
+
     def connector(self, source: SourceConfig) -> Connector:
         """A ready connector for ``source``, authenticated with this hook's Connection."""
-        session = self.get_conn()
-        session.auth = None  # the connector authenticates each request itself (bearer / OAuth2)
-        conn = self.get_connection(self.http_conn_id)
-        credentials = Credentials(login=conn.login, password=conn.password, extra=conn.extra_dejson)
+        session, credentials = self.session_and_credentials()
         cls = connector_class(source.connector)
         return cls.connect(source.name, session, self.base_url, credentials, source.options)
 

@@ -73,10 +73,10 @@ def build_erasure_dag(sources: dict[str, SourceConfig]) -> DAG:
                 if not ids:
                     continue
                 hook = SourceHook(http_conn_id=source.conn_id)
-                session = hook.get_conn()
-                session.auth = None
-                token = hook.get_connection(source.conn_id).password
-                results[source.name] = request_deletion(source.connector, session, hook.base_url, token, ids)
+                session, credentials = hook.session_and_credentials()
+                results[source.name] = request_deletion(
+                    source.connector, session, hook.base_url, credentials.password, ids
+                )
             return results
 
         @task(doc_md="Erase the person from the warehouse and run files; suppress; audit.")
