@@ -40,7 +40,7 @@ class SourceConfig:
 
     name: str
     connector: str
-    conn_id: str
+    conn_id: str | None  # None for sources that need no Connection (a local file drop)
     schedule: str
     objects: tuple[str, ...]
     pool: str
@@ -82,13 +82,15 @@ def load_sources(path: Path | str = SOURCES_FILE) -> dict[str, SourceConfig]:
             raise ConfigError(path, f"{key}.{sorted(unknown)[0]}", f"unknown key; allowed: {sorted(_SOURCE_KEYS)}")
         if raw.get("enabled", True) is False:
             continue
-        for required in ("connector", "conn_id", "schedule"):
+        for required in ("connector", "schedule"):
             if not isinstance(raw.get(required), str) or not raw[required]:
                 raise ConfigError(path, f"{key}.{required}", "required text value is missing")
         try:
             cls = connector_class(raw["connector"])
         except LookupError as exc:
             raise ConfigError(path, f"{key}.connector", str(exc)) from exc
+        if cls.uses_connection and (not isinstance(raw.get("conn_id"), str) or not raw["conn_id"]):
+            raise ConfigError(path, f"{key}.conn_id", "required text value is missing")
         objects = raw.get("objects", list(cls.objects))
         if not isinstance(objects, list) or not objects:
             raise ConfigError(path, f"{key}.objects", "must be a non-empty list")
@@ -110,7 +112,7 @@ def load_sources(path: Path | str = SOURCES_FILE) -> dict[str, SourceConfig]:
         sources[name] = SourceConfig(
             name=name,
             connector=raw["connector"],
-            conn_id=raw["conn_id"],
+            conn_id=raw.get("conn_id"),
             schedule=raw["schedule"],
             objects=tuple(objects),
             pool=str(raw.get("pool", f"crmhub_{name}")),

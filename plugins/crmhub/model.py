@@ -32,6 +32,8 @@ CONTACT_COLUMNS: list[str] = [
     "social_handle",  # without the leading @
     "company",
     "is_deleted",  # bool: archived/deleted in the source
+    "merged_into_source_id",  # the source merged this record into that record (same source); else null
+    "social_followers",  # followers of the social profile (the "social value"), where the API offers it
 ]
 
 #: One row per interaction (message, reply, note, ...) with the contact it belongs to in its source.
@@ -46,6 +48,56 @@ INTERACTION_COLUMNS: list[str] = [
     "text",
     "campaign",
     "thread_id",
+]
+
+#: One row per sales opportunity (HubSpot deal, Salesforce Opportunity, ...).
+OPPORTUNITY_COLUMNS: list[str] = [
+    "source",  # required
+    "source_id",  # required
+    "contact_source_id",  # the primary contact's source_id in the same source; null when none
+    "name",
+    "stage",  # the vendor's stage name as given
+    "amount",  # float, in ``currency``
+    "currency",  # ISO 4217
+    "is_closed",  # bool
+    "is_won",  # bool
+    "lead_source",  # e.g. "Social Media", "Web"
+    "campaign_source_id",  # the campaign's source_id in the same source
+    "created_at",  # business timestamp the opportunity was created
+    "closed_at",  # close date (expected or actual)
+    "source_updated_at",  # required
+    "is_deleted",
+]
+
+#: One row per service case / ticket (Salesforce Case, ...).
+CASE_COLUMNS: list[str] = [
+    "source",  # required
+    "source_id",  # required
+    "contact_source_id",
+    "subject",
+    "channel",  # where the question came in: twitter | facebook | instagram | email | phone | web | ...
+    "status",  # the vendor's status as given
+    "priority",
+    "is_complaint",  # bool: the case is a complaint (type/reason says so)
+    "is_closed",  # bool
+    "created_at",  # required
+    "first_response_at",
+    "closed_at",
+    "source_updated_at",  # required
+    "is_deleted",
+]
+
+#: One row per marketing campaign (Salesforce Campaign, HubSpot campaign, Hootsuite/Sprout tag).
+CAMPAIGN_COLUMNS: list[str] = [
+    "source",  # required
+    "source_id",  # required
+    "name",  # required: campaigns are joined across sources on the normalized name
+    "channel",  # social | email | web | event | ...
+    "status",
+    "started_at",
+    "ended_at",
+    "source_updated_at",  # required
+    "is_deleted",
 ]
 
 #: Golden (survived) contact attributes, one row per golden_id. Produced by reconcile.
@@ -64,6 +116,7 @@ GOLDEN_COLUMNS: list[str] = [
     "country",
     "social_network",
     "social_handle",
+    "social_followers",  # highest follower count among the contributing social profiles
     "company",
     "source_updated_at",  # newest business timestamp among the contributing source records
     "is_deleted",  # bool: every contributing source record is deleted
@@ -135,8 +188,18 @@ REVIEW_COLUMNS: list[str] = [
     "explanation",  # per-field agreement levels and weights; no values
 ]
 
-TIMESTAMP_COLUMNS = {"source_created_at", "source_updated_at", "occurred_at"}
-BOOL_COLUMNS = {"is_deleted"}
+TIMESTAMP_COLUMNS = {
+    "source_created_at",
+    "source_updated_at",
+    "occurred_at",
+    "created_at",
+    "closed_at",
+    "first_response_at",
+    "started_at",
+    "ended_at",
+}
+BOOL_COLUMNS = {"is_deleted", "is_closed", "is_won", "is_complaint"}
+NUMERIC_COLUMNS = {"amount", "social_followers"}
 
 
 def empty_frame(columns: list[str]) -> pd.DataFrame:
@@ -161,7 +224,9 @@ def conform(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         if col in TIMESTAMP_COLUMNS:
             out[col] = pd.to_datetime(out[col], utc=True)
         elif col in BOOL_COLUMNS:
-            out[col] = out[col].fillna(False).astype(bool)
+            out[col] = out[col].astype("object").where(out[col].notna(), False).astype(bool)
+        elif col in NUMERIC_COLUMNS:
+            out[col] = pd.to_numeric(out[col], errors="raise").astype("float64")
         else:
             out[col] = out[col].astype("object").where(out[col].notna(), None)
     return out.reset_index(drop=True)

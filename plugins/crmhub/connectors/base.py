@@ -18,7 +18,14 @@ import requests
 
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import SourceHttpClient, retry_after_seconds
-from crmhub.model import CONTACT_COLUMNS, INTERACTION_COLUMNS, empty_frame
+from crmhub.model import (
+    CAMPAIGN_COLUMNS,
+    CASE_COLUMNS,
+    CONTACT_COLUMNS,
+    INTERACTION_COLUMNS,
+    OPPORTUNITY_COLUMNS,
+    empty_frame,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,6 +73,18 @@ class CanonicalBatch:
 
     contacts: pd.DataFrame = field(default_factory=lambda: empty_frame(CONTACT_COLUMNS))
     interactions: pd.DataFrame = field(default_factory=lambda: empty_frame(INTERACTION_COLUMNS))
+    opportunities: pd.DataFrame = field(default_factory=lambda: empty_frame(OPPORTUNITY_COLUMNS))
+    cases: pd.DataFrame = field(default_factory=lambda: empty_frame(CASE_COLUMNS))
+    campaigns: pd.DataFrame = field(default_factory=lambda: empty_frame(CAMPAIGN_COLUMNS))
+
+    #: frame name -> column contract, in the order stages write them
+    CONTRACTS: ClassVar[dict[str, list[str]]] = {
+        "contacts": CONTACT_COLUMNS,
+        "interactions": INTERACTION_COLUMNS,
+        "opportunities": OPPORTUNITY_COLUMNS,
+        "cases": CASE_COLUMNS,
+        "campaigns": CAMPAIGN_COLUMNS,
+    }
 
 
 class Connector(ABC):
@@ -77,6 +96,8 @@ class Connector(ABC):
     """
 
     objects: ClassVar[tuple[str, ...]] = ()
+    #: False for sources that read no API (a file drop): they need no Airflow Connection
+    uses_connection: ClassVar[bool] = True
 
     def __init__(self, source_name: str, http: Any, options: Mapping[str, Any] | None = None) -> None:
         self.source_name = source_name
@@ -109,6 +130,13 @@ class Connector(ABC):
     @abstractmethod
     def extract(self, object_type: str, window: Window) -> Iterator[Page]:
         """Yield pages of raw records of ``object_type`` changed inside ``window``."""
+
+    def commit(self, object_type: str) -> None:
+        """Called once the pull of ``object_type`` has landed (transaction committed).
+
+        Sources that consume their input (a file drop moves files to ``processed/``) do it here, so a
+        failed landing leaves the input where it was for the next run. HTTP sources do nothing.
+        """
 
     @abstractmethod
     def to_canonical(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> CanonicalBatch:

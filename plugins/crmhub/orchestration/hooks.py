@@ -38,6 +38,14 @@ class SourceHook(HttpHook):
         conn = self.get_connection(self.http_conn_id)
         return session, Credentials(login=conn.login, password=conn.password, extra=conn.extra_dejson)
 
+    @staticmethod
+    def for_source(source: SourceConfig) -> Connector:
+        """The connector for ``source``: through its Connection, or bare for sources that need none."""
+        if source.conn_id is None:
+            cls = connector_class(source.connector)
+            return cls.connect(source.name, requests.Session(), "", Credentials(), source.options)
+        return SourceHook(http_conn_id=source.conn_id).connector(source)
+
     def connector(self, source: SourceConfig) -> Connector:
         """A ready connector for ``source``, authenticated with this hook's Connection."""
         session, credentials = self.session_and_credentials()
@@ -75,3 +83,33 @@ class HootsuiteHook(SourceHook):
     hook_name = "Hootsuite (Social CRM Hub)"
     _login_label = "Client ID"
     _password_label = "Client secret"
+
+
+class SalesforceHook(SourceHook):
+    """Salesforce REST API; connected app consumer key/secret, ``token_url``/``api_version`` in extras."""
+
+    conn_type = "crmhub_salesforce"
+    default_conn_name = "crmhub_salesforce"
+    hook_name = "Salesforce (Social CRM Hub)"
+    _login_label = "Consumer key"
+    _password_label = "Consumer secret"
+
+
+class DynamicsHook(SourceHook):
+    """Dynamics 365 / Dataverse Web API; app registration client id/secret, ``token_url`` in extras."""
+
+    conn_type = "crmhub_dynamics"
+    default_conn_name = "crmhub_dynamics"
+    hook_name = "Dynamics 365 Dataverse (Social CRM Hub)"
+    _login_label = "Client ID"
+    _password_label = "Client secret"
+
+
+class SproutSocialHook(SourceHook):
+    """Sprout Social API; the API token goes in the password field."""
+
+    conn_type = "crmhub_sprout"
+    default_conn_name = "crmhub_sprout"
+    hook_name = "Sprout Social (Social CRM Hub)"
+    _login_label = "Login (unused)"
+    _password_label = "API token"

@@ -75,7 +75,7 @@ def _extract_task(source: SourceConfig, object_type: str) -> Any:
         from crmhub.stages.ingest import ingest, pull_window
 
         context = get_current_context()
-        connector = SourceHook(http_conn_id=source.conn_id).connector(source)
+        connector = SourceHook.for_source(source)
         with open_warehouse() as warehouse:
             landed_before = warehouse.has_raw(source.name, object_type)
             full = bool(context["params"].get("full_refresh")) or not landed_before

@@ -26,5 +26,20 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": "crmhub.orchestration.hooks.HootsuiteHook",
                 "hook-name": "Hootsuite (Social CRM Hub)",
             },
+            {
+                "connection-type": "crmhub_salesforce",
+                "hook-class-name": "crmhub.orchestration.hooks.SalesforceHook",
+                "hook-name": "Salesforce (Social CRM Hub)",
+            },
+            {
+                "connection-type": "crmhub_dynamics",
+                "hook-class-name": "crmhub.orchestration.hooks.DynamicsHook",
+                "hook-name": "Dynamics 365 Dataverse (Social CRM Hub)",
+            },
+            {
+                "connection-type": "crmhub_sprout",
+                "hook-class-name": "crmhub.orchestration.hooks.SproutSocialHook",
+                "hook-name": "Sprout Social (Social CRM Hub)",
+            },
         ],
     }

@@ -137,6 +137,34 @@ class SandboxData:
     hootsuite_member: dict[str, Any]
     organization_id: str
     ground_truth: dict[str, Any] = field(repr=False)
+    #: what each further vendor serves (``crmhub.sandbox.vendors`` ``derive``), by vendor name
+    vendors: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class DeriveContext:
+    """What a vendor's ``derive`` function gets to make its records from the generated people.
+
+    ``persons`` are the generator's full person dicts (name parts, ``address``, ``phone``, ``email``,
+    ``handle``/``social_network`` when social, ``person_id``); ``rng`` is the vendor's own seeded
+    random source, so adding a vendor never changes another vendor's data. Register every record a
+    person has in the vendor with :meth:`add_record` (that is the ground truth matching is scored on).
+    """
+
+    vendor: str
+    persons: list[dict[str, Any]]
+    rng: Random
+    anchor: datetime
+    start: datetime
+    sources: dict[str, list[dict[str, Any]]]
+
+    def add_record(self, person: dict[str, Any], source_id: str, *, archived: bool = False) -> None:
+        self.sources[person["person_id"]].append({"source": self.vendor, "source_id": source_id, "archived": archived})
+
+    def when(self, lo: datetime, hi: datetime) -> datetime:
+        """A uniformly random instant in [lo, hi], to the millisecond."""
+        span = max(0, int((hi - lo).total_seconds() * 1000))
+        return lo + timedelta(milliseconds=self.rng.randint(0, span))
 
 
 def iso_ms(dt: datetime) -> str:
@@ -405,6 +433,7 @@ def generate(seed: int = 42, people: int = 200, anchor: datetime = DEFAULT_ANCHO
                     entry["archived"] = True
 
     messages, message_truth = _messages(gen, persons, sources)
+    vendor_data = _derive_vendors(seed, persons, anchor, gen.start, sources)
     ground_truth = {
         "seed": seed,
         "people": people,
@@ -436,7 +465,25 @@ def generate(seed: int = 42, people: int = 200, anchor: datetime = DEFAULT_ANCHO
         hootsuite_member=member,
         organization_id=ORGANIZATION_ID,
         ground_truth=ground_truth,
+        vendors=vendor_data,
     )
+
+
+def _derive_vendors(
+    seed: int, persons: list[dict[str, Any]], anchor: datetime, start: datetime, sources: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """Let every registered vendor with a ``derive`` function make its records (each on its own rng)."""
+    import zlib
+
+    from crmhub.sandbox.vendors import VENDORS
+
+    out: dict[str, Any] = {}
+    for name, spec in VENDORS.items():
+        if spec.derive is None:
+            continue
+        rng = Random(seed * 1_000_003 + zlib.crc32(name.encode()))
+        out[name] = spec.load("derive")(DeriveContext(name, persons, rng, anchor, start, sources))
+    return out
 
 
 def _hubspot_properties(rng: Random, person: dict[str, Any], old: bool) -> dict[str, str | None]:

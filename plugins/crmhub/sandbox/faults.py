@@ -20,8 +20,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 FAULT_KEYS = ("rate_limit", "malformed_page", "html_error_page", "server_error_page", "server_error_status",
-              "slow_ms")  # fmt: skip
-PAGE_FAULTS = ("server_error_page", "html_error_page", "malformed_page")
+              "slow_ms", "duplicate_page", "expire_token_after")  # fmt: skip
+PAGE_FAULTS = ("server_error_page", "html_error_page", "malformed_page", "duplicate_page")
 
 HTML_ERROR_BODY = (
     "<!DOCTYPE html>\n<html><head><title>Service temporarily unavailable</title></head>\n"
@@ -40,14 +40,20 @@ class FaultState:
 
     ``rate_limit=N`` answers the next N API requests with 429; ``malformed_page=N``,
     ``html_error_page=N`` and ``server_error_page=N`` break the N-th page request (list, search or
-    messages) counted from the moment the faults were set, once; ``slow_ms`` delays every API request.
-    Setting faults replaces the previous set and restarts the counters.
+    messages) counted from the moment the faults were set, once; ``duplicate_page=N`` serves page N
+    with the last record of page N-1 repeated at its top (an offset shifted by a concurrent insert);
+    ``expire_token_after=N`` revokes every access token issued so far once N API requests have been
+    served (a token that expires mid-run: the next request gets 401); ``slow_ms`` delays every API
+    request. Setting faults replaces the previous set and restarts the counters.
     """
 
     def __init__(self, faults: Mapping[str, Any] | None = None) -> None:
         self.config: dict[str, int] = {}
         self.rate_limit_left = 0
         self.pages_served = 0
+        self.requests_served = 0
+        self.tokens_revoked_at = 0.0
+        self.last_page_tail: Any = None
         self.set(faults or {})
 
     def set(self, faults: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,6 +70,8 @@ class FaultState:
         self.config = config
         self.rate_limit_left = config.get("rate_limit", 0)
         self.pages_served = 0
+        self.requests_served = 0
+        self.last_page_tail = None
         return self.snapshot()
 
     def clear(self) -> dict[str, Any]:
@@ -89,6 +97,27 @@ class FaultState:
             if self.config.get(kind) == self.pages_served:
                 return kind
         return None
+
+    def with_duplicate(self, fault: str | None, records: list[Any]) -> list[Any]:
+        """Apply ``duplicate_page`` to a page about to be served and remember its last record.
+
+        Call on every page with the fault ``next_page_fault`` named (``None`` when none).
+        """
+        out = list(records)
+        if fault == "duplicate_page" and self.last_page_tail is not None:
+            out = [self.last_page_tail, *out]
+        if records:
+            self.last_page_tail = records[-1]
+        return out
+
+    def token_revoked(self, issued_at: float) -> bool:
+        """Count one authenticated API request; True if a token issued at ``issued_at`` (monotonic)
+        has been revoked by ``expire_token_after``."""
+        self.requests_served += 1
+        limit = self.config.get("expire_token_after")
+        if limit and self.requests_served == limit + 1:
+            self.tokens_revoked_at = time.monotonic()
+        return issued_at <= self.tokens_revoked_at
 
     async def delay(self) -> None:
         slow = self.config.get("slow_ms", 0)

@@ -253,3 +253,13 @@ def create_hootsuite_app(data: SandboxData, settings: HootsuiteSettings | None =
 
     install_sandbox_routes(app, "hootsuite", faults, data.ground_truth)
     return app
+
+
+def sandbox_connection(url: str, data: SandboxData, ca_bundle: str | None) -> dict[str, Any]:
+    """The Airflow Connection that reaches this sandbox: OAuth2 client in login/password."""
+    return {
+        "conn_type": "crmhub_hootsuite",
+        "login": DEFAULT_CLIENT_ID,
+        "password": DEFAULT_CLIENT_SECRET,
+        "extra": {"organization_id": data.organization_id},
+    }

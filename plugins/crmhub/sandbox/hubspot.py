@@ -335,3 +335,8 @@ def create_hubspot_app(data: SandboxData, settings: HubSpotSettings | None = Non
 
     install_sandbox_routes(app, "hubspot", faults, data.ground_truth)
     return app
+
+
+def sandbox_connection(url: str, data: SandboxData, ca_bundle: str | None) -> dict[str, Any]:
+    """The Airflow Connection that reaches this sandbox: the private-app token in the password."""
+    return {"conn_type": "crmhub_hubspot", "password": DEFAULT_TOKEN, "extra": {}}

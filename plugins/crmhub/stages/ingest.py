@@ -112,6 +112,7 @@ def ingest(
     frame, _suppressed = drop_suppressed(frame, warehouse)
     stats.quality_warnings = _raw_gate(connector, object_type, list(seen.values()), window, warehouse, run_id, docs_dir)
     stats.landed = warehouse.land_raw(frame)
+    connector.commit(object_type)  # only now may a consuming source (file drop) let go of its input
     stats.seconds = round(time.monotonic() - started, 3)
     http = getattr(connector, "http", None)
     stats.requests = getattr(http, "requests_made", 0)
