@@ -26,6 +26,8 @@ _SOURCE_KEYS = {
     "objects",
     "pool",
     "pool_slots",
+    "pool_size",
+    "rate_limits",
     "overlap_minutes",
     "options",
     "enabled",
@@ -45,6 +47,9 @@ class SourceConfig:
     objects: tuple[str, ...]
     pool: str
     pool_slots: int = 1
+    pool_size: int = 2  # slots of the vendor's Airflow pool: concurrent tasks calling its API
+    #: the vendor's documented request limits: ({"requests": n, "per_seconds": s, "paths": [...]}, ...)
+    rate_limits: tuple[Mapping[str, Any], ...] = ()
     overlap: timedelta = timedelta(hours=1)
     options: Mapping[str, Any] = field(default_factory=dict)
     owner: str = "crmhub"
@@ -103,6 +108,10 @@ def load_sources(path: Path | str = SOURCES_FILE) -> dict[str, SourceConfig]:
         slots = raw.get("pool_slots", 1)
         if not isinstance(slots, int) or slots < 1:
             raise ConfigError(path, f"{key}.pool_slots", "must be a whole number >= 1")
+        pool_size = raw.get("pool_size", 2)
+        if not isinstance(pool_size, int) or isinstance(pool_size, bool) or pool_size < 1:
+            raise ConfigError(path, f"{key}.pool_size", "must be a whole number >= 1")
+        rate_limits = _rate_limits(path, f"{key}.rate_limits", raw.get("rate_limits", []))
         options = raw.get("options", {})
         if not isinstance(options, dict):
             raise ConfigError(path, f"{key}.options", "must be a mapping")
@@ -117,9 +126,38 @@ def load_sources(path: Path | str = SOURCES_FILE) -> dict[str, SourceConfig]:
             objects=tuple(objects),
             pool=str(raw.get("pool", f"crmhub_{name}")),
             pool_slots=slots,
+            pool_size=pool_size,
+            rate_limits=rate_limits,
             overlap=timedelta(minutes=overlap),
             options=options,
             owner=str(raw.get("owner", "crmhub")),
             tags=tuple(tags),
         )
     return sources
+
+
+def _rate_limits(path: Path, key: str, value: Any) -> tuple[Mapping[str, Any], ...]:
+    """Validate ``rate_limits``: a list of {requests: int >= 1, per_seconds: number > 0, paths: [text]}."""
+    if not isinstance(value, list):
+        raise ConfigError(path, key, "must be a list of {requests, per_seconds, paths}")
+    out = []
+    for i, item in enumerate(value):
+        where = f"{key}[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(path, where, "must be a mapping with requests and per_seconds")
+        unknown = set(item) - {"requests", "per_seconds", "paths"}
+        if unknown:
+            raise ConfigError(
+                path, f"{where}.{sorted(unknown)[0]}", "unknown key; allowed: paths, per_seconds, requests"
+            )
+        requests = item.get("requests")
+        if not isinstance(requests, int) or isinstance(requests, bool) or requests < 1:
+            raise ConfigError(path, f"{where}.requests", "must be a whole number >= 1")
+        per_seconds = item.get("per_seconds")
+        if not isinstance(per_seconds, int | float) or isinstance(per_seconds, bool) or per_seconds <= 0:
+            raise ConfigError(path, f"{where}.per_seconds", "must be a number of seconds > 0")
+        paths = item.get("paths", [])
+        if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
+            raise ConfigError(path, f"{where}.paths", "must be a list of path fragments")
+        out.append({"requests": requests, "per_seconds": float(per_seconds), "paths": tuple(paths)})
+    return tuple(out)

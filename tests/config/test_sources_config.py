@@ -30,6 +30,21 @@ def test_overlap_is_read_in_minutes(tmp_path):
     assert load_sources(path)["hs"].overlap == timedelta(minutes=90)
 
 
+def test_rate_limits_and_pool_size_are_read(tmp_path):
+    path = write(
+        tmp_path,
+        "sources:\n  hs:\n    connector: hubspot\n    conn_id: c\n    schedule: '@daily'\n    pool_size: 3\n"
+        "    rate_limits:\n      - {requests: 100, per_seconds: 10}\n"
+        "      - {requests: 5, per_seconds: 1, paths: [/search]}\n",
+    )
+    source = load_sources(path)["hs"]
+    assert source.pool_size == 3
+    assert source.rate_limits == (
+        {"requests": 100, "per_seconds": 10.0, "paths": ()},
+        {"requests": 5, "per_seconds": 1.0, "paths": ("/search",)},
+    )
+
+
 def test_disabled_source_is_skipped(tmp_path):
     path = write(
         tmp_path,
@@ -60,6 +75,18 @@ def test_disabled_source_is_skipped(tmp_path):
             "sources.hs.overlap_minutes",
             ">= 0",
         ),
+        (
+            "sources:\n  hs:\n    connector: hubspot\n    conn_id: c\n    schedule: x\n    pool_size: 0\n",
+            "sources.hs.pool_size",
+            ">= 1",
+        ),
+        (
+            "sources:\n  hs:\n    connector: hubspot\n    conn_id: c\n    schedule: x\n"
+            "    rate_limits: [{requests: 10, per_seconds: 0}]\n",
+            "sources.hs.rate_limits[0].per_seconds",
+            "> 0",
+        ),
+        ("sources:\n  hs:\n    connector: hubspot\n    schedule: x\n", "sources.hs.conn_id", "missing"),
         ("sources:\n  hs: [\n", "line", "invalid YAML"),
     ],
 )

@@ -15,8 +15,7 @@ import psycopg
 import pytest
 
 from crmhub.config import load_sources
-from crmhub.devtools.demo import sandbox_credentials
-from crmhub.devtools.localrun import LocalAirflow, local_airflow, run_pipeline
+from crmhub.devtools.localrun import LocalAirflow, local_airflow, run_pipeline, sandbox_connections
 from crmhub.sandbox import datagen, hubspot
 from crmhub.sandbox.server import SandboxServer
 
@@ -50,11 +49,9 @@ def airflow_home(tmp_path_factory) -> Path:
 def make_airflow(sandbox: SandboxServer, home: Path, warehouse_url: str, data_dir: Path, **env: str) -> LocalAirflow:
     airflow = local_airflow(
         home,
-        hubspot_url=sandbox.hubspot_url,
-        hootsuite_url=sandbox.hootsuite_url,
+        connections=sandbox_connections(sandbox),
         warehouse_url=warehouse_url,
         data_dir=data_dir,
-        sandbox_credentials=sandbox_credentials(),
         extra_env={"CRMHUB_RETRY_DELAY_SECONDS": "1", **env},
     )
     return airflow

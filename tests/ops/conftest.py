@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from crmhub.config import load_sources
-from crmhub.devtools.demo import sandbox_credentials
-from crmhub.devtools.localrun import LocalAirflow, local_airflow
+from crmhub.devtools.localrun import LocalAirflow, local_airflow, sandbox_connections
 from crmhub.sandbox import datagen, hubspot
 from crmhub.sandbox.server import SandboxServer
 
@@ -33,11 +32,9 @@ def ops_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("ops-airflow-home")
     airflow = local_airflow(
         home,
-        hubspot_url="http://127.0.0.1:1",
-        hootsuite_url="http://127.0.0.1:1",
+        connections={},
         warehouse_url=None,
         data_dir=home / "unused",
-        sandbox_credentials=sandbox_credentials(),
     )
     airflow.migrate()
     airflow.import_pools(load_sources())
@@ -52,16 +49,14 @@ def make_ops_airflow(ops_home) -> Callable[..., LocalAirflow]:
         sandbox: SandboxServer,
         warehouse_url: str,
         data_dir: Path,
-        credentials: dict[str, str] | None = None,
+        connections: dict[str, str] | None = None,
         **env: str,
     ) -> LocalAirflow:
         return local_airflow(
             ops_home,
-            hubspot_url=sandbox.hubspot_url,
-            hootsuite_url=sandbox.hootsuite_url,
+            connections={**sandbox_connections(sandbox), **(connections or {})},
             warehouse_url=warehouse_url,
             data_dir=data_dir,
-            sandbox_credentials={**sandbox_credentials(), **(credentials or {})},
             extra_env={"CRMHUB_RETRY_DELAY_SECONDS": "1", **env},
         )
 

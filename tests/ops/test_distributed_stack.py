@@ -21,8 +21,7 @@ import psycopg
 import pytest
 
 from crmhub.config import load_sources
-from crmhub.devtools.demo import sandbox_credentials
-from crmhub.devtools.localrun import local_airflow
+from crmhub.devtools.localrun import local_airflow, sandbox_connections
 from crmhub.paths import PROJECT_DIR
 
 from .conftest import new_sandbox
@@ -68,11 +67,9 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
         with new_sandbox() as sandbox, webhook_server() as (hook_url, alerts):
             airflow = local_airflow(
                 home,
-                hubspot_url=sandbox.hubspot_url,
-                hootsuite_url=sandbox.hootsuite_url,
+                connections=sandbox_connections(sandbox),
                 warehouse_url=f"postgresql://{warehouse_db}",
                 data_dir=home / "data",
-                sandbox_credentials=sandbox_credentials(),
                 extra_env={
                     **celery_env(metadata_db, BROKER),
                     "CRMHUB_RETRIES": "0",

@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 import requests
 
-from crmhub.devtools.demo import sandbox_credentials
 from crmhub.devtools.localrun import run_pipeline
+from crmhub.sandbox.hubspot import DEFAULT_TOKEN
 from crmhub.warehouse import Warehouse
 
 from .helpers import find_in_files, find_in_warehouse, person_values
@@ -39,7 +39,7 @@ def erasable_person(ground_truth: dict) -> dict:
 
 
 def hubspot_status(sandbox, source_id: str) -> int:
-    headers = {"Authorization": f"Bearer {sandbox_credentials()['hubspot_token']}"}
+    headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
     return requests.get(
         f"{sandbox.hubspot_url}/crm/v3/objects/contacts/{source_id}", headers=headers, timeout=10
     ).status_code

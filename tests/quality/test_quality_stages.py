@@ -19,13 +19,13 @@ import requests
 from crmhub.connectors.base import RawRecord
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.hootsuite import HootsuiteConnector
-from crmhub.devtools.demo import sandbox_credentials
 from crmhub.errors import QualityGateFailed
 from crmhub.quality.gates import validate as gx_validate
 from crmhub.quality.quarantine import apply_quarantine
 from crmhub.quality.raw import validate_raw
 from crmhub.reconcile.rules import load_rules
 from crmhub.sandbox import datagen
+from crmhub.sandbox.hootsuite import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from crmhub.sandbox.server import SandboxServer
 from crmhub.stages import reconcile as stage
 from crmhub.stages.ingest import ingest, pull_window
@@ -59,16 +59,15 @@ def test_raw_gate_stops_a_pull_with_an_unknown_message_state_and_lands_nothing(w
     data = datagen.generate(seed=5, people=12, anchor=datagen.DEFAULT_ANCHOR)
     broken = data.hootsuite_messages[3]
     broken["state"] = "ARCHIVED_BY_ROBOT"  # a state Hootsuite does not document
-    creds = sandbox_credentials()
     with SandboxServer(data=data) as sandbox:
         connector = HootsuiteConnector.connect(
             "hootsuite",
             requests.Session(),
             sandbox.hootsuite_url,
             Credentials(
-                login=creds["hootsuite_client_id"],
-                password=creds["hootsuite_client_secret"],
-                extra={"organization_id": creds["hootsuite_organization_id"]},
+                login=DEFAULT_CLIENT_ID,
+                password=DEFAULT_CLIENT_SECRET,
+                extra={"organization_id": data.organization_id},
             ),
             {"page_size": 100},
         )

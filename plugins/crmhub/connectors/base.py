@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import requests
 
 from crmhub.connectors.credentials import Credentials
-from crmhub.connectors.http import SourceHttpClient, retry_after_seconds
+from crmhub.connectors.http import RateLimit, SourceHttpClient, retry_after_seconds
 from crmhub.model import (
     CAMPAIGN_COLUMNS,
     CASE_COLUMNS,
@@ -122,6 +122,14 @@ class Connector(ABC):
         http = SourceHttpClient(source_name, session, base_url, auth_header=bearer, wait_hint=cls.wait_hint)
         return cls(source_name, http, options)
 
+    def apply_rate_limits(self, limits: Iterable[Mapping[str, Any]]) -> None:
+        """Make the API client keep to the vendor's configured request limits (sources.yaml ``rate_limits``).
+
+        Connectors whose API client is not ``self.http`` override this.
+        """
+        if isinstance(self.http, SourceHttpClient):
+            self.http.rate_limits = [RateLimit(**limit) for limit in limits]
+
     @staticmethod
     def wait_hint(response: requests.Response) -> float | None:
         """Seconds the vendor asks us to wait before retrying; override for vendor headers."""
@@ -137,6 +145,7 @@ class Connector(ABC):
         Sources that consume their input (a file drop moves files to ``processed/``) do it here, so a
         failed landing leaves the input where it was for the next run. HTTP sources do nothing.
         """
+        return None
 
     @abstractmethod
     def to_canonical(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> CanonicalBatch:

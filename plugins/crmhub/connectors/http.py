@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -45,6 +46,34 @@ class RetryPolicy:
     max_backoff: float = 60.0
 
 
+@dataclass
+class RateLimit:
+    """At most ``requests`` in any ``per_seconds`` window, for paths containing one of ``paths`` (all if empty).
+
+    The vendor's documented limit goes in sources.yaml (``rate_limits``); the client waits for a free slot
+    before sending, so a pull runs at the limit without tripping it (429s are still honoured if a
+    shared quota is used up by someone else).
+    """
+
+    requests: int
+    per_seconds: float
+    paths: tuple[str, ...] = ()
+    _sent: deque[float] = field(default_factory=deque, repr=False)
+
+    def applies(self, path: str) -> bool:
+        return not self.paths or any(p in path for p in self.paths)
+
+    def wait_time(self, now: float) -> float:
+        while self._sent and self._sent[0] <= now - self.per_seconds:
+            self._sent.popleft()
+        if len(self._sent) < self.requests:
+            return 0.0
+        return self._sent[0] + self.per_seconds - now
+
+    def record(self, now: float) -> None:
+        self._sent.append(now)
+
+
 def retry_after_seconds(response: requests.Response) -> float | None:
     """Seconds from a ``Retry-After`` header, in either of its RFC 9110 forms."""
     value = response.headers.get("Retry-After")
@@ -73,6 +102,7 @@ class SourceHttpClient:
         policy: RetryPolicy | None = None,
         timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        rate_limits: Sequence[RateLimit] = (),
     ) -> None:
         self.source_name = source_name
         self.session = session
@@ -82,8 +112,10 @@ class SourceHttpClient:
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
         self._sleep = sleep
+        self.rate_limits = list(rate_limits)
         self.requests_made = 0
         self.retries = 0
+        self.throttled_seconds = 0.0  # time spent waiting for our own rate limit, for the task log
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -131,10 +163,18 @@ class SourceHttpClient:
         refreshed = False
         while True:
             headers = dict(self._auth_header(refreshed)) if self._auth_header else {}
+            limits = self._wait_for_slot(path)
             self.requests_made += 1
-            response = self.session.request(
-                method, self.url(path), params=params, json=json_body, headers=headers, timeout=self.timeout
-            )
+            try:
+                response = self.session.request(
+                    method, self.url(path), params=params, json=json_body, headers=headers, timeout=self.timeout
+                )
+            finally:
+                # counted from when the answer came back: the vendor saw the request no later than that,
+                # so our window never starts before the vendor's does
+                answered = time.monotonic()
+                for limit in limits:
+                    limit.record(answered)
             if response.status_code == 401 and self._auth_header and not refreshed:
                 refreshed = True  # token expired or revoked: fetch a new one once, then give up
                 continue
@@ -144,6 +184,17 @@ class SourceHttpClient:
         if response.status_code not in accept_status:
             raise SourceDataError(f"{what}: HTTP {response.status_code}: {_error_summary(response)}")
         return response.status_code, parse_json(response, what)
+
+    def _wait_for_slot(self, path: str) -> list[RateLimit]:
+        """Sleep until every rate limit that applies to ``path`` has room; return those limits."""
+        limits = [limit for limit in self.rate_limits if limit.applies(path)]
+        while limits:
+            wait = max(limit.wait_time(time.monotonic()) for limit in limits)
+            if wait <= 0:
+                break
+            self.throttled_seconds += wait
+            self._sleep(wait)
+        return limits
 
 
 def parse_json(response: requests.Response, what: str) -> Any:

@@ -27,21 +27,20 @@ def _ui(parser: argparse.ArgumentParser) -> Handler:
         from datetime import UTC, datetime
 
         from crmhub.config import load_sources
-        from crmhub.devtools.demo import sandbox_credentials
-        from crmhub.devtools.localrun import local_airflow
+        from crmhub.devtools.localrun import local_airflow, prepare_file_drops, sandbox_connections
         from crmhub.paths import PROJECT_DIR
         from crmhub.sandbox.datagen import generate
         from crmhub.sandbox.server import SandboxServer
 
         today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        with SandboxServer(data=generate(anchor=today)) as sandbox:
+        data = generate(anchor=today)
+        with SandboxServer(data=data, tls=True) as sandbox:
+            prepare_file_drops(data, PROJECT_DIR / "data")
             airflow = local_airflow(
                 PROJECT_DIR / ".airflow",
-                hubspot_url=sandbox.hubspot_url,
-                hootsuite_url=sandbox.hootsuite_url,
+                connections=sandbox_connections(sandbox),
                 warehouse_url=os.environ.get("CRMHUB_WAREHOUSE_URL"),
                 data_dir=PROJECT_DIR / "data",
-                sandbox_credentials=sandbox_credentials(),
                 extra_env={
                     "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
                     "AIRFLOW__API__PORT": str(args.port),

@@ -16,20 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from crmhub.config import load_sources
-from crmhub.devtools.localrun import local_airflow, run_pipeline
+from crmhub.devtools.localrun import local_airflow, prepare_file_drops, run_pipeline, sandbox_connections
 from crmhub.paths import PROJECT_DIR
-
-
-def sandbox_credentials() -> dict[str, str]:
-    """The credentials the sandbox accepts (not secrets: they open nothing but the local fake APIs)."""
-    from crmhub.sandbox import datagen, hootsuite, hubspot
-
-    return {
-        "hubspot_token": hubspot.DEFAULT_TOKEN,
-        "hootsuite_client_id": hootsuite.DEFAULT_CLIENT_ID,
-        "hootsuite_client_secret": hootsuite.DEFAULT_CLIENT_SECRET,
-        "hootsuite_organization_id": datagen.ORGANIZATION_ID,
-    }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,14 +41,17 @@ def run(args: argparse.Namespace) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     warehouse_url = args.warehouse_url or f"duckdb:///{data_dir / 'warehouse.duckdb'}"
     print(f"crmhub demo: sandbox with {args.people} people (seed {args.seed}), logical date {logical_date}")
-    with SandboxServer(data=generate(seed=args.seed, people=args.people, anchor=anchor)) as sandbox:
+    data = generate(seed=args.seed, people=args.people, anchor=anchor)
+    with SandboxServer(data=data, tls=True) as sandbox:
+        print(f"crmhub demo: sandbox vendors {', '.join(sandbox.vendors)} on HTTPS (CA {sandbox.ca_bundle})")
+        drops = prepare_file_drops(data, data_dir)
+        if drops:
+            print(f"crmhub demo: legacy CRM export files dropped: {drops}")
         airflow = local_airflow(
             PROJECT_DIR / ".airflow",
-            hubspot_url=sandbox.hubspot_url,
-            hootsuite_url=sandbox.hootsuite_url,
+            connections=sandbox_connections(sandbox),
             warehouse_url=warehouse_url,
             data_dir=data_dir,
-            sandbox_credentials=sandbox_credentials(),
         )
         print("crmhub demo: preparing Airflow metadata DB and pools in .airflow/ ...")
         airflow.migrate()

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from crmhub.config import SourceConfig, load_sources
@@ -41,7 +42,11 @@ class LocalAirflow:
 
     def import_pools(self, sources: Mapping[str, SourceConfig]) -> None:
         pools = {
-            s.pool: {"slots": 2, "description": f"concurrent calls to the {s.name} API", "include_deferred": False}
+            s.pool: {
+                "slots": max(t.pool_size for t in sources.values() if t.pool == s.pool),
+                "description": f"concurrent calls to the {s.name} API",
+                "include_deferred": False,
+            }
             for s in sources.values()
         }
         path = self.home / "pools.json"
@@ -65,17 +70,51 @@ def http_connection(conn_type: str, url: str, **fields: object) -> str:
     )
 
 
+def sandbox_connections(sandbox: Any, sources: Mapping[str, SourceConfig] | None = None) -> dict[str, str]:
+    """``AIRFLOW_CONN_*`` variables reaching ``sandbox`` for every configured source it serves.
+
+    A source's connector plugin name is the sandbox vendor's name (``hubspot``, ``salesforce``, ...).
+    """
+    served = sandbox.airflow_connections()
+    env = {}
+    for source in (sources if sources is not None else load_sources()).values():
+        if source.conn_id and source.connector in served:
+            fields = dict(served[source.connector])
+            env[f"AIRFLOW_CONN_{source.conn_id.upper()}"] = http_connection(
+                fields.pop("conn_type"), sandbox.url(source.connector), **fields
+            )
+    return env
+
+
+def prepare_file_drops(data: Any, data_dir: Path, sources: Mapping[str, SourceConfig] | None = None) -> list[str]:
+    """Write the sandbox's legacy export files into every configured file-drop source's folder.
+
+    The file drop has no API to fake: its sandbox is files in the folder the source reads.
+    """
+    from crmhub.sandbox.vendors import VENDORS
+
+    written = []
+    for source in (sources if sources is not None else load_sources()).values():
+        spec = VENDORS.get(source.name)
+        if source.conn_id is not None or spec is None or spec.app is not None or source.name not in data.vendors:
+            continue
+        module = __import__(spec.derive.partition(":")[0], fromlist=["write_drop"])
+        folder = Path(str(source.options.get("folder", source.name)))
+        folder = folder if folder.is_absolute() else data_dir / folder
+        written += [str(p) for p in module.write_drop(data, folder)]
+    return written
+
+
 def local_airflow(
     home: Path,
     *,
-    hubspot_url: str,
-    hootsuite_url: str,
+    connections: Mapping[str, str],
     warehouse_url: str | None,
     data_dir: Path,
-    sandbox_credentials: Mapping[str, str],
     extra_env: Mapping[str, str] | None = None,
 ) -> LocalAirflow:
-    """Environment for a local Airflow that talks to the sandbox and writes to the given warehouse."""
+    """Environment for a local Airflow with ``connections`` (``AIRFLOW_CONN_*`` → JSON, see
+    :func:`sandbox_connections`) that writes to the given warehouse."""
     home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__"))}
     env.update(
@@ -91,16 +130,7 @@ def local_airflow(
             "CRMHUB_DATA_DIR": str(data_dir),
             "CRMHUB_RETRIES": env.get("CRMHUB_RETRIES", "1"),
             "CRMHUB_RETRY_DELAY_SECONDS": env.get("CRMHUB_RETRY_DELAY_SECONDS", "2"),
-            "AIRFLOW_CONN_CRMHUB_HUBSPOT": http_connection(
-                "crmhub_hubspot", hubspot_url, password=sandbox_credentials["hubspot_token"]
-            ),
-            "AIRFLOW_CONN_CRMHUB_HOOTSUITE": http_connection(
-                "crmhub_hootsuite",
-                hootsuite_url,
-                login=sandbox_credentials["hootsuite_client_id"],
-                password=sandbox_credentials["hootsuite_client_secret"],
-                extra={"organization_id": sandbox_credentials["hootsuite_organization_id"]},
-            ),
+            **connections,
         }
     )
     # `airflow standalone` starts its components as `airflow ...` processes: the venv must be on PATH.

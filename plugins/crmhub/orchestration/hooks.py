@@ -43,8 +43,11 @@ class SourceHook(HttpHook):
         """The connector for ``source``: through its Connection, or bare for sources that need none."""
         if source.conn_id is None:
             cls = connector_class(source.connector)
-            return cls.connect(source.name, requests.Session(), "", Credentials(), source.options)
-        return SourceHook(http_conn_id=source.conn_id).connector(source)
+            connector = cls.connect(source.name, requests.Session(), "", Credentials(), source.options)
+        else:
+            connector = SourceHook(http_conn_id=source.conn_id).connector(source)
+        connector.apply_rate_limits(source.rate_limits)
+        return connector
 
     def connector(self, source: SourceConfig) -> Connector:
         """A ready connector for ``source``, authenticated with this hook's Connection."""

@@ -247,6 +247,40 @@ def _empty_links() -> pd.DataFrame:
     )
 
 
+def source_merge_links(records: pd.DataFrame) -> pd.DataFrame:
+    """Link each record a source merged away to the record it was merged into (same source).
+
+    The source itself said they are one person (HubSpot ``hs_merged_object_ids``, Salesforce
+    ``MasterRecordId``, Dataverse ``_masterid_value``), so no cap or blocklist applies. A target that
+    is not among the records (never pulled, or erased) links nothing.
+    """
+    if "merged_into_source_id" not in records.columns:
+        return _empty_links()
+    merged = records["merged_into_source_id"].notna()
+    if not merged.any():
+        return _empty_links()
+    position = {key: pos for pos, key in enumerate(zip(records["source"], records["source_id"], strict=True))}
+    left, right = [], []
+    for pos in np.flatnonzero(merged.to_numpy()).tolist():
+        target = position.get((records["source"].iat[pos], str(records["merged_into_source_id"].iat[pos])))
+        if target is not None and target != pos:
+            left.append(target)
+            right.append(pos)
+    if not left:
+        return _empty_links()
+    return pd.DataFrame(
+        {
+            "left": np.asarray(left, dtype=np.int64),
+            "right": np.asarray(right, dtype=np.int64),
+            "rule": "source_merge",
+            "match_key": [
+                hash_key("source_merge", f"{records['source'].iat[t]}\x1f{records['source_id'].iat[t]}") for t in left
+            ],  # fmt: skip
+            "score": 1.0,
+        }
+    )
+
+
 def find_links(records: pd.DataFrame, config: MatchConfig) -> tuple[pd.DataFrame, dict[str, RuleReport]]:
     """Run every configured rule and return all links plus a report per rule."""
     frames, reports = [], {}
@@ -273,9 +307,7 @@ def _components(n_records: int, left: np.ndarray, right: np.ndarray) -> np.ndarr
 
 def cluster(n_records: int, links: pd.DataFrame) -> np.ndarray:
     """Connected components over links; returns, per record position, the smallest position in its cluster."""
-    return _components(
-        n_records, links["left"].to_numpy(dtype=np.int64), links["right"].to_numpy(dtype=np.int64)
-    )
+    return _components(n_records, links["left"].to_numpy(dtype=np.int64), links["right"].to_numpy(dtype=np.int64))
 
 
 def cluster_guarded(

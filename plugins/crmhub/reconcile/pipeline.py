@@ -15,7 +15,7 @@ from crmhub.errors import SourceDataError
 from crmhub.model import CONTACT_COLUMNS, INTERACTION_COLUMNS, XREF_COLUMNS, conform
 from crmhub.reconcile.fuzzy import CONFLICT_NAME_LEVELS, PAIR_COLUMNS, score_pairs
 from crmhub.reconcile.golden_ids import assign_golden_ids
-from crmhub.reconcile.match import cluster_guarded, explain_records, find_links
+from crmhub.reconcile.match import cluster_guarded, explain_records, find_links, source_merge_links
 from crmhub.reconcile.normalize import normalize_contacts
 from crmhub.reconcile.review import (
     EXACT_PRIORITY,
@@ -100,6 +100,9 @@ def reconcile(
     del frame  # normalize_contacts copied it; at 1M records the duplicate costs ~1 GB of peak memory
 
     links, reports = find_links(records, rules.matching)
+    merged_in_source = source_merge_links(records)
+    if not merged_in_source.empty:
+        links = pd.concat([links, merged_in_source], ignore_index=True)
     steward = check_decisions(decisions)
     steward_links, cannot_left, cannot_right, decided = decision_constraints(records, steward)
     fuzzy = rules.matching.fuzzy
@@ -149,7 +152,7 @@ def reconcile(
         else empty_review()
     )
 
-    order = ("steward", *rules.matching.rules, "fuzzy")
+    order = ("steward", "source_merge", *rules.matching.rules, "fuzzy")
     explained = explain_records(len(records), accepted, order)
     merges = _describe_merges(merges, records, explained, previous_xref)
     xref = conform(
@@ -166,6 +169,7 @@ def reconcile(
     ).sort_values(["golden_id", "source", "source_id"], kind="stable", ignore_index=True)
 
     golden, lineage, conflicts = survive(records, rules, pins=check_pins(pins, rules), as_of=as_of)
+    golden["social_followers"] = golden["golden_id"].map(_social_value(records)).astype("float64")
     cluster_sizes = records.groupby("golden_id").size()
     stats: dict[str, Any] = {
         "source_records": n_input,
@@ -175,6 +179,7 @@ def reconcile(
         "matched_records": int(cluster_sizes[cluster_sizes > 1].sum()),
         "linked_pairs": len(accepted),
         "links_by_rule": {name: report.links for name, report in reports.items()},
+        "source_merge_links": len(merged_in_source),
         "fuzzy_links": int((accepted["rule"] == "fuzzy").sum()),
         "steward_links": int((accepted["rule"] == "steward").sum()),
         "links_refused": len(refused),
@@ -192,6 +197,14 @@ def reconcile(
         "golden_deleted": int(golden["is_deleted"].sum()),
     }
     return ReconcileResult(golden, xref, lineage, conflicts, merges, stats, review, pairs)
+
+
+def _social_value(records: pd.DataFrame) -> pd.Series:
+    """Highest follower count per golden id among its records (a person's largest audience)."""
+    if "social_followers" not in records.columns:
+        return pd.Series(dtype="float64")
+    followers = pd.to_numeric(records["social_followers"], errors="coerce")
+    return followers.groupby(records["golden_id"]).max()
 
 
 def _describe_merges(

@@ -139,6 +139,12 @@ class SandboxData:
     ground_truth: dict[str, Any] = field(repr=False)
     #: what each further vendor serves (``crmhub.sandbox.vendors`` ``derive``), by vendor name
     vendors: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: HubSpot deals, notes (engagements) and marketing campaigns, made after the contacts on their own rng
+    hubspot_deals: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    hubspot_notes: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    hubspot_campaigns: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    #: duplicate contacts HubSpot merges after the anchor: {"loser", "winner", "mergedAt"}
+    hubspot_merges: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -433,6 +439,7 @@ def generate(seed: int = 42, people: int = 200, anchor: datetime = DEFAULT_ANCHO
                     entry["archived"] = True
 
     messages, message_truth = _messages(gen, persons, sources)
+    hubspot_crm = _hubspot_crm(seed, anchor, gen.start, persons, contacts, sources)
     vendor_data = _derive_vendors(seed, persons, anchor, gen.start, sources)
     ground_truth = {
         "seed": seed,
@@ -441,6 +448,7 @@ def generate(seed: int = 42, people: int = 200, anchor: datetime = DEFAULT_ANCHO
         "persons": [_truth_person(p, sources[p["person_id"]]) for p in persons],
         "messages": message_truth,
         "campaigns": sorted({name for name, _ in CAMPAIGNS}),
+        "hubspot_merges": [dict(m) for m in hubspot_crm["merges"]],
     }
     member = {
         "id": MEMBER_ID,
@@ -466,11 +474,19 @@ def generate(seed: int = 42, people: int = 200, anchor: datetime = DEFAULT_ANCHO
         organization_id=ORGANIZATION_ID,
         ground_truth=ground_truth,
         vendors=vendor_data,
+        hubspot_deals=hubspot_crm["deals"],
+        hubspot_notes=hubspot_crm["notes"],
+        hubspot_campaigns=hubspot_crm["campaigns"],
+        hubspot_merges=hubspot_crm["merges"],
     )
 
 
 def _derive_vendors(
-    seed: int, persons: list[dict[str, Any]], anchor: datetime, start: datetime, sources: dict[str, list[dict[str, Any]]]
+    seed: int,
+    persons: list[dict[str, Any]],
+    anchor: datetime,
+    start: datetime,
+    sources: dict[str, list[dict[str, Any]]],
 ) -> dict[str, Any]:
     """Let every registered vendor with a ``derive`` function make its records (each on its own rng)."""
     import zlib
@@ -484,6 +500,173 @@ def _derive_vendors(
         rng = Random(seed * 1_000_003 + zlib.crc32(name.encode()))
         out[name] = spec.load("derive")(DeriveContext(name, persons, rng, anchor, start, sources))
     return out
+
+
+#: HubSpot's default sales pipeline stages (internal ids) with (probability, closed, won)
+DEAL_STAGES: dict[str, tuple[float, bool, bool]] = {
+    "appointmentscheduled": (0.2, False, False),
+    "qualifiedtobuy": (0.4, False, False),
+    "presentationscheduled": (0.6, False, False),
+    "decisionmakerboughtin": (0.8, False, False),
+    "contractsent": (0.9, False, False),
+    "closedwon": (1.0, True, True),
+    "closedlost": (0.0, True, False),
+}
+#: HubSpot's ``hs_analytics_source`` values, weighted towards social for a social-CRM demo
+DEAL_SOURCES = ["SOCIAL_MEDIA", "SOCIAL_MEDIA", "PAID_SOCIAL", "ORGANIC_SEARCH", "EMAIL_MARKETING",
+                "DIRECT_TRAFFIC", "REFERRALS", "OFFLINE"]  # fmt: skip
+DEAL_PRODUCTS = ["Jaarabonnement", "Zomercollectie", "Onderhoudscontract", "Starterspakket", "Upgrade Pro",
+                 "Team licentie", "Retourservice Plus"]  # fmt: skip
+NOTE_BODIES = [
+    "<p>Klant belde over de levering: pakket is vertraagd, nieuwe datum doorgegeven.</p>",
+    "<p>Offerte besproken, wil eerst intern overleggen. Volgende week terugbellen.</p>",
+    "<p>Called back about the invoice; a credit note was sent 👍</p>",
+    "<p>Klacht via Twitter doorgezet naar service. Excuses aangeboden en 10% korting gegeven.</p>",
+    "<p>Meeting notes: interested in the Pro upgrade, budget approved in Q1.</p>",
+    "<p>مشتری درباره ارسال سفارش سؤال داشت؛ کد رهگیری ارسال شد.</p>",
+    "<p>Adreswijziging doorgekregen, nog niet verwerkt in het CRM.</p>",
+    "",  # a note with an empty body happens (attachment only)
+]
+#: HubSpot marketing campaigns: the Hootsuite tags' campaigns plus two that only the CRM knows
+HUBSPOT_CAMPAIGNS: list[tuple[str, str, str, str]] = [  # (name, start, end, status)
+    ("Zomeractie2026", "2026-06-15", "2026-08-31", "completed"),
+    ("Herfstdeals", "2026-09-20", "2026-10-31", "completed"),
+    ("BlackFriday2026", "2026-11-20", "2026-11-30", "planned"),
+    ("Nieuwsbrief-Okt", "2026-10-01", "2026-10-31", "completed"),
+    ("Klantendag Utrecht", "2026-10-10", "2026-10-10", "completed"),
+    ("Webinar Social Selling", "2026-11-05", None, "in_progress"),
+]  # fmt: skip
+
+
+def _hubspot_crm(
+    seed: int,
+    anchor: datetime,
+    start: datetime,
+    persons: list[dict[str, Any]],
+    contacts: list[dict[str, Any]],
+    sources: dict[str, list[dict[str, Any]]],
+) -> dict[str, list[dict[str, Any]]]:
+    """HubSpot deals, notes, campaigns, merges and the contacts' Twitter follower counts.
+
+    Made after everything else on an rng of their own, so the contacts and messages a seed gave before
+    stay the same (only ``followercount`` is added to contacts that carry a Twitter handle). Merges
+    happen after the anchor: a pull at the anchor sees both duplicates, a pull after the merge sees
+    the winner with ``hs_merged_object_ids`` and no loser, as HubSpot does.
+    """
+    import uuid
+    import zlib
+
+    rng = Random(seed * 1_000_003 + zlib.crc32(b"hubspot-crm"))
+    by_id = {c["id"]: c for c in contacts}
+
+    def when(lo: datetime, hi: datetime) -> datetime:
+        return lo + timedelta(milliseconds=rng.randrange(max(int((hi - lo).total_seconds() * 1000), 1)))
+
+    for contact in contacts:  # HubSpot's "Twitter followers" social-media property, a string like every number
+        if contact["properties"].get("twitterhandle"):
+            followers = int(rng.lognormvariate(5.5, 1.6))
+            contact["properties"]["followercount"] = str(followers) if rng.random() < 0.85 else None
+
+    campaigns = []
+    for name, begin, end, status in HUBSPOT_CAMPAIGNS:
+        created = datetime.fromisoformat(begin).replace(tzinfo=UTC) - timedelta(days=rng.randint(7, 30), hours=9)
+        created = min(created, anchor - timedelta(days=2))
+        updated = when(created, anchor - timedelta(hours=1))
+        campaigns.append(
+            {
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "properties": {
+                    "hs_name": name,
+                    "hs_start_date": begin,
+                    "hs_end_date": end,
+                    "hs_campaign_status": status,
+                    "hs_notes": None,
+                    "hs_audience": rng.choice(["Bestaande klanten", "Prospects", "Volgers op social", None]),
+                    "hs_currency_code": "EUR",
+                    "hs_owner": str(rng.randint(70_000_000, 79_999_999)),
+                },
+                "createdAt": iso_ms(created),
+                "updatedAt": iso_ms(updated),
+                "businessUnits": [{"id": 0}],
+            }
+        )
+    campaign_ids = [c["id"] for c in campaigns]
+
+    deals: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
+    merges: list[dict[str, Any]] = []
+    next_deal, next_note = 9_000_000_000 + rng.randrange(10**6), 30_000_000_000 + rng.randrange(10**6)
+    for person in persons:
+        hub = [r["source_id"] for r in sources[person["person_id"]] if r["source"] == "hubspot"]
+        if not hub:
+            continue
+        live = [sid for sid in hub if not by_id[sid]["archived"]]
+        owner = (live or hub)[-1]  # the newest live record carries the person's deals and notes
+        created = datetime.fromisoformat(by_id[owner]["createdAt"].replace("Z", "+00:00"))
+        for _ in range(rng.choice([0, 0, 0, 1, 1, 2])):
+            next_deal += rng.randint(1, 900)
+            stage = rng.choice(list(DEAL_STAGES))
+            _, closed, won = DEAL_STAGES[stage]
+            opened = when(created, anchor - timedelta(hours=2))
+            modified = when(opened, anchor - timedelta(minutes=3))
+            close = when(opened, modified) if closed else opened + timedelta(days=rng.randint(14, 90))
+            source = rng.choice(DEAL_SOURCES)
+            social = source in ("SOCIAL_MEDIA", "PAID_SOCIAL", "EMAIL_MARKETING")
+            price = rng.choice([49, 99, 250, 480, 1200, 2500, 7800]) * rng.randint(1, 4)
+            amount = None if rng.random() < 0.08 else f"{price}"
+            label = person["company"] or f"{person['first_name']} {person['last_name']}"
+            deals.append(
+                {
+                    "id": str(next_deal),
+                    "properties": {
+                        "dealname": f"{label} – {rng.choice(DEAL_PRODUCTS)}",
+                        "amount": amount,
+                        "dealstage": stage,
+                        "pipeline": "default",
+                        "closedate": iso_ms(close),
+                        "createdate": iso_ms(opened),
+                        "hs_lastmodifieddate": iso_ms(modified),
+                        "hs_is_closed": str(closed).lower(),
+                        "hs_is_closed_won": str(won).lower(),
+                        "deal_currency_code": "EUR" if rng.random() < 0.95 else None,
+                        "hs_analytics_source": source if rng.random() < 0.9 else None,
+                        "hs_campaign": rng.choice(campaign_ids) if social and rng.random() < 0.7 else None,
+                        "hs_object_id": str(next_deal),
+                    },
+                    "createdAt": iso_ms(opened),
+                    "updatedAt": iso_ms(modified),
+                    "archived": rng.random() < 0.04,
+                    "_contacts": [] if rng.random() < 0.05 else [owner],
+                }
+            )
+        for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+            next_note += rng.randint(1, 5000)
+            at = when(created, anchor - timedelta(minutes=30))
+            modified = at if rng.random() < 0.7 else when(at, anchor - timedelta(minutes=2))
+            body = rng.choice(NOTE_BODIES)
+            notes.append(
+                {
+                    "id": str(next_note),
+                    "properties": {
+                        "hs_note_body": body or None,
+                        "hs_timestamp": iso_ms(at),
+                        "hs_createdate": iso_ms(at),
+                        "hs_lastmodifieddate": iso_ms(modified),
+                        "hs_object_id": str(next_note),
+                    },
+                    "createdAt": iso_ms(at),
+                    "updatedAt": iso_ms(modified),
+                    "archived": False,
+                    "_contacts": [owner],
+                }
+            )
+        old = [sid for sid in live if sid != owner]
+        if old and rng.random() < 0.5:  # a sales rep merges the duplicate some days after the anchor
+            merged_at = when(anchor + timedelta(hours=1), anchor + timedelta(days=10))
+            merges.append({"loser": old[0], "winner": owner, "mergedAt": iso_ms(merged_at)})
+    deals.sort(key=lambda d: int(d["id"]))
+    notes.sort(key=lambda n: int(n["id"]))
+    return {"deals": deals, "notes": notes, "campaigns": campaigns, "merges": merges}
 
 
 def _hubspot_properties(rng: Random, person: dict[str, Any], old: bool) -> dict[str, str | None]:

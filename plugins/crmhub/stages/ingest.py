@@ -46,9 +46,20 @@ class IngestStats:
     requests: int = 0
     retries: int = 0
     quality_warnings: int = 0  # failed warning expectations of the raw gate (blocking ones raise)
+    window_since: str | None = None  # the watermark this pull started from (None: full pull)
+    window_until: str | None = None  # the watermark the next run's window starts from (minus the overlap)
+    throttled_seconds: float = 0.0  # waited for the vendor's configured rate limit
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def version_key(record: RawRecord) -> tuple[str, str]:
+    """One version of one record: (source id, source update time); the payload hash when the source
+    gives no update time. A record met twice in a pull (offset paging that shifted, overlapping
+    windows) is the same version and lands once."""
+    updated = record.source_updated_at
+    return record.source_id, updated.isoformat() if updated is not None else f"#{record.payload_hash}"
 
 
 def pull_window(interval_start: datetime, interval_end: datetime, overlap: timedelta, *, full: bool) -> Window:
@@ -68,6 +79,8 @@ def ingest(
 ) -> IngestStats:
     """Extract every page of ``object_type`` in ``window``, gate it and land it; returns counts for the log."""
     stats = IngestStats(connector.source_name, object_type, "full" if window.since is None else "incremental")
+    stats.window_since = window.since.isoformat() if window.since else None
+    stats.window_until = window.until.isoformat()
     started = time.monotonic()
     extracted_at = datetime.now(UTC)
     seen: dict[tuple[str, str], RawRecord] = {}
@@ -75,7 +88,7 @@ def ingest(
         stats.pages += 1
         for record in page.records:
             stats.records += 1
-            key = (record.source_id, record.payload_hash)
+            key = version_key(record)
             if key in seen:
                 stats.duplicates_in_pull += 1  # the same version twice across pages: keep one
             seen[key] = record
@@ -117,6 +130,7 @@ def ingest(
     http = getattr(connector, "http", None)
     stats.requests = getattr(http, "requests_made", 0)
     stats.retries = getattr(http, "retries", 0)
+    stats.throttled_seconds = round(getattr(http, "throttled_seconds", 0.0), 3)
     log.info(
         "%s/%s (%s): %d pages, %d records, %d new payloads landed, %d retries, %.1fs",
         stats.source,
