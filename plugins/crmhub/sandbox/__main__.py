@@ -1,6 +1,8 @@
 """Command line: ``python -m crmhub.sandbox serve|ground-truth``.
 
-``serve`` runs both fake vendors in the foreground (for the docker-compose stack and manual demos);
+``serve`` runs every fake vendor in the foreground (for the docker-compose stack and manual demos),
+on the ports of ``DEFAULT_PORTS`` unless ``--port vendor=PORT`` says otherwise, over HTTPS with the
+project's CA under ``--tls``, and writes the legacy CRM export files into ``--drop-dir``;
 ``ground-truth`` writes the truth of a seed to a file so scoring needs no running server.
 """
 
@@ -20,6 +22,19 @@ from crmhub.sandbox.datagen import generate
 from crmhub.sandbox.hootsuite import HootsuiteSettings
 from crmhub.sandbox.hubspot import HubSpotSettings
 from crmhub.sandbox.server import SandboxServer
+from crmhub.sandbox.vendors import api_vendors
+
+DEFAULT_PORTS = {"hubspot": 8081, "hootsuite": 8082, "salesforce": 8083, "dynamics": 8084, "sprout": 8085}
+
+
+def _port(text: str) -> tuple[str, int]:
+    """Parse ``vendor=PORT``."""
+    name, _, port = text.partition("=")
+    if name not in DEFAULT_PORTS or not port.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected VENDOR=PORT with VENDOR one of {sorted(DEFAULT_PORTS)}, got {text!r}"
+        )
+    return name, int(port)
 
 
 def _rate(text: str) -> tuple[int, int]:
@@ -53,12 +68,17 @@ def _write_json(path: str, payload: dict[str, Any]) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m crmhub.sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the fake HubSpot and Hootsuite APIs until killed")
+    serve = sub.add_parser("serve", help="run the fake vendor APIs until killed")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (0.0.0.0 in a container)")
     serve.add_argument("--anchor", type=_anchor, default=None, metavar="YYYY-MM-DD",
                        help="newest data timestamp (default 2026-11-01; 'today' for today, UTC)")  # fmt: skip
-    serve.add_argument("--hubspot-port", type=int, default=8081)
-    serve.add_argument("--hootsuite-port", type=int, default=8082)
+    serve.add_argument("--port", type=_port, action="append", default=[], metavar="VENDOR=PORT",
+                       help=f"listen port per vendor (defaults: {DEFAULT_PORTS})")  # fmt: skip
+    serve.add_argument("--hubspot-port", type=int, help="same as --port hubspot=PORT")
+    serve.add_argument("--hootsuite-port", type=int, help="same as --port hootsuite=PORT")
+    serve.add_argument("--tls", action="store_true", help="serve HTTPS with the project's sandbox CA")
+    serve.add_argument("--tls-dir", type=Path, help="where the CA and server certificate live (created if missing)")
+    serve.add_argument("--drop-dir", type=Path, help="write the legacy CRM export files into this folder")
     serve.add_argument("--seed", type=int, default=42)
     serve.add_argument("--people", type=int, default=200)
     serve.add_argument("--ground-truth", metavar="PATH", help="also write the ground truth JSON here")
@@ -84,22 +104,35 @@ def main(argv: list[str] | None = None) -> int:
     hubspot = HubSpotSettings()
     if args.rate_limit:
         hubspot.rate_limit_max, hubspot.rate_limit_interval_ms = args.rate_limit
+    ports = {**DEFAULT_PORTS, **dict(args.port)}
+    if args.hubspot_port:
+        ports["hubspot"] = args.hubspot_port
+    if args.hootsuite_port:
+        ports["hootsuite"] = args.hootsuite_port
+    data = generate(seed=args.seed, people=args.people, **({"anchor": args.anchor} if args.anchor else {}))
     sandbox = SandboxServer(
-        data=generate(seed=args.seed, people=args.people, **({"anchor": args.anchor} if args.anchor else {})),
+        data=data,
         host=args.host,
-        hubspot_port=args.hubspot_port,
-        hootsuite_port=args.hootsuite_port,
+        ports={name: ports.get(name, 0) for name in api_vendors()},
         hubspot_settings=hubspot,
         hootsuite_settings=HootsuiteSettings(expires_in=args.token_expires_in),
+        tls=args.tls,
+        tls_dir=args.tls_dir,
     )
+    if args.drop_dir and "legacy" in data.vendors:
+        from crmhub.sandbox.legacy_files import write_drop
+
+        written = write_drop(data, args.drop_dir)
+        log.info("legacy CRM export files written to %s: %d", args.drop_dir, len(written))
     if args.ground_truth:
         _write_json(args.ground_truth, sandbox.ground_truth)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with sandbox:
-        log.info("hubspot sandbox on %s, hootsuite sandbox on %s (seed %d, %d people)",
-                 sandbox.hubspot_url, sandbox.hootsuite_url, args.seed, args.people)  # fmt: skip
+        for name in sandbox.vendors:
+            log.info("%s sandbox on %s", name, sandbox.url(name))
+        log.info("seed %d, %d people%s", args.seed, args.people, f"; CA {sandbox.ca_bundle}" if args.tls else "")
         stop.wait()
     log.info("sandbox stopped")
     return 0
