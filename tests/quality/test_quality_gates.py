@@ -91,7 +91,7 @@ def test_data_docs_index_keeps_earlier_stages(
     validate("golden_contacts", golden_contacts, run_id="run-1", docs_dir=docs)
     index = validate("interactions", interactions, run_id="run-1", docs_dir=docs).docs_index
     html = index.read_text(encoding="utf-8")
-    assert "golden_contacts%402" in html and "interactions%403" in html
+    assert "golden_contacts%402" in html and "interactions%404" in html
 
 
 def test_blocking_failed_rows_can_be_quarantined_with_reason(canonical_interactions: pd.DataFrame) -> None:
