@@ -74,6 +74,37 @@ def _hootsuite(sandbox: SandboxServer) -> Connector:
     return HootsuiteConnector.connect("hootsuite", requests.Session(), sandbox.url("hootsuite"), credentials, options)
 
 
+def _dynamics_settings(requests_: int, per_seconds: float) -> Any:
+    from crmhub.sandbox.dynamics import DynamicsSettings
+
+    return DynamicsSettings(rate_limit_max=requests_, rate_limit_interval_ms=int(per_seconds * 1000))
+
+
+def _dynamics(sandbox: SandboxServer) -> Connector:
+    from crmhub.connectors.dynamics import DynamicsConnector
+
+    fields = sandbox.airflow_connections()["dynamics"]
+    credentials = Credentials(login=fields["login"], password=fields["password"], extra=fields["extra"])
+    return DynamicsConnector.connect(
+        "dynamics", requests.Session(), sandbox.url("dynamics"), credentials, {"page_size": 5}
+    )
+
+
+def _sprout_settings(requests_: int, per_seconds: float) -> Any:
+    from crmhub.sandbox.sprout import SproutSettings
+
+    return SproutSettings(rate_limit_per_minute=round(requests_ * 60 / per_seconds))
+
+
+def _sprout(sandbox: SandboxServer) -> Connector:
+    from crmhub.connectors.sprout import SproutConnector
+
+    fields = sandbox.airflow_connections()["sprout"]
+    credentials = Credentials(password=fields["password"], extra=fields["extra"])
+    options = {"page_size": 10, "history_days": 120}
+    return SproutConnector.connect("sprout", requests.Session(), sandbox.url("sprout"), credentials, options)
+
+
 CASES = {
     # HubSpot private apps: 100 requests per 10 s (documented); 20 per 2 s keeps the run short.
     "hubspot": Case("hubspot", "contacts", 20, 2.0, _hubspot_settings, _hubspot, lambda: Window(None, DEFAULT_ANCHOR)),
@@ -81,6 +112,13 @@ CASES = {
     "hootsuite": Case(
         "hootsuite", "messages", 20, 1.0, _hootsuite_settings, _hootsuite, lambda: Window(None, DEFAULT_ANCHOR)
     ),
+    # Dataverse: 6,000 requests per 5 minutes per user (documented); 20 per 2 s here.
+    "dynamics": Case(
+        "dynamics", "contacts", 20, 2.0, _dynamics_settings, _dynamics, lambda: Window(None, DEFAULT_ANCHOR)
+    ),
+    # Sprout Social: 60 requests per minute (documented; the sandbox enforces it over a sliding minute).
+    # The client is given 10 per 10 s, the same rate in windows short enough to measure in minutes.
+    "sprout": Case("sprout", "messages", 10, 10.0, _sprout_settings, _sprout, lambda: Window(None, DEFAULT_ANCHOR)),
 }
 
 

@@ -65,7 +65,8 @@ def test_sandbox_and_init_commands_parse_with_the_real_clis():
     sandbox = SERVICES["sandbox"]["command"]
     assert sandbox[:3] == ["python", "-m", "crmhub.sandbox"]
     args = sandbox_parser().parse_args(sandbox[3:])
-    assert (args.host, args.hubspot_port, args.hootsuite_port) == ("0.0.0.0", 8081, 8082), shlex.join(sandbox)
+    assert (args.host, args.tls) == ("0.0.0.0", True), shlex.join(sandbox)
+    assert dict(args.port) == {"hubspot": 8081, "hootsuite": 8082, "salesforce": 8083, "dynamics": 8084, "sprout": 8085}
 
 
 def test_hub_connection_types_are_registered_with_airflow():
@@ -90,3 +91,53 @@ def test_celery_workers_can_be_scaled():
     """``docker compose up --scale airflow-worker=N`` needs a worker without fixed name or host ports."""
     worker = SERVICES["airflow-worker"]
     assert "container_name" not in worker and "ports" not in worker
+
+
+def _env_example() -> dict[str, str]:
+    lines = (PROJECT_DIR / ".env.example").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#") and "=" in line)
+
+
+def _expand(text: str, env: dict[str, str]) -> str:
+    for name, value in env.items():
+        text = text.replace("${" + name + "}", value)
+    return text
+
+
+def test_every_configured_api_source_has_a_compose_connection_to_its_sandbox_vendor():
+    import json
+
+    from crmhub.config import load_sources
+    from crmhub.sandbox.__main__ import DEFAULT_PORTS
+
+    env = SERVICES["airflow-worker"]["environment"]
+    command = SERVICES["sandbox"]["command"]
+    for source in load_sources().values():
+        if source.conn_id is None:
+            continue
+        conn = json.loads(_expand(env[f"AIRFLOW_CONN_{source.conn_id.upper()}"], _env_example()))
+        assert conn["host"] == "sandbox" and conn["schema"] == "https"
+        assert conn["port"] == DEFAULT_PORTS[source.connector]
+        assert f"{source.connector}={conn['port']}" in command
+        assert conn["extra"]["verify"].startswith("/opt/crmhub/tls/")
+
+
+def test_env_example_holds_the_credentials_the_sandbox_accepts():
+    import json
+
+    from crmhub.config import load_sources
+    from crmhub.sandbox.datagen import generate
+    from crmhub.sandbox.vendors import vendor
+
+    data = generate(people=5)
+    env = SERVICES["airflow-worker"]["environment"]
+    for source in load_sources().values():
+        if source.conn_id is None:
+            continue
+        conn = json.loads(_expand(env[f"AIRFLOW_CONN_{source.conn_id.upper()}"], _env_example()))
+        url = f"https://sandbox:{conn['port']}"
+        accepted = vendor(source.connector).load("connection")(url, data, None)
+        assert conn.get("login") == accepted.get("login"), source.name
+        assert conn.get("password") == accepted.get("password"), source.name
+        for key, value in (accepted.get("extra") or {}).items():
+            assert conn["extra"][key] == value, (source.name, key)

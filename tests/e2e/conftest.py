@@ -15,9 +15,10 @@ import psycopg
 import pytest
 
 from crmhub.config import load_sources
-from crmhub.devtools.localrun import LocalAirflow, local_airflow, run_pipeline, sandbox_connections
+from crmhub.devtools.localrun import LocalAirflow, local_airflow, prepare_file_drops, run_pipeline, sandbox_connections
 from crmhub.sandbox import datagen, hubspot
 from crmhub.sandbox.server import SandboxServer
+from crmhub.sandbox.sprout import SproutSettings
 
 LOGICAL_DATE = "2026-11-02"  # its data interval ends after the sandbox anchor (2026-11-01)
 ADMIN_URL = os.environ.get("CRMHUB_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -37,7 +38,9 @@ class PipelineRun:
 def e2e_sandbox() -> Iterator[SandboxServer]:
     settings = hubspot.HubSpotSettings(rate_limit_interval_ms=500)
     data = datagen.generate(seed=11, people=80, anchor=datagen.DEFAULT_ANCHOR)
-    with SandboxServer(data=data, hubspot_settings=settings) as server:
+    # Sprout allows 60 requests a minute; the session's many DAG runs share one sandbox, so allow more.
+    sprout = SproutSettings(rate_limit_per_minute=6000)
+    with SandboxServer(data=data, hubspot_settings=settings, settings={"sprout": sprout}, tls=True) as server:
         yield server
 
 
@@ -85,6 +88,7 @@ def pipeline_run(request, e2e_sandbox, migrated_home, tmp_path_factory) -> Pipel
         url = f"duckdb://{data_dir / 'warehouse.duckdb'}"
     else:
         url = request.getfixturevalue("pg_database")
+    prepare_file_drops(e2e_sandbox.data, data_dir)
     airflow = make_airflow(e2e_sandbox, migrated_home, url, data_dir)
     outputs = run_pipeline(airflow, LOGICAL_DATE)
     logs = "\n".join(result.stdout + result.stderr for result in outputs.values())

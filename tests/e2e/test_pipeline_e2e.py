@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from crmhub.config import load_sources
+from crmhub.paths import GX_DIR
 from crmhub.warehouse import Warehouse
 
 from .conftest import LOGICAL_DATE, PipelineRun
@@ -14,6 +16,9 @@ CORE_AND_MART = [
     "core.contact_xref",
     "core.interactions",
     "core.golden_lineage",
+    "core.opportunities",
+    "core.cases",
+    "core.campaigns",
     "mart.customer_360",
     "raw.payloads",
 ]
@@ -38,26 +43,50 @@ def current_golden(run: PipelineRun) -> pd.DataFrame:
     return read(run, "SELECT * FROM core.golden_contacts WHERE is_current").set_index("golden_id")
 
 
-def test_every_source_record_is_linked_exactly_as_deterministic_keys_allow(pipeline_run, e2e_sandbox):
+def test_every_source_record_of_every_source_lands_in_the_cross_reference(pipeline_run, e2e_sandbox):
     golden = golden_of(pipeline_run)
-    owner: dict[str, str] = {}
+    records = set(person_of(e2e_sandbox.data))
+    assert {source for source, _ in records} == set(load_sources())  # the sandbox feeds all six sources
+    assert records <= set(golden)
+
+
+def test_no_golden_contact_mixes_two_people(pipeline_run, e2e_sandbox):
+    owner_of_record = person_of(e2e_sandbox.data)
+    people: dict[str, set[str]] = {}
+    for record, golden_id in golden_of(pipeline_run).items():
+        people.setdefault(golden_id, set()).add(owner_of_record[record])
+    mixed = {g: p for g, p in people.items() if len(p) > 1}
+    assert mixed == {}
+
+
+def test_crm_and_social_records_are_linked_exactly_as_deterministic_keys_allow(pipeline_run, e2e_sandbox):
+    golden = golden_of(pipeline_run)
+    others = {
+        p["person_id"] for p in e2e_sandbox.ground_truth["persons"]
+        if any(r["source"] not in ("hubspot", "hootsuite") for r in p["source_records"])
+    }  # fmt: skip
     for person_id, clusters in expected_clusters(e2e_sandbox.data).items():
         ids = [{golden[record] for record in cluster} for cluster in clusters]
         assert all(len(group) == 1 for group in ids), f"{person_id} is split within a linkable cluster"
-        assert len(set().union(*ids)) == len(clusters), f"{person_id} has clusters that should stay apart"
-        for group in ids:
-            (golden_id,) = group
-            assert owner.setdefault(golden_id, person_id) == person_id, f"{golden_id} mixes two people"
-    assert set(owner) == set(current_golden(pipeline_run).index)
+        if person_id not in others:  # another source's record (e-mail and handle) may rightly join them
+            assert len(set().union(*ids)) == len(clusters), f"{person_id} has clusters that should stay apart"
 
 
-def test_handle_spelling_a_crm_name_is_queued_for_review_and_right(pipeline_run, e2e_sandbox):
+def test_handle_spelling_a_crm_name_is_queued_for_review_and_wrong_only_for_namesakes(pipeline_run, e2e_sandbox):
     queue = read(pipeline_run, "SELECT * FROM core.review_queue WHERE explanation LIKE '%handle_name=full%'")
     owner = person_of(e2e_sandbox.data)
+    people = {p["person_id"]: p for p in e2e_sandbox.ground_truth["persons"]}
     assert len(queue) > 0
+    right = 0
     for row in queue.itertuples():
-        left, right = (row.left_source, row.left_source_id), (row.right_source, row.right_source_id)
-        assert owner[left] == owner[right], "a handle-name review pair joins two different people"
+        left, other = owner[(row.left_source, row.left_source_id)], owner[(row.right_source, row.right_source_id)]
+        if left == other:
+            right += 1
+            continue
+        # two people with one name: exactly why a handle is a question for the steward, not a link
+        names = {(people[p]["first_name"], people[p]["last_name"]) for p in (left, other)}
+        assert len(names) == 1, "a handle-name review pair joins two differently named people"
+    assert right / len(queue) >= 0.8
 
 
 def test_most_people_are_exactly_one_golden_contact(pipeline_run, e2e_sandbox):
@@ -72,7 +101,8 @@ def test_golden_values_follow_the_precedence_rules(pipeline_run, e2e_sandbox):
     checked = 0
     for person in e2e_sandbox.ground_truth["persons"]:
         hub = [r for r in person["source_records"] if r["source"] == "hubspot"]
-        if hub:
+        crm_elsewhere = any(r["source"] in ("salesforce", "dynamics", "legacy") for r in person["source_records"])
+        if hub and not crm_elsewhere:  # several CRMs: most_recent address may rightly pick another one
             row = rows.loc[golden[("hubspot", hub[0]["source_id"])]]
             assert row["email"] == person["email"]
             assert (row["first_name"], row["last_name"]) == (person["first_name"], person["last_name"])
@@ -88,7 +118,7 @@ def test_golden_values_follow_the_precedence_rules(pipeline_run, e2e_sandbox):
         if social:
             row = rows.loc[golden[("hootsuite", social[0]["source_id"])]]
             assert (row["social_network"], row["social_handle"]) == (person["social_network"], person["handle"])
-    assert checked > 50
+    assert checked > 10
 
 
 def test_every_interaction_is_attached_to_its_person(pipeline_run, e2e_sandbox):
@@ -121,7 +151,13 @@ def test_customer_360_has_a_row_per_live_golden_contact(pipeline_run):
 
 def test_quality_results_are_stored_for_every_stage(pipeline_run):
     results = read(pipeline_run, "SELECT DISTINCT stage FROM audit.quality_results")
-    raw = {"raw_hubspot_contacts", "raw_hootsuite_messages", "raw_hootsuite_social_profiles"}
+    raw = {
+        f"raw_{source.name}_{obj}"
+        for source in load_sources().values()
+        for obj in source.objects
+        if (GX_DIR / f"raw_{source.name}_{obj}.json").is_file()
+    }
+    assert len(raw) >= 15
     reconcile = {"canonical_contacts", "canonical_interactions", "golden_contacts", "golden_xref", "interactions"}
     warehouse = {f"warehouse_{n}" for n in ("current_versions", "validity", "interaction_contacts", "load_counts")}
     assert set(results["stage"]) == raw | reconcile | warehouse
@@ -158,3 +194,23 @@ def test_run_summaries_hold_no_personal_data(pipeline_run, e2e_sandbox):
     text = "\n".join(p.read_text(encoding="utf-8") for p in summaries)
     assert summaries
     assert sorted(v for v in personal_values(e2e_sandbox) if v in text) == []
+
+
+def test_opportunities_cases_and_campaigns_land_linked_to_their_people(pipeline_run):
+    opportunities = read(
+        pipeline_run, "SELECT source, COUNT(*) AS n, COUNT(golden_id) AS linked FROM core.opportunities GROUP BY source"
+    ).set_index("source")
+    cases = read(
+        pipeline_run, "SELECT source, COUNT(*) AS n, COUNT(golden_id) AS linked FROM core.cases GROUP BY source"
+    ).set_index("source")
+    campaigns = read(pipeline_run, "SELECT DISTINCT source FROM core.campaigns")
+    assert set(opportunities.index) == {"hubspot", "salesforce"}
+    assert set(cases.index) == {"salesforce", "dynamics"}
+    assert {"hubspot", "salesforce"} <= set(campaigns["source"])
+    assert (opportunities["linked"] > 0).all() and (cases["linked"] > 0).all()
+
+
+def test_raw_payloads_hold_every_configured_source_and_object(pipeline_run):
+    landed = read(pipeline_run, "SELECT DISTINCT source, object_type FROM raw.payloads")
+    expected = {(s.name, obj) for s in load_sources().values() for obj in s.objects}
+    assert set(zip(landed["source"], landed["object_type"], strict=True)) == expected

@@ -21,13 +21,14 @@ def _valid() -> dict:
 
 def test_default_rules_file_loads_with_the_agreed_rules() -> None:
     rules = load_rules()
-    assert rules.sources == ("hubspot", "hootsuite")
+    crm = ("hubspot", "salesforce", "dynamics", "legacy")
+    assert rules.sources == (*crm, "hootsuite", "sprout")
     assert set(rules.attributes) == set(ATTRIBUTE_GROUPS)
     email = rules.attributes["email"]
-    assert (email.rule, email.sources, email.valid_beats_invalid) == ("source_priority", ("hubspot",), True)
-    assert rules.attributes["name"].sources == ("hubspot", "hootsuite")
-    assert (rules.attributes["address"].rule, rules.attributes["address"].sources) == ("most_recent", ("hubspot",))
-    assert rules.attributes["social"].sources == ("hootsuite", "hubspot")
+    assert (email.rule, email.sources, email.valid_beats_invalid) == ("source_priority", crm, True)
+    assert rules.attributes["name"].sources == (*crm, "hootsuite", "sprout")
+    assert (rules.attributes["address"].rule, rules.attributes["address"].sources) == ("most_recent", crm)
+    assert rules.attributes["social"].sources == ("hootsuite", "sprout", "hubspot", "salesforce")
     assert rules.attributes["address"].columns == (
         "street",
         "house_number",
@@ -50,7 +51,7 @@ def _error(tmp_path: Path, doc: object) -> ConfigError:
 
 def test_unknown_source_in_attribute_names_the_list_item(tmp_path: Path) -> None:
     doc = _valid()
-    doc["attributes"]["email"]["sources"] = ["hubspot", "salesforce"]
+    doc["attributes"]["email"]["sources"] = ["hubspot", "zendesk"]
     assert _error(tmp_path, doc).key == "attributes.email.sources[1]"
 
 
@@ -145,4 +146,4 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 def test_most_recent_without_sources_means_all_sources(tmp_path: Path) -> None:
     doc = _valid()
     doc["attributes"]["address"] = {"rule": "most_recent"}
-    assert load_rules(_write(tmp_path, doc)).attributes["address"].sources == ("hubspot", "hootsuite")
+    assert load_rules(_write(tmp_path, doc)).attributes["address"].sources == tuple(doc["sources"])

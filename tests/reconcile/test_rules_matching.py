@@ -42,9 +42,9 @@ def test_trust_decay_needs_a_positive_half_life(tmp_path: Path) -> None:
 
 
 def test_trust_of_an_unknown_source_is_named(tmp_path: Path) -> None:
-    decay = {"half_life_days": 30, "trust": {"salesforce": 0.5}}
+    decay = {"half_life_days": 30, "trust": {"zendesk": 0.5}}
     error = _error(tmp_path, lambda d: d["attributes"]["name"].update(trust_decay=decay))
-    assert "attributes.name.trust_decay.trust.salesforce" in str(error)
+    assert "attributes.name.trust_decay.trust.zendesk" in str(error)
 
 
 def test_new_rule_types_are_accepted(tmp_path: Path) -> None:

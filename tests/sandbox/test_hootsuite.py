@@ -105,3 +105,35 @@ def test_social_profile_filter_accepts_repeated_ids(sandbox: SandboxServer, hoot
               ("socialProfileIds", "115185517"), ("socialProfileIds", "115185520")]  # fmt: skip
     body = requests.get(f"{sandbox.hootsuite_url}/v1/messages", headers=hootsuite_headers, params=params).json()
     assert {m["socialProfile"]["id"] for m in body["data"]} <= {"115185517", "115185520"}
+
+
+SEPTEMBER = {"startTime": "2026-09-01T00:00:00Z", "endTime": "2026-09-29T00:00:00Z", "limit": 5}
+
+
+def test_duplicate_page_fault_repeats_the_last_message_of_the_page_before(
+    sandbox: SandboxServer, hootsuite_headers: dict
+) -> None:
+    sandbox.set_faults("hootsuite", duplicate_page=2)
+    url = f"{sandbox.hootsuite_url}/v1/messages"
+    first = requests.get(url, headers=hootsuite_headers, params=SEPTEMBER).json()
+    cursor = first["metadata"]["cursor"]["next"]
+    second = requests.get(url, headers=hootsuite_headers, params={**SEPTEMBER, "cursor": cursor}).json()
+    assert len(second["data"]) == 6 and second["data"][0] == first["data"][-1]
+    assert second["metadata"]["cursor"]["next"]  # the cursor still walks on from where it was
+
+
+def test_expire_token_after_revokes_tokens_issued_so_far_and_a_new_grant_works(
+    sandbox: SandboxServer, grant_token: Callable[[str], dict[str, Any]]
+) -> None:
+    granted = grant_token(sandbox.hootsuite_url)
+    headers = {"Authorization": f"Bearer {granted['access_token']}"}
+    sandbox.set_faults("hootsuite", expire_token_after=2)
+    url = f"{sandbox.hootsuite_url}/v1/socialProfiles"
+    codes = [requests.get(url, headers=headers).status_code for _ in range(3)]
+    assert codes == [200, 200, 401]
+    revoked = requests.get(url, headers=headers)
+    assert revoked.status_code == 401 and revoked.json()["errors"][0]["code"] == 1001
+    refresh = {"grant_type": "refresh_token", "refresh_token": granted["refresh_token"]}
+    refreshed = requests.post(f"{sandbox.hootsuite_url}/oauth2/token", auth=CLIENT_AUTH, data=refresh)
+    fresh = {"Authorization": f"Bearer {refreshed.json()['access_token']}"}
+    assert requests.get(url, headers=fresh).status_code == 200

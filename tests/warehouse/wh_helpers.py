@@ -8,9 +8,16 @@ from typing import Any
 
 import pandas as pd
 
-from crmhub.model import CONFLICT_COLUMNS, GOLDEN_COLUMNS, INTERACTION_COLUMNS, LINEAGE_COLUMNS, XREF_COLUMNS
+from crmhub.model import (
+    CAMPAIGN_COLUMNS,
+    CONFLICT_COLUMNS,
+    GOLDEN_COLUMNS,
+    INTERACTION_COLUMNS,
+    LINEAGE_COLUMNS,
+    XREF_COLUMNS,
+)
 from crmhub.warehouse import Warehouse
-from crmhub.warehouse.tables import LOAD_INTERACTION_COLUMNS
+from crmhub.warehouse.tables import LOAD_CASE_COLUMNS, LOAD_INTERACTION_COLUMNS, LOAD_OPPORTUNITY_COLUMNS
 
 
 def ts(value: str) -> pd.Timestamp:
@@ -163,3 +170,96 @@ def current_counts(wh: Warehouse) -> pd.DataFrame:
         "SELECT golden_id, sum(CASE WHEN is_current THEN 1 ELSE 0 END) AS n "
         "FROM core.golden_contacts GROUP BY golden_id ORDER BY golden_id"
     )
+
+
+def opportunity_row(source_id: str, updated: str, contact: str | None = "101", **over: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {c: None for c in LOAD_OPPORTUNITY_COLUMNS}
+    row.update(
+        source="hubspot",
+        source_id=source_id,
+        contact_source_id=contact,
+        name=f"Deal {source_id}",
+        stage="qualified",
+        amount=1250.5,
+        currency="EUR",
+        is_closed=False,
+        is_won=False,
+        lead_source="Social Media",
+        campaign_source_id="c1",
+        created_at=ts("2025-01-02"),
+        source_updated_at=ts(updated),
+        is_deleted=False,
+        golden_id="G1" if contact else None,
+    )
+    row.update(over)
+    return row
+
+
+def case_row(source_id: str, updated: str, contact: str | None = "101", **over: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {c: None for c in LOAD_CASE_COLUMNS}
+    row.update(
+        source="salesforce",
+        source_id=source_id,
+        contact_source_id=contact,
+        subject="Bezorging te laat",
+        channel="twitter",
+        status="New",
+        priority="High",
+        is_complaint=True,
+        is_closed=False,
+        created_at=ts("2025-01-03"),
+        source_updated_at=ts(updated),
+        is_deleted=False,
+        golden_id="G1" if contact else None,
+    )
+    row.update(over)
+    return row
+
+
+def campaign_row(source_id: str, updated: str, **over: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {c: None for c in CAMPAIGN_COLUMNS}
+    row.update(
+        source="salesforce",
+        source_id=source_id,
+        name=f"Voorjaarsactie {source_id}",
+        channel="social",
+        status="Active",
+        started_at=ts("2025-03-01"),
+        source_updated_at=ts(updated),
+        is_deleted=False,
+    )
+    row.update(over)
+    return row
+
+
+def records(
+    opportunities: list[dict[str, Any]] | None = None,
+    cases: list[dict[str, Any]] | None = None,
+    campaigns: list[dict[str, Any]] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The opportunity, case and campaign keyword arguments of ``load_reconciled``."""
+    return {
+        "opportunities": pd.DataFrame(opportunities or [], columns=LOAD_OPPORTUNITY_COLUMNS),
+        "cases": pd.DataFrame(cases or [], columns=LOAD_CASE_COLUMNS),
+        "campaigns": pd.DataFrame(campaigns or [], columns=CAMPAIGN_COLUMNS),
+    }
+
+
+#: Every core table and mart view in the whitelist: what "a rerun changes nothing" compares.
+def core_and_mart_tables() -> list[str]:
+    from crmhub.warehouse import tables
+
+    return [t for t in tables.TABLES if t.startswith(("core.", "mart."))]
+
+
+def versions(wh: Warehouse, golden_id: str) -> list[dict[str, Any]]:
+    """A golden ID's history, oldest first, as plain dicts (valid_to None while open)."""
+    frame = wh.query(
+        "SELECT city, is_deleted, valid_from, valid_to, is_current, merged_into_golden_id "
+        "FROM core.golden_contacts WHERE golden_id = :g ORDER BY valid_from",
+        {"g": golden_id},
+    )
+    out = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for row in out:
+        row["is_deleted"], row["is_current"] = bool(row["is_deleted"]), bool(row["is_current"])
+    return out

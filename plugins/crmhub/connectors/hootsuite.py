@@ -4,6 +4,17 @@ Auth is OAuth2 with the app's client credentials in HTTP Basic (``organization_a
 default, refresh tokens rotated in memory). ``GET /v1/messages`` needs ``startTime``/``endTime`` at most
 four weeks apart, so a pull walks its window in 28-day slices, each paged by ``metadata.cursor.next``.
 Messages that reply to a customer start with ``@handle``; that handle identifies the social contact.
+
+Campaigns: Hootsuite has no campaign object in its public API, only free-text message ``tags``. A tag that
+marks a broadcast post (a message that answers nobody) is taken as a campaign, as are the tags listed in
+the ``campaign_tags`` option; routing tags on replies (``service``, ``klacht``) are not. Each campaign tag
+becomes one campaign row (``source_id`` = the tag) spanning the posts that carry it.
+
+Social value: the public REST API offers no follower counts. ``GET /v1/socialProfiles`` describes the
+organisation's own profiles (id, type, network id, username, avatar) without audience figures, and
+messages carry no author profile at all; so ``social_followers`` stays null for Hootsuite contacts.
+
+Deals, notes and merges do not exist in Hootsuite; the CRM sources bring them.
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ from crmhub.connectors.http import SourceHttpClient
 from crmhub.connectors.oauth import OAuthTokenProvider
 from crmhub.connectors.timestamps import iso_z, parse_timestamp
 from crmhub.errors import SourceDataError
-from crmhub.model import CONTACT_COLUMNS, INTERACTION_COLUMNS, conform
+from crmhub.model import CAMPAIGN_COLUMNS, CONTACT_COLUMNS, INTERACTION_COLUMNS, conform
 
 PROFILES_PATH = "/v1/socialProfiles"
 MESSAGES_PATH = "/v1/messages"
@@ -119,7 +130,12 @@ class HootsuiteConnector(Connector):
         import pandas as pd
 
         networks = {str(p["id"]): str(p.get("type") or "other").lower() for p in raw.get("social_profiles", [])}
+        campaign_tags = set(self.options.get("campaign_tags") or [])
+        for message in raw.get("messages", []):
+            if not LEADING_HANDLE.match(message.get("text") or ""):
+                campaign_tags.update(str(t) for t in message.get("tags") or [])
         interactions, handles = [], {}
+        campaigns: dict[str, dict[str, Any]] = {}
         for message in raw.get("messages", []):
             profile_id = str((message.get("socialProfile") or {}).get("id", ""))
             network = networks.get(profile_id, "other")
@@ -132,7 +148,19 @@ class HootsuiteConnector(Connector):
                 contact_id = f"{network}:{handle}"
                 first, last, shown = handles.get(contact_id, (occurred, occurred, found.group(1)))
                 handles[contact_id] = (min(first, occurred), max(last, occurred), shown)
-            tags = message.get("tags") or []
+            tags = [str(t) for t in message.get("tags") or []]
+            campaign = next((t for t in tags if t in campaign_tags), None)
+            if campaign:
+                seen = campaigns.get(campaign)
+                campaigns[campaign] = {
+                    "source": self.source_name,
+                    "source_id": campaign,
+                    "name": campaign,
+                    "channel": "social",
+                    "started_at": min(seen["started_at"], occurred) if seen else occurred,
+                    "source_updated_at": max(seen["source_updated_at"], occurred) if seen else occurred,
+                    "is_deleted": False,
+                }
             interactions.append(
                 {
                     "source": self.source_name,
@@ -143,7 +171,7 @@ class HootsuiteConnector(Connector):
                     "direction": "outbound",
                     "interaction_type": "reply" if found else "post",
                     "text": text,
-                    "campaign": tags[0] if tags else None,
+                    "campaign": campaign,
                     "thread_id": message.get("postId"),
                 }
             )
@@ -162,6 +190,10 @@ class HootsuiteConnector(Connector):
         return CanonicalBatch(
             contacts=conform(pd.DataFrame(contacts, columns=CONTACT_COLUMNS), CONTACT_COLUMNS),
             interactions=conform(pd.DataFrame(interactions, columns=INTERACTION_COLUMNS), INTERACTION_COLUMNS),
+            campaigns=conform(
+                pd.DataFrame([campaigns[name] for name in sorted(campaigns)], columns=CAMPAIGN_COLUMNS),
+                CAMPAIGN_COLUMNS,
+            ),
         )
 
 

@@ -18,7 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, retry_if_not_exception_type, stop_after_attempt
 
 from crmhub.errors import SourceDataError
 
@@ -145,7 +145,9 @@ class SourceHttpClient:
             return seconds
 
         retrying = Retrying(
-            retry=retry_if_exception_type((RetryableResponse, requests.ConnectionError, requests.Timeout)),
+            # a TLS failure (untrusted CA, wrong host name) is a configuration error: retrying cannot fix it
+            retry=retry_if_exception_type((RetryableResponse, requests.ConnectionError, requests.Timeout))
+            & retry_if_not_exception_type(requests.exceptions.SSLError),
             stop=stop_after_attempt(self.policy.max_attempts),
             wait=wait,
             sleep=self._sleep,
@@ -156,6 +158,11 @@ class SourceHttpClient:
         except RetryableResponse as exc:
             attempts = self.policy.max_attempts
             raise SourceDataError(f"{what}: gave up after {attempts} attempts ({exc})") from exc
+        except requests.exceptions.SSLError as exc:
+            raise SourceDataError(
+                f"{what}: TLS verification failed ({type(exc).__name__}); if the server uses a private CA, "
+                'put its bundle\'s path in the Connection\'s extra as {"verify": "/path/ca.pem"}'
+            ) from exc
 
     def _send_once(
         self, method: str, path: str, what: str, params: Any, json_body: Any, accept_status: tuple[int, ...]
@@ -167,7 +174,13 @@ class SourceHttpClient:
             self.requests_made += 1
             try:
                 response = self.session.request(
-                    method, self.url(path), params=params, json=json_body, headers=headers, timeout=self.timeout
+                    method,
+                    self.url(path),
+                    params=params,
+                    json=json_body,
+                    headers=headers,
+                    timeout=self.timeout,
+                    verify=self.session.verify,  # else REQUESTS_CA_BUNDLE overrides the Connection's CA
                 )
             finally:
                 # counted from when the answer came back: the vendor saw the request no later than that,

@@ -60,7 +60,9 @@ class OAuthTokenProvider:
             raise SourceDataError(f"{self.source_name}: token endpoint refused the configured grant")
 
     def _request(self, form: Mapping[str, Any]) -> bool:
-        response = self._session.post(self._token_url, data=dict(form), auth=self._basic, timeout=30)
+        response = self._session.post(
+            self._token_url, data=dict(form), auth=self._basic, timeout=30, verify=self._session.verify
+        )
         if response.status_code in (400, 401, 403):
             return False
         if response.status_code != 200:

@@ -16,14 +16,14 @@ log = logging.getLogger(__name__)
 DOC = """\
 ### Ingest `{name}` ({connector})
 
-Pulls **{objects}** from the `{conn_id}` Connection and lands every record's raw payload, append-only,
+Pulls **{objects}** from {origin} and lands every record's raw payload, append-only,
 in `raw.payloads` with its load metadata (source, run, extraction time, payload hash). Publishes one
 Asset per object; the `crmhub_reconcile` DAG runs when any of them is updated.
 
 * **Window**: the run's data interval, widened back by {overlap} of overlap. The first pull of an
   object (nothing landed yet) or a run with `full_refresh=true` pulls everything.
-* **Rate limits**: 429s are waited out page by page, as the vendor's headers say.
-  Pool `{pool}` caps concurrent calls to this API.
+* **Rate limits**: {rate_limits}; 429s are waited out page by page, as the vendor's headers say.
+  Pool `{pool}` ({pool_size} slots) caps concurrent calls to this API.
 * **Safety**: pages are landed in one transaction after the last page; a malformed page fails the
   task naming source, endpoint and page, with nothing half-loaded. Re-runs land nothing twice.
 * **Quality**: before landing, the pull passes the raw Great Expectations suite of the source
@@ -40,9 +40,16 @@ def build_ingest_dag(source: SourceConfig) -> DAG:
             name=source.name,
             connector=source.connector,
             objects=", ".join(source.objects),
-            conn_id=source.conn_id,
+            origin=f"the `{source.conn_id}` Connection" if source.conn_id else "its configured folder",
             overlap=source.overlap,
             pool=source.pool,
+            pool_size=source.pool_size,
+            rate_limits=", ".join(
+                f"{r['requests']} requests per {r['per_seconds']:g} s"
+                + (f" on {', '.join(r['paths'])}" if r["paths"] else "")
+                for r in source.rate_limits
+            )
+            or "none configured",
         ),
         schedule=CronDataIntervalTimetable(source.schedule, timezone="UTC"),
         start_date=START_DATE,

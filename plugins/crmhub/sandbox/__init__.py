@@ -1,4 +1,5 @@
-"""Local fake vendor APIs (HubSpot CRM v3, Hootsuite REST) over seeded data with known ground truth.
+"""Local fake vendor APIs (HubSpot, Salesforce, Dynamics 365, Hootsuite, Sprout Social) and legacy CSV
+export files over seeded data with known ground truth.
 
 No machine here reaches the real vendors, and no demo should run against production; these servers
 speak the vendors' documented wire formats so connectors and official SDKs work against them unchanged.

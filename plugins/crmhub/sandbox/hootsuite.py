@@ -3,6 +3,10 @@
 Why: the Hootsuite connector has to handle Basic client authentication, short-lived access tokens with
 single-use rotating refresh tokens, the 4-week ``startTime``/``endTime`` window of the messages endpoint,
 cursor paging and the ``{"errors": [...]}`` envelope, all without a real Hootsuite organization.
+
+Faults: ``duplicate_page`` repeats the previous page's last message on top of the next page;
+``expire_token_after=N`` revokes every access token issued so far once N API requests have been served
+(the next request answers 401 code 1001; a token granted afterwards, e.g. with the refresh token, works).
 """
 
 from __future__ import annotations
@@ -69,11 +73,13 @@ class TokenStore:
 
     def __init__(self) -> None:
         self.access: dict[str, float] = {}
+        self.issued: dict[str, float] = {}  # monotonic issue time, for ``expire_token_after``
         self.refresh: set[str] = set()
 
     def issue(self, expires_in: int) -> tuple[str, str]:
         access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         self.access[access] = time.time() + expires_in
+        self.issued[access] = time.monotonic()
         self.refresh.add(refresh)
         return access, refresh
 
@@ -123,7 +129,7 @@ def create_hootsuite_app(data: SandboxData, settings: HootsuiteSettings | None =
         counted = False
         if not token:
             response = _errors(401, 1000, "Missing or duplicate access token")
-        elif not tokens.valid(token):
+        elif not tokens.valid(token) or faults.token_revoked(tokens.issued[token]):
             response = _errors(401, 1001, "Invalid access token")
         elif faults.take_forced_rate_limit() or not window.hit() or not daily.hit():
             response = _errors(429, 1003, "Account plan limit exceeded")
@@ -231,6 +237,7 @@ def create_hootsuite_app(data: SandboxData, settings: HootsuiteSettings | None =
             and (not profile_ids or m["socialProfile"]["id"] in profile_ids)
         ]
         page = pool[offset : offset + limit]
+        served = faults.with_duplicate(fault, page)
         next_cursor = prev_cursor = None
         if offset + limit < len(pool):
             nxt = pool[offset + limit]
@@ -239,8 +246,8 @@ def create_hootsuite_app(data: SandboxData, settings: HootsuiteSettings | None =
         if offset and page:
             ms = int(_parse_iso(page[0]["scheduledSendTime"]).timestamp() * 1000)
             prev_cursor = f"{ms}:{page[0]['id']}:{max(0, offset - limit)}"
-        payload = {"data": page, "metadata": {"cursor": {"next": next_cursor, "previous": prev_cursor}}}
-        if fault:
+        payload = {"data": served, "metadata": {"cursor": {"next": next_cursor, "previous": prev_cursor}}}
+        if fault in ("html_error_page", "malformed_page"):
             return page_fault_response(fault, faults, payload)
         return JSONResponse(payload)
 

@@ -52,6 +52,28 @@ VENDORS: dict[str, SandboxVendor] = {
             settings="crmhub.sandbox.hootsuite:HootsuiteSettings",
             connection="crmhub.sandbox.hootsuite:sandbox_connection",
         ),
+        SandboxVendor(
+            "dynamics",
+            app="crmhub.sandbox.dynamics:create_dynamics_app",
+            settings="crmhub.sandbox.dynamics:DynamicsSettings",
+            connection="crmhub.sandbox.dynamics:sandbox_connection",
+            derive="crmhub.sandbox.dynamics:derive",
+        ),
+        SandboxVendor(
+            "salesforce",
+            app="crmhub.sandbox.salesforce:create_salesforce_app",
+            settings="crmhub.sandbox.salesforce:SalesforceSettings",
+            connection="crmhub.sandbox.salesforce:sandbox_connection",
+            derive="crmhub.sandbox.salesforce:derive",
+        ),
+        SandboxVendor(
+            "sprout",
+            app="crmhub.sandbox.sprout:create_sprout_app",
+            settings="crmhub.sandbox.sprout:SproutSettings",
+            connection="crmhub.sandbox.sprout:sandbox_connection",
+            derive="crmhub.sandbox.sprout:derive",
+        ),
+        SandboxVendor("legacy", app=None, derive="crmhub.sandbox.legacy_files:derive"),
     )
 }
 

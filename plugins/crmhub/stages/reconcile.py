@@ -16,8 +16,12 @@ from typing import Any
 import pandas as pd
 
 from crmhub.config import SourceConfig
+from crmhub.connectors.base import CanonicalBatch
 from crmhub.connectors.registry import connector_class
 from crmhub.model import CONTACT_COLUMNS, INTERACTION_COLUMNS, conform, empty_frame
+
+#: Canonical record kinds that are loaded as they are, linked to a golden contact through the xref.
+LINKED_RECORDS: tuple[str, ...] = ("opportunities", "cases")
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +58,13 @@ def run_folder(data_dir: Path, run_id: str) -> RunFiles:
 
 
 def canonicalize(warehouse: Any, sources: dict[str, SourceConfig], files: RunFiles) -> dict[str, Any]:
-    """Map the newest raw payload of every source record into the canonical model."""
-    contacts, interactions, counts = [], [], {}
+    """Map the newest raw payload of every source record into the canonical model.
+
+    Every frame of the connectors' :class:`CanonicalBatch` becomes a run file (contacts, interactions,
+    opportunities, cases, campaigns), so the following steps can be retried on their own.
+    """
+    collected: dict[str, list[pd.DataFrame]] = {name: [] for name in CanonicalBatch.CONTRACTS}
+    counts = {}
     for source in sources.values():
         cls = connector_class(source.connector)
         connector = cls(source.name, None, source.options)
@@ -64,25 +73,23 @@ def canonicalize(warehouse: Any, sources: dict[str, SourceConfig], files: RunFil
             latest = warehouse.latest_raw(source.name, object_type)
             raw[object_type] = [json.loads(p) for p in latest["payload"]]
         batch = connector.to_canonical(raw)
-        contacts.append(batch.contacts)
-        interactions.append(batch.interactions)
+        for name in CanonicalBatch.CONTRACTS:
+            collected[name].append(getattr(batch, name))
         counts[source.name] = {
             "raw": {k: len(v) for k, v in raw.items()},
-            "contacts": len(batch.contacts),
-            "interactions": len(batch.interactions),
+            **{name: len(getattr(batch, name)) for name in CanonicalBatch.CONTRACTS},
         }
         log.info(
-            "%s: %d contacts, %d interactions canonicalized",
+            "%s canonicalized: %s",
             source.name,
-            len(batch.contacts),
-            len(batch.interactions),
+            ", ".join(f"{len(getattr(batch, name))} {name}" for name in CanonicalBatch.CONTRACTS),
         )
-    all_contacts = _concat(contacts, CONTACT_COLUMNS)
-    all_interactions = _concat(interactions, INTERACTION_COLUMNS)
-    # canonical_* keep every mapped row for the gate; contacts/interactions are what matching reads
-    # and ``validate_canonical`` replaces them with the rows that passed.
-    for name, frame in (("contacts", all_contacts), ("interactions", all_interactions)):
-        files.write(f"canonical_{name}", frame)
+    for name, columns in CanonicalBatch.CONTRACTS.items():
+        frame = _concat(collected[name], columns)
+        if name in ("contacts", "interactions"):
+            # canonical_* keep every mapped row for the gate; contacts/interactions are what matching
+            # reads and ``validate_canonical`` replaces them with the rows that passed.
+            files.write(f"canonical_{name}", frame)
         files.write(name, frame)
     return files.record("canonicalize", counts)
 
@@ -96,20 +103,70 @@ def match_and_survive(warehouse: Any, rules: Any, files: RunFiles) -> dict[str, 
     from crmhub.reconcile.pipeline import attach_interactions, reconcile
 
     contacts = conform(files.read("contacts"), CONTACT_COLUMNS)
-    result = reconcile(
-        contacts, rules, previous_xref=warehouse.current_xref(), decisions=warehouse.steward_decisions()
-    )
+    result = reconcile(contacts, rules, previous_xref=warehouse.current_xref(), decisions=warehouse.steward_decisions())
     attached, unattributed = attach_interactions(conform(files.read("interactions"), INTERACTION_COLUMNS), result.xref)
-    for name in ("golden", "xref", "lineage", "conflicts", "review"):
+    xref = record_state(result.xref, contacts)
+    for name in ("golden", "lineage", "conflicts", "review"):
         files.write(name, getattr(result, name))
+    files.write("xref", xref)
+    stats = dict(result.stats)
+    for name in LINKED_RECORDS:
+        if files.path(name).exists():  # run folders of older runs have no such file
+            linked = attach_golden_ids(conform(files.read(name), CanonicalBatch.CONTRACTS[name]), result.xref)
+            files.write(f"{name}_attached", linked)
+            stats[f"{name}_attached"] = int(linked["golden_id"].notna().sum())
+            stats[f"{name}_without_golden"] = int(linked["golden_id"].isna().sum())
     (files.folder / "merges.json").write_text(json.dumps(result.merges, default=str), encoding="utf-8")
     files.write("interactions_attached", attached)
     files.write("interactions_unattributed", unattributed)
-    stats = dict(result.stats)
     stats["interactions_attached"] = len(attached)
     stats["interactions_unattributed"] = len(unattributed)
     log.info("reconcile: %s", json.dumps(stats, default=str))
     return files.record("match_and_survive", stats)
+
+
+def attach_golden_ids(frame: pd.DataFrame, xref: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (opportunities or cases) with its contact's ``golden_id``; null when there is none.
+
+    The lookup is the one interactions use: ``(source, contact_source_id)`` → xref ``(source, source_id)``.
+    Unlike interactions, every row is kept: an opportunity without a known contact is still revenue.
+    """
+    lookup = (
+        xref[["source", "source_id", "golden_id"]]
+        .dropna()
+        .astype(str)
+        .drop_duplicates(["source", "source_id"], keep="last")
+        .rename(columns={"source": "_source", "source_id": "_contact"})
+    )
+    keyed = frame.assign(
+        _source=frame["source"].astype(str),
+        _contact=frame["contact_source_id"].map(lambda v: None if v is None or pd.isna(v) else str(v).strip()),
+    )
+    merged = keyed.merge(lookup, on=["_source", "_contact"], how="left", sort=False)
+    out = merged.drop(columns=["_source", "_contact"]).reset_index(drop=True)
+    out["golden_id"] = out["golden_id"].astype(object).where(out["golden_id"].notna(), None)
+    return out
+
+
+def record_state(xref: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
+    """The xref plus each source record's own state (deleted, merged into another record in its source).
+
+    The warehouse keeps these on the xref history, so a source-side delete or merge shows per record
+    even when the golden record does not change.
+    """
+    state = (
+        contacts[["source", "source_id", "source_updated_at", "is_deleted", "merged_into_source_id"]]
+        .astype({"source": str, "source_id": str})
+        .sort_values(["source", "source_id", "source_updated_at"], kind="stable")
+        .drop_duplicates(["source", "source_id"], keep="last")
+        .drop(columns="source_updated_at")
+    )
+    keyed = xref.astype({"source": str, "source_id": str})
+    out = keyed.merge(state, on=["source", "source_id"], how="left", sort=False)
+    out["is_deleted"] = out["is_deleted"].astype(object).where(out["is_deleted"].notna(), False).astype(bool)
+    merged = out["merged_into_source_id"]
+    out["merged_into_source_id"] = merged.astype(object).where(merged.notna(), None)
+    return out.reset_index(drop=True)
 
 
 def load_steward(warehouse: Any, files: RunFiles, run_id: str) -> dict[str, int]:
@@ -263,7 +320,9 @@ def _record_quality(files: RunFiles, gate: str, reports: list[Any], extra: dict[
 
 
 def load(warehouse: Any, files: RunFiles, run_id: str) -> dict[str, Any]:
-    """Load golden contacts (SCD2), xref, lineage, conflicts and interactions in one transaction."""
+    """Load golden contacts (SCD2, golden merges closed), xref, lineage, conflicts, interactions,
+    opportunities, cases and campaigns in one transaction."""
+    merges_file = files.folder / "merges.json"
     stats = warehouse.load_reconciled(
         run_id,
         golden=files.read("golden"),
@@ -271,12 +330,21 @@ def load(warehouse: Any, files: RunFiles, run_id: str) -> dict[str, Any]:
         lineage=files.read("lineage"),
         conflicts=files.read("conflicts"),
         interactions=files.read("interactions_attached"),
+        opportunities=_read_optional(files, "opportunities_attached"),
+        cases=_read_optional(files, "cases_attached"),
+        campaigns=_read_optional(files, "campaigns"),
+        merges=json.loads(merges_file.read_text(encoding="utf-8")) if merges_file.exists() else None,
     )
     result = {"run_id": run_id, **stats.counts(), **load_steward(warehouse, files, run_id)}
     if files.path("quarantine").exists():  # the canonical gate ran: its earlier entries may be fixed now
         result["quarantine_resolved"] = warehouse.resolve_quarantine(run_id, list(QUARANTINE_STAGES))
     log.info("load: %s", json.dumps(result, default=str))
     return files.record("load", result)
+
+
+def _read_optional(files: RunFiles, name: str) -> pd.DataFrame | None:
+    """A run file that run folders written before issue 5 do not have."""
+    return files.read(name) if files.path(name).exists() else None
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:

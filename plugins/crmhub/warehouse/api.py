@@ -112,11 +112,30 @@ class Warehouse:
         conflicts: pd.DataFrame,
         interactions: pd.DataFrame,
         *,
+        opportunities: pd.DataFrame | None = None,
+        cases: pd.DataFrame | None = None,
+        campaigns: pd.DataFrame | None = None,
+        merges: pd.DataFrame | list[dict[str, Any]] | None = None,
         fail_after: str | None = None,
     ) -> LoadStats:
-        """Load one reconcile run atomically (see :mod:`crmhub.warehouse.load`)."""
+        """Load one reconcile run atomically (see :mod:`crmhub.warehouse.load`).
+
+        ``opportunities``/``cases`` carry the contact's ``golden_id``; ``merges`` are reconcile's merge
+        events (or ``winner_golden_id``/``loser_golden_id`` rows): each loser's current version closes.
+        """
         return load.load_reconciled(
-            self.engine, run_id, golden, xref, lineage, conflicts, interactions, fail_after=fail_after
+            self.engine,
+            run_id,
+            golden,
+            xref,
+            lineage,
+            conflicts,
+            interactions,
+            opportunities=opportunities,
+            cases=cases,
+            campaigns=campaigns,
+            merges=merges,
+            fail_after=fail_after,
         )
 
     # -- reading ---------------------------------------------------------------------------
@@ -147,7 +166,6 @@ class Warehouse:
             for row in data
         )
         return hashlib.sha256("\n".join(digests).encode("ascii")).hexdigest()
-
 
     # -- quality gates: quarantine and warehouse checks (docs/quality.md) -----------------------
     def store_quarantine(self, records: pd.DataFrame) -> dict[str, int]:

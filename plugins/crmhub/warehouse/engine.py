@@ -109,6 +109,8 @@ class PostgresEngine(Engine):
             for row in frames.rows(frame):
                 copy.write_row(row)
                 count += 1
+        # fresh statistics, or the planner guesses at a table it last saw empty (nested loops over 1M rows)
+        self.conn.execute(psql.SQL("ANALYZE {}").format(psql.Identifier(*table.split("."))))
         return count
 
     @contextmanager
@@ -180,6 +182,8 @@ class DuckDBEngine(Engine):
                 arrays.append(pa.Array.from_pandas(frame[col]).cast(pa.timestamp("us", tz="UTC")))
             elif kind == "bool":
                 arrays.append(pa.array(frame[col].tolist(), type=pa.bool_()))
+            elif kind == "float":
+                arrays.append(pa.Array.from_pandas(frame[col].astype("float64")).cast(pa.float64()))
             else:
                 arrays.append(pa.array(frame[col].tolist(), type=pa.string()))
         arrow = pa.Table.from_arrays(arrays, names=columns)

@@ -69,6 +69,11 @@ def prepare(
                 raise ValueError(f"{name}: column {col!r} has values that are not timestamps: {exc}") from exc
         elif kind == "bool":
             out[col] = out[col].astype(object).where(out[col].notna(), False).astype(bool)
+        elif kind == "float":
+            try:
+                out[col] = pd.to_numeric(out[col], errors="raise").astype("float64")
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{name}: column {col!r} has values that are not numbers: {exc}") from exc
         else:
             out[col] = _text(out[col], col)
     for col in required:
@@ -106,6 +111,8 @@ def rows(frame: pd.DataFrame) -> Iterator[tuple]:
             columns.append([None if pd.isna(v) else v.to_pydatetime() for v in series])
         elif kind_of(col) == "bool":
             columns.append([bool(v) for v in series])
+        elif kind_of(col) == "float":
+            columns.append([None if pd.isna(v) else float(v) for v in series])
         else:
             columns.append(series.tolist())
     return zip(*columns, strict=True) if columns else iter(())

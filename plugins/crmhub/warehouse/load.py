@@ -1,4 +1,5 @@
-"""Load one reconcile run into core: SCD2 golden + xref, interactions, lineage, conflicts.
+"""Load one reconcile run into core: SCD2 golden + xref, interactions, opportunities, cases, campaigns,
+lineage, conflicts.
 
 The whole load is one transaction. Frames are prepared (contract, dtypes, NUL scrub, keys),
 bulk-copied into ``staging.*``, then moved into ``core.*`` by the set-based SQL files in
@@ -10,20 +11,26 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
 
 from crmhub.errors import CrmHubError
-from crmhub.model import CONFLICT_COLUMNS, GOLDEN_COLUMNS, LINEAGE_COLUMNS, XREF_COLUMNS
+from crmhub.model import CAMPAIGN_COLUMNS, CONFLICT_COLUMNS, GOLDEN_COLUMNS, LINEAGE_COLUMNS
 from crmhub.warehouse import frames, tables
 from crmhub.warehouse.engine import Engine
 from crmhub.warehouse.sqlfiles import load_statements
 
 #: Load steps in order; ``fail_after`` names one of them.
-STEPS: tuple[str, ...] = ("stage", "golden", "xref", "interactions", "lineage", "conflicts", "audit")
+STEPS: tuple[str, ...] = ("stage", "golden", "xref", "interactions", "records", "lineage", "conflicts", "audit")
 LOAD_LOCK = "crmhub.warehouse.load"
+#: Test hook for kill tests: at the step named in ``PAUSE_ENV`` the load writes the file named in
+#: ``PAUSE_FILE_ENV`` and then waits (inside its open transaction) until the process is killed.
+PAUSE_ENV = "CRMHUB_LOAD_PAUSE_AT"
+PAUSE_FILE_ENV = "CRMHUB_LOAD_PAUSE_FILE"
 
 
 class InjectedFailure(CrmHubError):
@@ -52,10 +59,57 @@ class LoadStats:
     lineage_inserted: int = 0
     conflicts_deleted: int = 0
     conflicts_inserted: int = 0
+    golden_restated: int = 0
+    golden_merged: int = 0
+    opportunities_received: int = 0
+    opportunities_upserted: int = 0
+    cases_received: int = 0
+    cases_upserted: int = 0
+    campaigns_received: int = 0
+    campaigns_upserted: int = 0
 
     def counts(self) -> dict[str, int]:
         """The counts without the run id."""
         return {k: v for k, v in asdict(self).items() if k != "run_id"}
+
+
+def newest_per_key(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """One row per key, the newest by ``source_updated_at``: a record pulled twice is loaded once."""
+    if frame.empty or "source_updated_at" not in frame.columns:
+        return frame
+    ordered = frame.assign(_t=pd.to_datetime(frame["source_updated_at"], utc=True))
+    ordered = ordered.sort_values([*key, "_t"], kind="stable", na_position="first")
+    return ordered.drop_duplicates(key, keep="last").drop(columns="_t").reset_index(drop=True)
+
+
+def _records(frame: pd.DataFrame | None, columns: list[str], name: str, required: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(columns=columns) if frame is None else frame
+    key = ["source", "source_id"]
+    return frames.prepare(newest_per_key(frame, key), columns, name=name, required=required, key=key)
+
+
+def merges_frame(merges: pd.DataFrame | list[dict] | None) -> pd.DataFrame:
+    """Golden merges as ``MERGE_COLUMNS``, from a frame or from reconcile's merge events.
+
+    Merge events (``crmhub.reconcile.pipeline.ReconcileResult.merges``) name the winner
+    ``into_golden_id`` and the loser ``from_golden_id``; other events (splits) are ignored.
+    """
+    if merges is None:
+        rows: list[dict] = []
+    elif isinstance(merges, pd.DataFrame):
+        rows = merges.to_dict("records")
+    else:
+        rows = list(merges)
+    out = []
+    for m in rows:
+        if "into_golden_id" in m:
+            if m.get("event", "merge") != "merge":
+                continue
+            out.append({"winner_golden_id": m["into_golden_id"], "loser_golden_id": m["from_golden_id"]})
+        else:
+            out.append({"winner_golden_id": m["winner_golden_id"], "loser_golden_id": m["loser_golden_id"]})
+    frame = pd.DataFrame(out, columns=tables.MERGE_COLUMNS).drop_duplicates()
+    return frames.prepare(frame, tables.MERGE_COLUMNS, name="merges", required=tables.MERGE_COLUMNS)
 
 
 def prepare_frames(
@@ -64,6 +118,11 @@ def prepare_frames(
     lineage: pd.DataFrame,
     conflicts: pd.DataFrame,
     interactions: pd.DataFrame,
+    *,
+    opportunities: pd.DataFrame | None = None,
+    cases: pd.DataFrame | None = None,
+    campaigns: pd.DataFrame | None = None,
+    merges: pd.DataFrame | list[dict] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Validate and type every frame before the transaction opens (bad input fails early)."""
     g = frames.prepare(
@@ -74,7 +133,7 @@ def prepare_frames(
         "staging.golden_contacts": g,
         "staging.contact_xref": frames.prepare(
             xref,
-            XREF_COLUMNS,
+            tables.LOAD_XREF_COLUMNS,
             name="xref",
             required=["source", "source_id", "golden_id"],
             key=["source", "source_id"],
@@ -96,6 +155,19 @@ def prepare_frames(
         "staging.golden_conflicts": frames.prepare(
             conflicts, CONFLICT_COLUMNS, name="conflicts", required=["golden_id", "attribute"]
         ),
+        "staging.golden_merges": merges_frame(merges),
+        "staging.opportunities": _records(
+            opportunities,
+            tables.LOAD_OPPORTUNITY_COLUMNS,
+            "opportunities",
+            ["source", "source_id", "source_updated_at"],
+        ),
+        "staging.cases": _records(
+            cases, tables.LOAD_CASE_COLUMNS, "cases", ["source", "source_id", "created_at", "source_updated_at"]
+        ),
+        "staging.campaigns": _records(
+            campaigns, CAMPAIGN_COLUMNS, "campaigns", ["source", "source_id", "name", "source_updated_at"]
+        ),
     }
 
 
@@ -108,6 +180,10 @@ def load_reconciled(
     conflicts: pd.DataFrame,
     interactions: pd.DataFrame,
     *,
+    opportunities: pd.DataFrame | None = None,
+    cases: pd.DataFrame | None = None,
+    campaigns: pd.DataFrame | None = None,
+    merges: pd.DataFrame | list[dict] | None = None,
     fail_after: str | None = None,
 ) -> LoadStats:
     """Apply one reconcile run atomically; on any error nothing in raw/staging/core changes.
@@ -120,12 +196,24 @@ def load_reconciled(
     if not run_id:
         raise ValueError("run_id is required")
     started = datetime.now(UTC)
-    staged = prepare_frames(golden, xref, lineage, conflicts, interactions)
+    staged = prepare_frames(
+        golden,
+        xref,
+        lineage,
+        conflicts,
+        interactions,
+        opportunities=opportunities,
+        cases=cases,
+        campaigns=campaigns,
+        merges=merges,
+    )
     params = {"run_id": run_id, "loaded_at": started}
 
     def checkpoint(step: str) -> None:
         if step == fail_after:
             raise InjectedFailure(f"injected failure after step {step!r}")
+        if os.environ.get(PAUSE_ENV) == step:
+            _pause_for_kill()
 
     try:
         with engine.transaction():
@@ -134,7 +222,10 @@ def load_reconciled(
             for table, frame in staged.items():
                 engine.stage(table, frame)
             checkpoint("stage")
+            golden_merged = engine.run_file("golden_merge_close")
+            engine.run_file("golden_plan")
             golden_closed = engine.run_file("golden_close")
+            golden_restated = engine.run_file("golden_restate", params)
             golden_opened = engine.run_file("golden_open", params)
             checkpoint("golden")
             xref_closed = engine.run_file("xref_close", params)
@@ -144,6 +235,10 @@ def load_reconciled(
             interactions_updated = engine.run_file("interactions_update", params)
             interactions_inserted = engine.run_file("interactions_insert", params)
             checkpoint("interactions")
+            opportunities_upserted = engine.run_file("opportunities_upsert", params)
+            cases_upserted = engine.run_file("cases_upsert", params)
+            campaigns_upserted = engine.run_file("campaigns_upsert", params)
+            checkpoint("records")
             lineage_deleted = engine.run_file("lineage_delete")
             lineage_inserted = engine.run_file("lineage_insert", params)
             checkpoint("lineage")
@@ -166,6 +261,14 @@ def load_reconciled(
                 lineage_inserted=lineage_inserted,
                 conflicts_deleted=conflicts_deleted,
                 conflicts_inserted=conflicts_inserted,
+                golden_restated=golden_restated,
+                golden_merged=golden_merged,
+                opportunities_received=len(staged["staging.opportunities"]),
+                opportunities_upserted=opportunities_upserted,
+                cases_received=len(staged["staging.cases"]),
+                cases_upserted=cases_upserted,
+                campaigns_received=len(staged["staging.campaigns"]),
+                campaigns_upserted=campaigns_upserted,
             )
             _audit(engine, run_id, started, "success", stats.counts(), None)
             checkpoint("audit")
@@ -173,6 +276,16 @@ def load_reconciled(
         _audit_failure(engine, run_id, started, exc)
         raise
     return stats
+
+
+def _pause_for_kill() -> None:
+    """Signal the waiting test and hold the open transaction until this process is killed."""
+    marker = os.environ.get(PAUSE_FILE_ENV)
+    if marker:
+        with open(marker, "w", encoding="utf-8") as fh:
+            fh.write(str(os.getpid()))
+    while True:
+        time.sleep(0.1)
 
 
 def _check_one_current(engine: Engine) -> None:

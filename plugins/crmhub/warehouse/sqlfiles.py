@@ -3,15 +3,24 @@
 SQL files use ``:name`` placeholders; psycopg wants ``%(name)s`` and DuckDB ``$name``. A file
 ``name.<dialect>.sql`` overrides ``name.sql`` for that engine only, which keeps per-engine SQL
 to the few places where the dialects really differ.
+
+DDL files may also use ``{{ name }}`` for a configured value (``include/config/marts.yaml``, e.g.
+a view's look-back in days), rendered at migrate time: views cannot take bind parameters, and
+keeping the number in configuration lets a data engineer change it without editing SQL.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
+import yaml
+
 from crmhub import paths
+from crmhub.errors import ConfigError
 
 WAREHOUSE_SQL_DIR = paths.SQL_DIR / "warehouse"
 DIALECTS = ("duckdb", "postgresql")
@@ -51,16 +60,23 @@ def load_statements(name: str, dialect: str) -> tuple[str, ...]:
 
 
 def ddl_files(dialect: str) -> list[Path]:
-    """Numbered DDL files for ``dialect`` in the order they must run."""
+    """Numbered DDL files for ``dialect`` in the order they must run.
+
+    Each is a :class:`DdlFile` carrying the validated mart settings, so reading it renders its
+    ``{{ name }}`` templates; a bad settings file fails here, before any DDL runs.
+    """
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}")
-    files = []
+    settings = load_mart_settings()
+    files: list[Path] = []
     for path in sorted((WAREHOUSE_SQL_DIR / "ddl").glob("*.sql")):
         match = _DDL_NAME.match(path.name)
         if not match:
             raise ValueError(f"DDL file name must look like 010_name[.dialect].sql: {path}")
         if match.group(2) in (None, dialect):
-            files.append(path)
+            ddl = DdlFile(path)
+            ddl.settings = settings
+            files.append(ddl)
     return files
 
 
@@ -77,3 +93,84 @@ def to_pyformat(sql: str) -> str:
 def to_dollar(sql: str) -> str:
     """``:name`` → ``$name`` for DuckDB."""
     return _PLACEHOLDER.sub(r"$\1", sql)
+
+
+# -- configured values templated into the DDL ({{ name }}, include/config/marts.yaml) ---------------
+#: The mart settings file; ``CRMHUB_MARTS_CONFIG`` points at another one (read on every migrate).
+MARTS_CONFIG = paths.CONFIG_DIR / "marts.yaml"
+#: Bounds of a templated value: whole days (or counts) a view may be told to look back.
+_SETTING_MIN, _SETTING_MAX = 1, 36_500
+_TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}")
+
+
+def marts_config_path() -> Path:
+    """The mart settings file in force: ``CRMHUB_MARTS_CONFIG`` or ``include/config/marts.yaml``."""
+    override = os.environ.get("CRMHUB_MARTS_CONFIG")
+    return Path(override) if override else MARTS_CONFIG
+
+
+def load_mart_settings(path: Path | str | None = None) -> dict[str, int]:
+    """Read and validate the values the DDL may template (``settings:`` name → whole number).
+
+    Only bounded integers are allowed: they are pasted into SQL text, so nothing else may get there.
+    """
+    path = Path(path) if path is not None else marts_config_path()
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(path, "(file)", "file not found") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        raise ConfigError(path, where, f"invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("settings"), dict):
+        raise ConfigError(path, "settings", "must be a mapping of setting name to a whole number")
+    unknown = sorted(str(k) for k in doc if k != "settings")
+    if unknown:
+        raise ConfigError(path, unknown[0], "unknown top-level key (only 'settings' is allowed)")
+    settings: dict[str, int] = {}
+    for name, value in doc["settings"].items():
+        key = f"settings.{name}"
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_]\w*", name):
+            raise ConfigError(path, key, "setting names must be identifiers (letters, digits, _)")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(path, key, f"must be a whole number, not {value!r}")
+        if not _SETTING_MIN <= value <= _SETTING_MAX:
+            raise ConfigError(path, key, f"must be between {_SETTING_MIN} and {_SETTING_MAX}, not {value}")
+        settings[name] = value
+    return settings
+
+
+def render(text: str, settings: Mapping[str, int], source: Path | str) -> str:
+    """Replace every ``{{ name }}`` in ``text`` by its configured value; unknown names raise ConfigError."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in settings:
+            raise ConfigError(source, name, f"templated value is not defined in {marts_config_path()} (settings)")
+        return str(int(settings[name]))
+
+    rendered = _TEMPLATE.sub(value, text)
+    if "{{" in rendered or "}}" in rendered:
+        line = next(i for i, ln in enumerate(rendered.splitlines(), 1) if "{{" in ln or "}}" in ln)
+        raise ConfigError(source, f"line {line}", "malformed template: write {{ name }} with an identifier")
+    return rendered
+
+
+class DdlFile(type(Path())):  # type: ignore[misc]  # the concrete PosixPath/WindowsPath class
+    """A DDL file path whose ``read_text`` renders the ``{{ name }}`` templates.
+
+    ``Warehouse.migrate`` reads every file from :func:`ddl_files` with ``read_text``, so the
+    settings are validated once per migrate (before the transaction opens) and applied to every file.
+    """
+
+    settings: Mapping[str, int]
+
+    def read_text(self, encoding: str | None = None, errors: str | None = None) -> str:
+        return render(super().read_text(encoding=encoding, errors=errors), getattr(self, "settings", {}), self)
+
+
+def ddl_statements(path: Path, settings: Mapping[str, int] | None = None) -> list[str]:
+    """The rendered statements of one DDL file (settings default to the configured ones)."""
+    text = Path(path).read_text(encoding="utf-8")
+    return split_statements(render(text, load_mart_settings() if settings is None else settings, path))

@@ -9,17 +9,20 @@ from __future__ import annotations
 from typing import Literal
 
 from crmhub.model import (
+    CAMPAIGN_COLUMNS,
+    CASE_COLUMNS,
     CONFLICT_COLUMNS,
     GOLDEN_COLUMNS,
     INTERACTION_COLUMNS,
     LINEAGE_COLUMNS,
+    OPPORTUNITY_COLUMNS,
     QUALITY_RESULT_COLUMNS,
     QUARANTINE_COLUMNS,
     REVIEW_COLUMNS,
     XREF_COLUMNS,
 )
 
-Kind = Literal["text", "timestamp", "bool", "int"]
+Kind = Literal["text", "timestamp", "bool", "int", "float"]
 
 #: The raw landing record (docs/architecture.md), one per source record.
 RAW_COLUMNS: list[str] = [
@@ -35,6 +38,17 @@ RAW_COLUMNS: list[str] = [
 
 #: The interaction frame handed to the loader: the canonical columns plus the golden link.
 LOAD_INTERACTION_COLUMNS: list[str] = [*INTERACTION_COLUMNS, "golden_id"]
+
+#: Opportunities and cases handed to the loader: canonical columns plus the contact's golden id.
+LOAD_OPPORTUNITY_COLUMNS: list[str] = [*OPPORTUNITY_COLUMNS, "golden_id"]
+LOAD_CASE_COLUMNS: list[str] = [*CASE_COLUMNS, "golden_id"]
+
+#: The xref handed to the loader: the reconcile xref plus the source record's own delete/merge state.
+XREF_RECORD_COLUMNS: list[str] = ["is_deleted", "merged_into_source_id"]
+LOAD_XREF_COLUMNS: list[str] = [*XREF_COLUMNS, *XREF_RECORD_COLUMNS]
+
+#: Golden merges of one load (reconcile's merge events): the loser's current version is closed.
+MERGE_COLUMNS: list[str] = ["winner_golden_id", "loser_golden_id"]
 
 #: Golden attributes covered by ``change_hash``: a new version only when one of these changes.
 #: ``source_updated_at`` is left out so a touched-but-unchanged source record adds no version.
@@ -54,8 +68,13 @@ _TIMESTAMPS = {
     "last_interaction_at",
     "version_valid_from",
     "validated_at",
+    "created_at",
+    "closed_at",
+    "first_response_at",
+    "ended_at",
 }
-_BOOLS = {"is_deleted", "is_current", "success"}
+_BOOLS = {"is_deleted", "is_current", "success", "is_closed", "is_won", "is_complaint"}
+_FLOATS = {"amount", "social_followers", "open_opportunity_amount"}
 _INTS = {
     "unexpected_count",
     "element_count",
@@ -65,6 +84,9 @@ _INTS = {
     "source_count",
     "source_record_count",
     "interaction_count",
+    "open_case_count",
+    "open_complaint_count",
+    "open_opportunity_count",
 }
 
 
@@ -76,12 +98,15 @@ def kind_of(column: str) -> Kind:
         return "bool"
     if column in _INTS:
         return "int"
+    if column in _FLOATS:
+        return "float"
     return "text"
 
 
 QUALITY_COLUMNS = QUALITY_RESULT_COLUMNS
 
-_GOLDEN_ATTRS = [c for c in GOLDEN_COLUMNS if c != "golden_id"]
+#: Golden attributes in the order of the original DDL (020); later columns were added by 100 (ALTER).
+_GOLDEN_ATTRS = [c for c in GOLDEN_COLUMNS if c not in ("golden_id", "social_followers")]
 
 #: Every readable relation and its columns, in DDL order.
 TABLES: dict[str, list[str]] = {
@@ -96,6 +121,8 @@ TABLES: dict[str, list[str]] = {
         "is_current",
         "loaded_run_id",
         "loaded_at",
+        "social_followers",
+        "merged_into_golden_id",
     ],
     "core.contact_xref": [
         "xref_sk",
@@ -105,6 +132,7 @@ TABLES: dict[str, list[str]] = {
         "is_current",
         "loaded_run_id",
         "loaded_at",
+        *XREF_RECORD_COLUMNS,
     ],
     "core.interactions": [*LOAD_INTERACTION_COLUMNS, "loaded_run_id", "loaded_at"],
     "core.golden_lineage": [*LINEAGE_COLUMNS, "loaded_run_id", "loaded_at"],
@@ -144,18 +172,40 @@ TABLES: dict[str, list[str]] = {
         "last_interaction_at",
         "last_interaction_channel",
         "version_valid_from",
+        "social_followers",
+        "social_handles",
+        "open_case_count",
+        "open_complaint_count",
+        "open_opportunity_count",
+        "open_opportunity_amount",
+        "open_opportunity_currencies",
+        "last_interaction_type",
+        "last_interaction_direction",
     ],
 }
 
 #: Staging tables the loader copies frames into, with the frame columns they take.
 STAGING: dict[str, list[str]] = {
-    "staging.golden_contacts": [*GOLDEN_COLUMNS, "change_hash"],
-    "staging.contact_xref": XREF_COLUMNS,
+    "staging.golden_contacts": [
+        *[c for c in GOLDEN_COLUMNS if c != "social_followers"],
+        "change_hash",
+        "social_followers",
+    ],
+    "staging.contact_xref": LOAD_XREF_COLUMNS,
     "staging.interactions": LOAD_INTERACTION_COLUMNS,
     "staging.golden_lineage": LINEAGE_COLUMNS,
     "staging.golden_conflicts": CONFLICT_COLUMNS,
     "staging.quality_results": QUALITY_COLUMNS,
 }
+
+# -- issue 5: every source's opportunities, cases and campaigns (ddl 110-112) ----------------------
+TABLES["core.campaigns"] = [*CAMPAIGN_COLUMNS, "loaded_run_id", "loaded_at"]
+TABLES["core.opportunities"] = [*LOAD_OPPORTUNITY_COLUMNS, "loaded_run_id", "loaded_at"]
+TABLES["core.cases"] = [*LOAD_CASE_COLUMNS, "loaded_run_id", "loaded_at"]
+STAGING["staging.campaigns"] = CAMPAIGN_COLUMNS
+STAGING["staging.opportunities"] = LOAD_OPPORTUNITY_COLUMNS
+STAGING["staging.cases"] = LOAD_CASE_COLUMNS
+STAGING["staging.golden_merges"] = MERGE_COLUMNS
 
 #: Session-private landing table for ``land_raw`` (a TEMP table, hence unqualified).
 RAW_LANDING = "raw_landing"
@@ -165,11 +215,14 @@ COUNTED: list[str] = [t for t in TABLES if not t.startswith("audit.")]
 
 #: Bookkeeping columns a checksum ignores: they record when/by whom, not what.
 AUDIT_COLUMNS = {"loaded_run_id", "loaded_at"}
+#: Surrogate keys come from sequences, so they follow load order, not content: a backfill loaded out
+#: of order must checksum like an in-order load.
+SURROGATE_KEYS = {"contact_sk", "xref_sk"}
 
 
 def checksum_columns(table: str) -> list[str]:
     """Columns whose content ``Warehouse.checksum`` digests."""
-    return [c for c in columns_of(table) if c not in AUDIT_COLUMNS]
+    return [c for c in columns_of(table) if c not in AUDIT_COLUMNS and c not in SURROGATE_KEYS]
 
 
 def columns_of(table: str) -> list[str]:

@@ -1,9 +1,9 @@
--- Close the current version of every golden contact whose attributes changed. The new version
--- starts at the business time of the change (never before the version it replaces).
+-- End the version valid at the staged business time (close_open, split, split_extend). A version
+-- that had closed by a golden merge hands the merge marker to the version inserted after it.
 UPDATE core.golden_contacts
-SET valid_to = GREATEST(s.source_updated_at, core.golden_contacts.valid_from),
-    is_current = FALSE
-FROM staging.golden_contacts s
-WHERE core.golden_contacts.golden_id = s.golden_id
-  AND core.golden_contacts.is_current
-  AND core.golden_contacts.change_hash <> s.change_hash;
+SET valid_to = p.new_valid_from,
+    is_current = FALSE,
+    merged_into_golden_id = NULL
+FROM staging.golden_plan p
+WHERE core.golden_contacts.contact_sk = p.target_sk
+  AND p.action IN ('close_open', 'split', 'split_extend');

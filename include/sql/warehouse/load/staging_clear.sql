@@ -3,3 +3,8 @@ DELETE FROM staging.contact_xref;
 DELETE FROM staging.interactions;
 DELETE FROM staging.golden_lineage;
 DELETE FROM staging.golden_conflicts;
+DELETE FROM staging.golden_merges;
+DELETE FROM staging.golden_plan;
+DELETE FROM staging.opportunities;
+DELETE FROM staging.cases;
+DELETE FROM staging.campaigns;

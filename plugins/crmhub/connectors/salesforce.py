@@ -1,0 +1,379 @@
+"""Salesforce REST API: campaigns, contacts, opportunities and cases over SOQL.
+
+Auth is the OAuth2 client-credentials flow of a connected app (consumer key/secret in the Connection's
+login/password, sent as ``client_id``/``client_secret`` form fields). The token response names the org's
+``instance_url``, which every API call then goes to; it has no ``expires_in``: a session just ends with
+401 ``INVALID_SESSION_ID``, and the HTTP client then fetches a new one once for that request.
+
+Every object is read with ``queryAll`` so deleted records (``IsDeleted``) and merge losers
+(``MasterRecordId`` = the winner) reach the warehouse. Incremental pulls filter on ``SystemModstamp``
+(also bumped by system changes such as merges, unlike ``LastModifiedDate``), ordered by
+``SystemModstamp, Id``; pages follow the relative ``nextRecordsUrl`` query locator, sized with the
+``Sforce-Query-Options: batchSize`` header. The org's daily API allowance is reported in every
+response's ``Sforce-Limit-Info``; running out (403 ``REQUEST_LIMIT_EXCEEDED``) is not retryable.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+
+from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, Window
+from crmhub.connectors.credentials import Credentials
+from crmhub.connectors.http import SourceHttpClient, parse_json, retry_after_seconds
+from crmhub.connectors.timestamps import parse_timestamp
+from crmhub.errors import SourceDataError
+from crmhub.model import CAMPAIGN_COLUMNS, CASE_COLUMNS, CONTACT_COLUMNS, OPPORTUNITY_COLUMNS, conform
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_VERSION = "60.0"
+TOKEN_PATH = "/services/oauth2/token"
+MIN_BATCH, MAX_BATCH = 200, 2000
+USAGE_WARNING = 0.8
+LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+
+#: object type -> (sObject, fields read). Custom fields are added from options (see ``_fields``).
+OBJECTS: dict[str, tuple[str, list[str]]] = {
+    "campaigns": (
+        "Campaign",
+        ["Id", "Name", "Type", "Status", "StartDate", "EndDate", "CreatedDate", "SystemModstamp", "IsDeleted"],
+    ),
+    "contacts": (
+        "Contact",
+        ["Id", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "MailingStreet", "MailingPostalCode",
+         "MailingCity", "MailingCountry", "Account.Name", "CreatedDate", "SystemModstamp", "IsDeleted",
+         "MasterRecordId"],
+    ),
+    "opportunities": (
+        "Opportunity",
+        ["Id", "Name", "StageName", "Amount", "IsClosed", "IsWon", "LeadSource", "CampaignId", "ContactId",
+         "CloseDate", "CreatedDate", "SystemModstamp", "IsDeleted"],
+    ),
+    "cases": (
+        "Case",
+        ["Id", "ContactId", "Subject", "Origin", "Status", "Priority", "Type", "IsClosed", "CreatedDate",
+         "ClosedDate", "SystemModstamp", "IsDeleted"],
+    ),
+}  # fmt: skip
+#: Defaults of the org-specific fields; each can be set (or switched off with null) in sources.yaml options.
+DEFAULT_OPTIONS: dict[str, str | None] = {
+    "social_handle_field": "Twitter_Handle__c",  # a custom Contact field holding the customer's handle
+    "social_network": "twitter",  # the network that handle field belongs to
+    "first_response_field": "First_Response__c",  # a custom Case datetime: first reply to the customer
+    "currency_field": "CurrencyIsoCode",  # exists only in multi-currency orgs
+}
+CHANNELS = {"twitter", "facebook", "instagram", "linkedin", "email", "phone", "web", "chat", "whatsapp"}
+CASE_ORIGIN_CHANNELS = {"e-mail": "email", "x": "twitter", "x (twitter)": "twitter", "website": "web",
+                        "web form": "web", "live chat": "chat"}  # fmt: skip
+CAMPAIGN_CHANNELS = {"social media": "social", "email": "email", "webinar": "web", "website": "web",
+                     "banner ads": "web", "advertisement": "web", "trade show": "event", "conference": "event",
+                     "seminar / conference": "event", "partners": "partner", "referral program": "partner",
+                     "direct mail": "mail", "telemarketing": "phone", "public relations": "pr"}  # fmt: skip
+
+
+class SalesforceSession:
+    """Client-credentials access tokens kept in memory only; tells the HTTP client the org's instance URL."""
+
+    def __init__(
+        self,
+        source_name: str,
+        session: requests.Session,
+        token_url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        on_instance_url: Callable[[str], None],
+    ) -> None:
+        self.source_name = source_name
+        self._session = session
+        self._token_url = token_url
+        self._form = {"grant_type": "client_credentials", "client_id": consumer_key, "client_secret": consumer_secret}
+        self._on_instance_url = on_instance_url
+        self._access: str | None = None
+        self.tokens_issued = 0
+
+    def header(self, force_refresh: bool = False) -> dict[str, str]:
+        """The Authorization header; ``force_refresh`` after a 401 (the session ended)."""
+        if force_refresh or self._access is None:
+            self._renew()
+        return {"Authorization": f"Bearer {self._access}"}
+
+    def _renew(self) -> None:
+        what = f"{self.source_name}: POST {TOKEN_PATH}"
+        try:
+            response = self._session.post(self._token_url, data=self._form, timeout=30, verify=self._session.verify)
+        except requests.RequestException as exc:
+            raise SourceDataError(f"{what}: token endpoint unreachable ({type(exc).__name__})") from exc
+        if response.status_code != 200:
+            reason = ""
+            try:
+                body = response.json()
+                if isinstance(body, dict):  # OAuth error codes and descriptions carry no secrets
+                    reason = f": {body.get('error')}: {body.get('error_description')}"
+            except ValueError:
+                pass
+            raise SourceDataError(f"{what}: client credentials grant refused, HTTP {response.status_code}{reason}")
+        body = parse_json(response, what)
+        if not isinstance(body, dict) or not body.get("access_token") or not body.get("instance_url"):
+            raise SourceDataError(f"{what}: token response lacks access_token or instance_url")
+        self._access = str(body["access_token"])
+        self._on_instance_url(str(body["instance_url"]).rstrip("/"))
+        self.tokens_issued += 1
+        log.info("%s: new Salesforce session (%d this run)", self.source_name, self.tokens_issued)
+
+
+class SalesforceConnector(Connector):
+    """Campaigns, contacts, opportunities and cases from a Salesforce org (connected app credentials)."""
+
+    objects = ("campaigns", "contacts", "opportunities", "cases")
+
+    def __init__(self, source_name: str, http: Any, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(source_name, http, options)
+        self.api_version = str(self.options.get("api_version") or DEFAULT_API_VERSION).lstrip("vV")
+        self.api_usage: tuple[int, int] | None = None  # (used, limit) from the last Sforce-Limit-Info seen
+        self.session: SalesforceSession | None = None
+
+    @classmethod
+    def connect(
+        cls,
+        source_name: str,
+        session: requests.Session,
+        base_url: str,
+        credentials: Credentials,
+        options: Mapping[str, Any] | None = None,
+    ) -> Connector:
+        extra = dict(credentials.extra)
+        opts = dict(options or {})
+        opts.setdefault("api_version", extra.get("api_version") or DEFAULT_API_VERSION)
+        batch = max(MIN_BATCH, min(MAX_BATCH, int(opts.get("batch_size", MAX_BATCH))))
+        session.headers["Sforce-Query-Options"] = f"batchSize={batch}"
+        token_url = extra.get("token_url") or f"{base_url.rstrip('/')}{TOKEN_PATH}"
+
+        def use_instance(url: str) -> None:
+            http.base_url = url  # API calls go to the org's instance, whatever host issued the token
+
+        sf_session = SalesforceSession(
+            source_name, session, token_url, credentials.login or "", credentials.password or "", use_instance
+        )
+        http = SourceHttpClient(source_name, session, base_url, auth_header=sf_session.header, wait_hint=cls.wait_hint)
+        connector = cls(source_name, http, opts)
+        connector.session = sf_session
+        session.hooks.setdefault("response", []).append(connector._observe_limits)
+        return connector
+
+    @staticmethod
+    def wait_hint(response: requests.Response) -> float | None:
+        """Salesforce has no 429: overload is 503 (maybe with Retry-After); otherwise back off exponentially."""
+        return retry_after_seconds(response)
+
+    def _observe_limits(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        found = LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info", ""))
+        if found:
+            self.api_usage = (int(found.group(1)), int(found.group(2)))
+
+    def _option(self, name: str) -> str | None:
+        return self.options.get(name, DEFAULT_OPTIONS[name])
+
+    def _fields(self, object_type: str) -> list[str]:
+        fields = list(OBJECTS[object_type][1])
+        extra = {
+            "contacts": self._option("social_handle_field"),
+            "opportunities": self._option("currency_field"),
+            "cases": self._option("first_response_field"),
+        }.get(object_type)
+        return fields + [extra] if extra and extra not in fields else fields
+
+    def soql(self, object_type: str, window: Window) -> str:
+        """The SOQL of one pull: every field we map, the SystemModstamp window, a stable order."""
+        sobject = OBJECTS[object_type][0]
+        query = f"SELECT {', '.join(self._fields(object_type))} FROM {sobject}"
+        if window.since is not None:
+            query += (
+                f" WHERE SystemModstamp >= {soql_datetime(window.since)}"
+                f" AND SystemModstamp < {soql_datetime(window.until, round_up=True)}"
+            )
+        return query + " ORDER BY SystemModstamp, Id"
+
+    def extract(self, object_type: str, window: Window) -> Iterator[Page]:
+        if object_type not in OBJECTS:
+            raise ValueError(f"{self.source_name}: unknown object type {object_type!r}")
+        endpoint = f"/services/data/v{self.api_version}/queryAll"
+        path, params = endpoint, {"q": self.soql(object_type, window)}
+        number = 0
+        while True:
+            number += 1
+            body = self._get(path, number, params)
+            if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+                raise SourceDataError(f"{self.source_name}: {endpoint} page {number}: response has no 'records' list")
+            yield Page(number, endpoint, [self._raw(object_type, r, endpoint, number) for r in body["records"]])
+            if body.get("done", True):
+                break
+            next_url = body.get("nextRecordsUrl")
+            if not next_url:
+                raise SourceDataError(
+                    f"{self.source_name}: {endpoint} page {number}: 'done' is false but no nextRecordsUrl"
+                )
+            path, params = str(next_url), None
+        self._log_usage(object_type)
+
+    def _get(self, path: str, number: int, params: Any) -> Any:
+        try:
+            _, body = self.http.request_json("GET", path, page=number, params=params)
+        except SourceDataError as exc:
+            if "REQUEST_LIMIT_EXCEEDED" not in str(exc):
+                raise
+            used = f" (api-usage {self.api_usage[0]}/{self.api_usage[1]})" if self.api_usage else ""
+            raise SourceDataError(
+                f"{self.source_name}: GET {path.split('?')[0]} page {number}: Salesforce daily API request limit "
+                f"exceeded{used}: REQUEST_LIMIT_EXCEEDED; not retried, the pull can resume once the org's rolling "
+                "24-hour allowance frees up (or the limit is raised)"
+            ) from exc
+        return body
+
+    def _log_usage(self, object_type: str) -> None:
+        if not self.api_usage:
+            return
+        used, limit = self.api_usage
+        share = used / limit if limit else 1.0
+        level = logging.WARNING if share > USAGE_WARNING else logging.INFO
+        log.log(level, "%s/%s: Salesforce API usage %d/%d (%.0f%% of the daily limit)",
+                self.source_name, object_type, used, limit, share * 100)  # fmt: skip
+
+    def _raw(self, object_type: str, record: Any, endpoint: str, page: int) -> RawRecord:
+        if not isinstance(record, dict) or not record.get("Id"):
+            raise SourceDataError(f"{self.source_name}: {endpoint} page {page}: record without 'Id'")
+        try:
+            updated = parse_timestamp(record.get("SystemModstamp"))
+        except ValueError as exc:
+            raise SourceDataError(
+                f"{self.source_name}: {object_type} {record['Id']}: field 'SystemModstamp' is not a timestamp"
+            ) from exc
+        return RawRecord(object_type, str(record["Id"]), updated, record)
+
+    # -- canonical mapping ------------------------------------------------------------------------
+    def to_canonical(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> CanonicalBatch:
+        import pandas as pd
+
+        def frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+            return conform(pd.DataFrame(rows, columns=columns), columns)
+
+        return CanonicalBatch(
+            contacts=frame([self._contact(r) for r in raw.get("contacts", [])], CONTACT_COLUMNS),
+            campaigns=frame([self._campaign(r) for r in raw.get("campaigns", [])], CAMPAIGN_COLUMNS),
+            opportunities=frame([self._opportunity(r) for r in raw.get("opportunities", [])], OPPORTUNITY_COLUMNS),
+            cases=frame([self._case(r) for r in raw.get("cases", [])], CASE_COLUMNS),
+        )
+
+    def _contact(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        handle_field = self._option("social_handle_field")
+        handle = _handle(record.get(handle_field)) if handle_field else None
+        account = record.get("Account") or {}
+        return {
+            "source": self.source_name,
+            "source_id": str(record["Id"]),
+            "source_created_at": parse_timestamp(record.get("CreatedDate")),
+            "source_updated_at": parse_timestamp(record.get("SystemModstamp")),
+            "first_name": record.get("FirstName"),
+            "last_name": record.get("LastName"),
+            "email": record.get("Email"),
+            "phone": record.get("Phone") or record.get("MobilePhone"),
+            "address_line": record.get("MailingStreet"),
+            "postcode": record.get("MailingPostalCode"),
+            "city": record.get("MailingCity"),
+            "country": record.get("MailingCountry"),
+            "social_network": self._option("social_network") if handle else None,
+            "social_handle": handle,
+            "company": account.get("Name") if isinstance(account, Mapping) else None,
+            "is_deleted": bool(record.get("IsDeleted")),
+            "merged_into_source_id": record.get("MasterRecordId") or None,
+        }
+
+    def _campaign(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        kind = str(record.get("Type") or "").strip().lower()
+        return {
+            "source": self.source_name,
+            "source_id": str(record["Id"]),
+            "name": record.get("Name"),
+            "channel": CAMPAIGN_CHANNELS.get(kind, kind or None),
+            "status": record.get("Status"),
+            "started_at": parse_timestamp(record.get("StartDate")),
+            "ended_at": parse_timestamp(record.get("EndDate")),
+            "source_updated_at": parse_timestamp(record.get("SystemModstamp")),
+            "is_deleted": bool(record.get("IsDeleted")),
+        }
+
+    def _opportunity(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        currency_field = self._option("currency_field")
+        currency = (record.get(currency_field) if currency_field else None) or self.options.get("currency")
+        return {
+            "source": self.source_name,
+            "source_id": str(record["Id"]),
+            "contact_source_id": record.get("ContactId"),
+            "name": record.get("Name"),
+            "stage": record.get("StageName"),
+            "amount": record.get("Amount"),
+            "currency": currency,
+            "is_closed": bool(record.get("IsClosed")),
+            "is_won": bool(record.get("IsWon")),
+            "lead_source": record.get("LeadSource"),
+            "campaign_source_id": record.get("CampaignId"),
+            "created_at": parse_timestamp(record.get("CreatedDate")),
+            "closed_at": parse_timestamp(record.get("CloseDate")),
+            "source_updated_at": parse_timestamp(record.get("SystemModstamp")),
+            "is_deleted": bool(record.get("IsDeleted")),
+        }
+
+    def _case(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        complaint_types = {t.lower() for t in self.options.get("complaint_types", ["Complaint"])}
+        response_field = self._option("first_response_field")
+        return {
+            "source": self.source_name,
+            "source_id": str(record["Id"]),
+            "contact_source_id": record.get("ContactId"),
+            "subject": record.get("Subject"),
+            "channel": case_channel(record.get("Origin")),
+            "status": record.get("Status"),
+            "priority": record.get("Priority"),
+            "is_complaint": str(record.get("Type") or "").lower() in complaint_types,
+            "is_closed": bool(record.get("IsClosed")),
+            "created_at": parse_timestamp(record.get("CreatedDate")),
+            "first_response_at": parse_timestamp(record.get(response_field)) if response_field else None,
+            "closed_at": parse_timestamp(record.get("ClosedDate")),
+            "source_updated_at": parse_timestamp(record.get("SystemModstamp")),
+            "is_deleted": bool(record.get("IsDeleted")),
+        }
+
+
+def soql_datetime(value: datetime, *, round_up: bool = False) -> str:
+    """A SOQL datetime literal (UTC, whole seconds, unquoted); ``round_up`` for an exclusive upper bound."""
+    value = value.astimezone(UTC)
+    whole = value.replace(microsecond=0)
+    if round_up and whole < value:
+        whole += timedelta(seconds=1)
+    return whole.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def case_channel(origin: Any) -> str | None:
+    """Case Origin picklist value -> canonical channel (``Twitter`` -> ``twitter``, ``Web`` -> ``web``)."""
+    if not origin:
+        return None
+    value = str(origin).strip().lower()
+    value = CASE_ORIGIN_CHANNELS.get(value, value)
+    return value if value in CHANNELS else value.replace(" ", "_")
+
+
+def _handle(value: Any) -> str | None:
+    """A handle without ``@`` or profile URL, as keyed by a sales rep."""
+    if not value:
+        return None
+    text = str(value).strip().rstrip("/")
+    text = text.rsplit("/", 1)[-1] if "/" in text else text
+    return text.lstrip("@") or None
+
+
+CONNECTOR = SalesforceConnector
