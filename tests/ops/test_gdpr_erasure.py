@@ -58,6 +58,12 @@ def test_erasure_by_email_leaves_no_trace_and_the_next_ingest_does_not_bring_the
     assert find_in_warehouse(url, values), "the person must be in the warehouse before erasure"
     with Warehouse.from_url(url) as warehouse:
         golden_before = len(warehouse.query("SELECT DISTINCT golden_id FROM core.golden_contacts"))
+        theirs = set(
+            warehouse.query(
+                "SELECT DISTINCT golden_id FROM core.contact_xref WHERE source = 'hubspot' AND source_id = :id",
+                {"id": hubspot_id},
+            )["golden_id"]
+        )
 
     result = airflow.dags_test("crmhub_gdpr_erasure", LOGICAL_DATE, conf={"email": person["email"].upper()})
 
@@ -72,6 +78,10 @@ def test_erasure_by_email_leaves_no_trace_and_the_next_ingest_does_not_bring_the
     assert list(audit["identifier_kind"]) == ["email"] and list(audit["status"]) == ["erased"]
     assert '"hubspot"' in audit["vendor_requests"][0] and "not supported" in audit["vendor_requests"][0]
     assert 1 <= golden_before - golden_after <= 2  # only the person's golden records went
+    with Warehouse.from_url(url) as warehouse:
+        for table in ("core.opportunities", "core.cases", "core.interactions"):  # their deals and cases went too
+            left = warehouse.query(f"SELECT golden_id FROM {table} WHERE golden_id IS NOT NULL")["golden_id"]
+            assert not theirs & set(left), table
 
     run_pipeline(airflow, NEXT_DAY, full_refresh=True)  # Hootsuite cannot delete: suppression must hold
 
