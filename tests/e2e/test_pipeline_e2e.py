@@ -159,7 +159,10 @@ def test_quality_results_are_stored_for_every_stage(pipeline_run):
     }
     assert len(raw) >= 15
     reconcile = {"canonical_contacts", "canonical_interactions", "golden_contacts", "golden_xref", "interactions"}
-    warehouse = {f"warehouse_{n}" for n in ("current_versions", "validity", "interaction_contacts", "load_counts")}
+    warehouse = {
+        f"warehouse_{n}"
+        for n in ("current_versions", "validity", "interaction_contacts", "record_contacts", "load_counts")
+    }
     assert set(results["stage"]) == raw | reconcile | warehouse
 
 

@@ -119,3 +119,30 @@ def test_warehouse_gate_frames_show_an_orphan_interaction_and_an_unaudited_load(
     contacts = frames["warehouse_interaction_contacts"].set_index("golden_id")
     assert not contacts.loc["G404", "contact_exists"] and contacts.loc["G1", "contact_exists"]
     assert wh.quality_check_frames("never-loaded")["warehouse_load_counts"].empty
+
+
+def test_warehouse_gate_frames_show_cases_and_deals_without_a_known_contact(wh: Warehouse) -> None:
+    wh.load_reconciled("run-1", **standard_batch())
+    case = (
+        "INSERT INTO core.cases (source, source_id, golden_id, is_complaint, is_closed, created_at, "
+        "source_updated_at, is_deleted, loaded_run_id, loaded_at) VALUES ('salesforce', :id, :golden, FALSE, "
+        "FALSE, TIMESTAMP '2025-01-01 00:00:00', TIMESTAMP '2025-01-01 00:00:00', :deleted, 'run-1', "
+        "TIMESTAMP '2025-01-01 00:00:00')"
+    )
+    for source_id, golden, deleted in (("c1", "G1", False), ("c2", "G404", False), ("c3", None, False),
+                                       ("c4", "G405", True)):  # fmt: skip
+        wh.engine.execute(case, {"id": source_id, "golden": golden, "deleted": deleted})
+    frame = wh.quality_check_frames("run-1")["warehouse_record_contacts"]
+    rows = {
+        (r.kind, r.golden_id if isinstance(r.golden_id, str) else None): (
+            r.records,
+            bool(r.linked),
+            bool(r.contact_exists),
+        )
+        for r in frame.itertuples()
+    }  # engines return a NULL text as None or NaN
+    assert rows == {
+        ("case", "G1"): (1, True, True),
+        ("case", "G404"): (1, True, False),  # names a contact the warehouse does not hold: blocking
+        ("case", None): (1, False, True),  # contact unknown: kept, a warning
+    }

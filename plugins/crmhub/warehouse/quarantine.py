@@ -74,6 +74,7 @@ def warehouse_check_frames(engine: Engine, run_id: str) -> dict[str, pd.DataFram
         ("warehouse_current_versions", "quality_current_versions"),
         ("warehouse_validity", "quality_validity"),
         ("warehouse_interaction_contacts", "quality_interaction_contacts"),
+        ("warehouse_record_contacts", "quality_record_contacts"),
     ):
         (statement,) = load_statements(sql, engine.dialect)
         names, data = engine.fetch(statement)
