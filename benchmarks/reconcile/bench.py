@@ -56,11 +56,15 @@ def peak_rss_mb() -> float:
 
 def run_hub(data_file: Path) -> tuple[pd.DataFrame, dict[str, object]]:
     """The hub reads only the contact columns, so the truth column is not part of its peak memory."""
+    import pyarrow.parquet as pq
+
     from crmhub.model import CONTACT_COLUMNS
     from crmhub.reconcile import load_rules, reconcile
 
     rules = load_rules(RULES)
-    contacts = pd.read_parquet(data_file, columns=CONTACT_COLUMNS)
+    # Optional contract columns the generator does not write (e.g. merged_into_source_id) are absent.
+    present = set(pq.read_schema(data_file).names)
+    contacts = pd.read_parquet(data_file, columns=[c for c in CONTACT_COLUMNS if c in present])
     started = time.perf_counter()
     result = reconcile(contacts, rules)
     seconds = time.perf_counter() - started

@@ -209,3 +209,34 @@ def test_normalize_contacts_accepts_an_empty_frame(contacts, contact) -> None:
 def test_normalize_contacts_maps_missing_values_to_none(contacts, contact) -> None:
     out = normalize_contacts(contacts(contact()))
     assert out.loc[0, "n_email"] is None and pd.isna(out.loc[0, "email_valid"])
+
+
+def test_phones_parsed_in_a_worker_process_give_the_same_frame(contacts, contact, monkeypatch) -> None:
+    """Large inputs parse phones in a forked worker; the result must not depend on where they ran."""
+    import crmhub.reconcile.normalize as normalize
+
+    frame = contacts(
+        *(
+            contact(source_id=str(i), phone=phone, country=country, email=f"p{i}@example.nl", last_name="van Dijk")
+            for i, (phone, country) in enumerate(
+                [("06-12345678", None), ("+32 470 12 34 56", "BE"), ("0031612345678", "NL"), ("12", None), (None, None)]
+            )
+        )
+    )
+    inline = normalize_contacts(frame)
+    monkeypatch.setattr(normalize, "BACKGROUND_MIN_VALUES", 1)
+    pd.testing.assert_frame_equal(normalize_contacts(frame), inline)
+    assert inline["n_phone"].tolist() == ["+31612345678", "+32470123456", "+31612345678", None, None]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["+31612345678", "+31201234567", "+31123456789", "+31999999999", "+310612345678", "+3161234567", "+32470123456"],
+)
+def test_dutch_e164_shortcut_gives_what_phonenumbers_parse_gives(text: str) -> None:
+    import phonenumbers
+
+    from crmhub.reconcile.normalize import _parse_phone
+
+    for region in ("NL", "BE"):
+        assert _parse_phone(text, region) == phonenumbers.parse(text, region)

@@ -24,7 +24,10 @@ household case; ``different``) also become *cannot-link* constraints for cluster
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,11 +68,15 @@ class BlockingReport:
     records_in_skipped_blocks: int = 0
 
 
+_NOT_ASCII_ALNUM = re.compile(r"[^A-Za-z0-9]")
+_NOT_ASCII_ALPHA = re.compile(r"[^A-Za-z]")
+
+
 def _ascii_alnum(value: str | None) -> str | None:
     """Letters and digits only, ASCII: the form names take inside social handles."""
     if value is None:
         return None
-    out = "".join(ch for ch in value if ch.isascii() and ch.isalnum())
+    out = _NOT_ASCII_ALNUM.sub("", value)
     return out or None
 
 
@@ -77,7 +84,7 @@ def _handle_core(value: str | None) -> str | None:
     """A handle without digits and punctuation (``jan_vandijk42`` → ``janvandijk``), for handle ↔ name."""
     if value is None:
         return None
-    out = "".join(ch for ch in value if ch.isascii() and ch.isalpha())
+    out = _NOT_ASCII_ALPHA.sub("", value)
     return out if len(out) >= 6 else None
 
 
@@ -90,68 +97,109 @@ def _is_latin(value: str) -> bool:
     return any("a" <= ch <= "z" for ch in value)
 
 
-#: Per-record feature arrays by name (plain object arrays: no per-column string-dtype conversions).
+#: Per-record feature arrays by name. Text features are integer codes into a vocabulary (``v_*``), so
+#: blocking and comparison compare integers and string metrics run once per distinct pair of values.
 Features = dict[str, np.ndarray]
+
+
+def _vocab(values: list[object]) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, vocabulary)`` of per-record strings; ``""`` is always code 0 (the 'no value' code)."""
+    codes, uniques = pd.factorize(pd.Series(["", *values], dtype=object))
+    return codes[1:].astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Factorize tuples of non-negative codes: ``(codes, uniques)`` with one int per distinct tuple."""
+    key = codes[0].astype(np.int64)
+    for more in codes[1:]:
+        key, _ = pd.factorize(key * (int(more.max(initial=0)) + 1) + more)
+    combined, uniques = pd.factorize(key)
+    return combined, uniques
+
+
+def _per_tuple(codes: list[np.ndarray], func: Callable[..., object], vocabs: list[Any]) -> list[object]:
+    """``func`` applied once per distinct tuple of codes, as a per-record list of results."""
+    combined, _ = _combine(*codes)
+    _, first_row = np.unique(combined, return_index=True)  # a row holding each distinct tuple
+    table = [func(*(vocab[c[row]] for vocab, c in zip(vocabs, codes, strict=True))) for row in first_row.tolist()]
+    out = np.empty(len(table), dtype=object)
+    out[:] = table
+    return out[combined].tolist()
 
 
 def features(records: pd.DataFrame) -> Features:
     """Per record, the folded values blocking and comparison read (computed once per distinct value)."""
-    first = _map_unique(records["n_first_name"], fold_text)
-    last = _map_unique(records["n_last_name"], fold_text)
-    prefix = _map_unique(records["n_name_prefix"], fold_text)
-    first_s = first.fillna("").astype(str).str.replace(".", "", regex=False).str.strip()
-    last_s = last.fillna("").astype(str)
-    full_last = (prefix.fillna("").astype(str) + last_s).str.replace(" ", "", regex=False)
-    postcode = records["n_postcode"].fillna("").astype(str).str.replace(" ", "", regex=False)
-    has_first, has_last = first_s != "", last_s != ""
+    first_s = _map_unique(records["n_first_name"], lambda v: (fold_text(v) or "").replace(".", "").strip())
+    last_s = _map_unique(records["n_last_name"], lambda v: fold_text(v) or "")
+    prefix_s = _map_unique(records["n_name_prefix"], lambda v: fold_text(v) or "")
+    # First and last names share one vocabulary: swapped fields compare a first name with a last name.
+    name_codes, names = _vocab([*first_s.tolist(), *last_s.tolist()])
+    n = len(records)
+    first, last = name_codes[:n], name_codes[n:]
+    prefix, prefixes = _vocab(prefix_s.tolist())
+    full_last, full_lasts = _vocab(
+        _per_tuple([prefix, last], lambda p, la: (p + la).replace(" ", ""), [prefixes, names])
+    )
+    has_first, has_last = first != 0, last != 0
     both = has_first & has_last
-    sorted_name = np.where(first_s <= last_s, first_s + "|" + last_s, last_s + "|" + first_s)
-    pc4 = postcode.str.slice(0, 4)
-    number = records["n_house_number"].fillna("").astype(str)
-    latin = np.fromiter(
-        (_is_latin(a) or _is_latin(b) for a, b in zip(first_s.tolist(), last_s.tolist(), strict=True)),
-        dtype=bool,
-        count=len(first_s),
+    tokens, token_vocab = _vocab(
+        _per_tuple(
+            [first, prefix, last], lambda f, p, la: _sorted_tokens(f + " " + p + " " + la), [names, prefixes, names]
+        )
     )
-    script = pd.Series(np.where(latin, "latin", np.where(has_first | has_last, "other", "")), dtype=object)
-    handle = records["n_social_handle"].where(records["n_social_handle"].notna(), None)
-    first_alnum = first_s.map(_ascii_alnum)
-    last_alnum = full_last.map(_ascii_alnum)
-    name_handle = np.where(
-        first_alnum.notna() & last_alnum.notna(), first_alnum.fillna("") + last_alnum.fillna(""), None
+    tokens = np.where(both, tokens, 0)
+    latin_name = np.fromiter((_is_latin(v) for v in names), dtype=bool, count=len(names))
+    script = np.where(latin_name[first] | latin_name[last], 1, np.where(has_first | has_last, 2, 0))
+    name_len = np.fromiter((len(v) for v in names), dtype=np.int64, count=len(names))
+    initials, _ = pd.factorize(pd.Series([v[:1] for v in names], dtype=object))
+    postcode, postcodes = _vocab(_map_unique(records["n_postcode"], lambda v: (v or "").replace(" ", "")).tolist())
+    pc4, _ = _vocab([v[:4] for v in postcodes])
+    pc4 = pc4[postcode]
+    number, _ = _vocab(_map_unique(records["n_house_number"], lambda v: "" if v is None else str(v)).tolist())
+    # Handle ↔ name: a handle's letters against first + last name (or initial + last name), one vocabulary.
+    first_alnum = [_ascii_alnum(v) for v in names]
+    last_alnum = [_ascii_alnum(v) for v in full_lasts]
+    name_handle = _per_tuple(
+        [first, full_last], lambda f, la: None if f is None or la is None else f + la, [first_alnum, last_alnum]
     )
-    initial_handle = np.where(
-        first_alnum.notna() & last_alnum.notna(), first_alnum.fillna("").str.slice(0, 1) + last_alnum.fillna(""), None
+    initial_handle = _per_tuple(
+        [first, full_last], lambda f, la: None if f is None or la is None else f[:1] + la, [first_alnum, last_alnum]
     )
     no_name = ~has_first & ~has_last
-    handle_core = pd.Series([_handle_core(h) for h in handle.tolist()], dtype=object).where(no_name, None)
+    handle_core = _map_unique(records["n_social_handle"], lambda v: _handle_core(v) if v is not None else None)
+    handle_core = handle_core.where(pd.Series(no_name, index=handle_core.index), None).tolist()
+    handle_codes, _ = pd.factorize(pd.Series([*handle_core, *name_handle, *initial_handle], dtype=object))
+    n_pc4 = int(pc4.max(initial=0)) + 1
+    lo, hi = np.minimum(first, last), np.maximum(first, last)
     return {
-        k: np.asarray(v, dtype=bool if k == "first_is_initial" else object)
-        for k, v in {
-            "first": first_s.to_numpy(dtype=object),
-            "last": last_s.to_numpy(dtype=object),
-            "full_last": full_last.to_numpy(dtype=object),
-            "tokens": np.where(
-                both, (first_s + " " + prefix.fillna("").astype(str) + " " + last_s).map(_sorted_tokens), ""
-            ),
-            "initial": first_s.str.slice(0, 1).to_numpy(dtype=object),
-            "first_is_initial": (first_s.str.len() == 1).to_numpy(),
-            "script": script.to_numpy(dtype=object),
-            "postcode": postcode.to_numpy(dtype=object),
-            "number": number.to_numpy(dtype=object),
-            "address": records["key_address"].to_numpy(dtype=object, na_value=None),
-            "email": records["key_email"].to_numpy(dtype=object, na_value=None),
-            "phone": records["key_phone"].to_numpy(dtype=object, na_value=None),
-            "social": records["key_social"].to_numpy(dtype=object, na_value=None),
-            "network": records["n_social_network"].to_numpy(dtype=object, na_value=None),
-            "b_sorted_name": np.where(both, sorted_name, None),
-            "b_last_pc4": np.where(has_last & (pc4 != ""), last_s + "|" + pc4, None),
-            "b_first_pc4": np.where(has_first & (pc4 != ""), first_s + "|" + pc4, None),
-            "name_handle": name_handle,
-            "initial_handle": initial_handle,
-            "handle_core": handle_core.to_numpy(dtype=object),
-        }.items()
+        "first": first,
+        "last": last,
+        "v_names": names,
+        "full_last": full_last,
+        "tokens": tokens,
+        "v_tokens": token_vocab,
+        "initial": initials[first],
+        "first_is_initial": name_len[first] == 1,
+        "script": script,
+        "postcode": postcode,
+        "number": number,
+        "address": _key_codes(records["key_address"]),
+        "email": _key_codes(records["key_email"]),
+        "phone": _key_codes(records["key_phone"]),
+        "social": _key_codes(records["key_social"]),
+        "network": _key_codes(records["n_social_network"]),
+        "b_sorted_name": np.where(both, lo * len(names) + hi, -1),
+        "b_last_pc4": np.where(has_last & (pc4 != 0), last * n_pc4 + pc4, -1),
+        "b_first_pc4": np.where(has_first & (pc4 != 0), first * n_pc4 + pc4, -1),
+        "handle_core": handle_codes[:n],
+        "name_handle": handle_codes[n : 2 * n],
+        "initial_handle": handle_codes[2 * n :],
     }
+
+
+def _key_codes(values: pd.Series) -> np.ndarray:
+    """Integer codes of a nullable key column; null is -1."""
+    return pd.factorize(values, use_na_sentinel=True)[0].astype(np.int64)
 
 
 _BLOCK_KEYS = ("address", "b_sorted_name", "b_last_pc4", "b_first_pc4", "email", "phone", "social")
@@ -160,10 +208,10 @@ _BLOCK_KEYS = ("address", "b_sorted_name", "b_last_pc4", "b_first_pc4", "email",
 def _pairs_within(keys: np.ndarray, max_block: int, report: BlockingReport) -> np.ndarray:
     """All pairs ``left < right`` of records sharing a key, as int64 codes ``left * n + right``."""
     n = len(keys)
-    present = np.flatnonzero(pd.notna(keys))
+    present = np.flatnonzero(keys >= 0)  # keys are integer codes, -1 = no key
     if len(present) < 2:
         return np.empty(0, dtype=np.int64)
-    codes, _ = pd.factorize(pd.Series(keys[present], dtype=object))
+    codes, _ = pd.factorize(keys[present])
     order = np.argsort(codes, kind="stable")
     pos, codes = present[order], codes[order]
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
@@ -189,8 +237,9 @@ def _pairs_within(keys: np.ndarray, max_block: int, report: BlockingReport) -> n
 def _cross_pairs(left_keys: np.ndarray, right_keys: np.ndarray, max_block: int, report: BlockingReport) -> np.ndarray:
     """Pairs where one record's ``left_keys`` value equals another's ``right_keys`` value (handle ↔ name)."""
     n = len(left_keys)
-    lf = pd.DataFrame({"key": left_keys, "l": np.arange(n)}).dropna()
-    rf = pd.DataFrame({"key": right_keys, "r": np.arange(n)}).dropna()
+    lf = pd.DataFrame({"key": left_keys, "l": np.arange(n)})
+    rf = pd.DataFrame({"key": right_keys, "r": np.arange(n)})
+    lf, rf = lf[lf["key"] >= 0], rf[rf["key"] >= 0]  # -1 = no key
     if lf.empty or rf.empty:
         return np.empty(0, dtype=np.int64)
     sizes = rf.groupby("key")["r"].transform("size")
@@ -250,9 +299,32 @@ def _one_slip(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _equal_level(a: np.ndarray, b: np.ndarray) -> pd.Categorical:
-    present = pd.notna(a) & pd.notna(b)
+    """``same`` / ``different`` / ``missing`` of two key-code arrays (-1 = no value)."""
+    present = (a >= 0) & (b >= 0)
     same = present & (a == b)
     return _levels([same, present], ["same", "different"], "missing")
+
+
+def _pair_values(
+    codes_a: np.ndarray, codes_b: np.ndarray, vocab: np.ndarray, func: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """``func(vocab[a], vocab[b])`` per pair, evaluated once per distinct pair of codes.
+
+    Names are Zipf-distributed, so millions of candidate pairs hold far fewer distinct name pairs.
+    """
+    width = len(vocab)
+    inverse, uniques = pd.factorize(codes_a.astype(np.int64) * width + codes_b)
+    uniques = np.asarray(uniques, dtype=np.int64)
+    return func(vocab[uniques // width], vocab[uniques % width])[inverse]
+
+
+def _is_prefix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One non-empty name starts with the other ("Jan"/"Jantje")."""
+    return np.fromiter(
+        (bool(x) and bool(y) and (x.startswith(y) or y.startswith(x)) for x, y in zip(a, b, strict=True)),
+        dtype=bool,
+        count=len(a),
+    )
 
 
 def _levels(conditions: list[np.ndarray], names: list[str], default: str) -> pd.Categorical:
@@ -264,37 +336,39 @@ def _levels(conditions: list[np.ndarray], names: list[str], default: str) -> pd.
 
 
 def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame:
-    """The agreement level of each field for each pair (no scores yet)."""
-    f = feat
+    """The agreement level of each field for each pair (no scores yet).
+
+    Text features are vocabulary codes (code 0 = empty, -1 = no key), so equality is an integer
+    comparison; string similarities run per distinct pair of values (:func:`_pair_values`).
+    """
+    f, names = feat, feat["v_names"]
     fa, fb, la, lb = f["first"][left], f["first"][right], f["last"][left], f["last"][right]
-    jf, jl = _jw(fa, fb), _jw(la, lb)
-    js = np.minimum(_jw(fa, lb), _jw(la, fb))
-    has_a = (fa != "") | (la != "")
-    has_b = (fb != "") | (lb != "")
+    jf, jl = _pair_values(fa, fb, names, _jw), _pair_values(la, lb, names, _jw)
+    js = np.minimum(_pair_values(fa, lb, names, _jw), _pair_values(la, fb, names, _jw))
+    has_a = (fa != 0) | (la != 0)
+    has_b = (fb != 0) | (lb != 0)
     comparable = has_a & has_b & (f["script"][left] == f["script"][right])
     tokens_a, tokens_b = f["tokens"][left], f["tokens"][right]
-    both_full = (fa != "") & (fb != "") & (la != "") & (lb != "")
-    exact = ((fa == fb) & (la == lb)) | ((fa == lb) & (la == fb) & (fa != "")) | (both_full & (tokens_a == tokens_b))
+    both_full = (fa != 0) & (fb != 0) & (la != 0) & (lb != 0)
+    exact = ((fa == fb) & (la == lb)) | ((fa == lb) & (la == fb) & (fa != 0)) | (both_full & (tokens_a == tokens_b))
     full_a, full_b = f["full_last"][left], f["full_last"][right]
-    last_same = (la != "") & ((jl >= _CLOSE) | _one_slip(la, lb) | ((full_a != "") & (full_a == full_b)))
+    last_same = (la != 0) & (
+        (jl >= _CLOSE) | _pair_values(la, lb, names, _one_slip) | ((full_a != 0) & (full_a == full_b))
+    )
     # First names: Jaro-Winkler alone would call Johanna/Johannes (0.92) or Cornelis/Cornelia (0.95) one
     # name; they are a household's two people. Only equality or a typing slip makes two first names one.
-    first_same = (fa != "") & ((fa == fb) | _one_slip(fa, fb))
+    first_same = (fa != 0) & ((fa == fb) | _pair_values(fa, fb, names, _one_slip))
     # Swapped fields: the first names do not resemble each other, but the name words, sorted, do.
-    swapped = both_full & (jf < _RELATED) & (_jw(tokens_a, tokens_b) >= _CLOSE_SWAPPED)
+    swapped = both_full & (jf < _RELATED) & (_pair_values(tokens_a, tokens_b, f["v_tokens"], _jw) >= _CLOSE_SWAPPED)
     close = both_full & ((first_same & last_same) | (js >= _CLOSE) | swapped)
     initial_ok = (f["first_is_initial"][left] | f["first_is_initial"][right]) & (
         f["initial"][left] == f["initial"][right]
     )
     # "Jan"/"Jantje", "Chris"/"Christiaan": a diminutive or short form is not evidence of another person.
-    prefix = np.fromiter(
-        (bool(a) and bool(b) and (a.startswith(b) or b.startswith(a)) for a, b in zip(fa, fb, strict=True)),
-        dtype=bool,
-        count=len(fa),
-    )
-    related = (fa != "") & (fb != "") & ((jf >= _RELATED) | prefix)
+    prefix = _pair_values(fa, fb, names, _is_prefix)
+    related = (fa != 0) & (fb != 0) & ((jf >= _RELATED) | prefix)
     # Records with only a last name (or only a first name) on one side cannot say "different person".
-    partial = comparable & ~exact & ~close & ((fa == "") | (fb == "") | (la == "") | (lb == ""))
+    partial = comparable & ~exact & ~close & ((fa == 0) | (fb == 0) | (la == 0) | (lb == 0))
     name = _levels(
         [
             ~comparable,
@@ -304,7 +378,7 @@ def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame
             partial & ~last_same & ~first_same,
             partial & (last_same | first_same),
             last_same & related,
-            last_same & (fa != "") & (fb != ""),
+            last_same & (fa != 0) & (fb != 0),
             first_same,
         ],
         ["missing", "exact", "close", "initial", "missing", "partial", "similar_first", "same_last", "same_first"],
@@ -313,12 +387,12 @@ def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame
 
     addr_a, addr_b = f["address"][left], f["address"][right]
     pc_a, pc_b = f["postcode"][left], f["postcode"][right]
-    addr_present = (pc_a != "") & (pc_b != "")
+    addr_present = (pc_a != 0) & (pc_b != 0)
     number_same = f["number"][left] == f["number"][right]
     address = _levels(
         [
             ~addr_present,
-            pd.notna(addr_a) & (addr_a == addr_b),
+            (addr_a >= 0) & (addr_a == addr_b),
             (pc_a == pc_b) & number_same,
             pc_a == pc_b,
         ],
@@ -326,8 +400,8 @@ def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame
         "different",
     )
     soc_a, soc_b = f["social"][left], f["social"][right]
-    same_network = pd.notna(f["network"][left]) & (f["network"][left] == f["network"][right])
-    social_present = pd.notna(soc_a) & pd.notna(soc_b)
+    same_network = (f["network"][left] >= 0) & (f["network"][left] == f["network"][right])
+    social_present = (soc_a >= 0) & (soc_b >= 0)
     social = _levels(
         [social_present & (soc_a == soc_b), social_present & same_network], ["same", "different"], "missing"
     )
@@ -335,8 +409,8 @@ def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame
     hc_a, hc_b = f["handle_core"][left], f["handle_core"][right]
     nh_a, nh_b = f["name_handle"][left], f["name_handle"][right]
     ih_a, ih_b = f["initial_handle"][left], f["initial_handle"][right]
-    full = (pd.notna(hc_a) & (hc_a == nh_b)) | (pd.notna(hc_b) & (hc_b == nh_a))
-    initial = (pd.notna(hc_a) & (hc_a == ih_b)) | (pd.notna(hc_b) & (hc_b == ih_a))
+    full = ((hc_a >= 0) & (hc_a == nh_b)) | ((hc_b >= 0) & (hc_b == nh_a))
+    initial = ((hc_a >= 0) & (hc_a == ih_b)) | ((hc_b >= 0) & (hc_b == ih_a))
     handle_name = _levels([full, initial], ["full", "initial"], "none")
     return pd.DataFrame(
         {
@@ -364,7 +438,19 @@ def score(levels: pd.DataFrame, config: FuzzyConfig) -> pd.DataFrame:
         out["score"] = pd.Series(dtype=float)
         out["explanation"] = pd.Series(dtype=object)
         return out[PAIR_COLUMNS]
-    combo, uniques = pd.MultiIndex.from_frame(out[comparisons]).factorize()
+    # One integer per level combination (in order of first appearance, like a MultiIndex factorize).
+    factorized = [pd.factorize(out[c], use_na_sentinel=False) for c in comparisons]
+    key = np.zeros(len(out), dtype=np.int64)
+    for codes, levels_of in factorized:
+        key = key * len(levels_of) + codes
+    combo, keys = pd.factorize(key)
+    uniques = []
+    for k in np.asarray(keys).tolist():
+        values = []
+        for _, levels_of in reversed(factorized):
+            k, code = divmod(k, len(levels_of))
+            values.append(levels_of[code])
+        uniques.append(values[::-1])
     totals, texts = [], []
     for values in uniques:
         parts, total = [], 0.0

@@ -371,22 +371,31 @@ def explain_records(n_records: int, links: pd.DataFrame, rule_order: Sequence[st
 
     A record linked by nothing is a ``singleton``. Several rules are joined with ``+`` in rule order.
     """
-    out = pd.DataFrame({"match_rule": ["singleton"] * n_records, "match_key": [None] * n_records})
-    if links.empty:
-        return out
-    order = {name: i for i, name in enumerate(rule_order)}
-    rules_by_pos: dict[int, dict[str, str]] = {}
-    for side in ("left", "right"):
-        for pos, rule, key in zip(
-            links[side].tolist(), links["rule"].tolist(), links["match_key"].tolist(), strict=True
-        ):
-            rules_by_pos.setdefault(pos, {}).setdefault(rule, key)
-    positions = list(rules_by_pos)
-    names, keys = [], []
-    for pos in positions:
-        found = sorted(rules_by_pos[pos].items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
-        names.append("+".join(rule for rule, _ in found))
-        keys.append("+".join(key for _, key in found))
-    out.loc[positions, "match_rule"] = names
-    out.loc[positions, "match_key"] = keys
-    return out
+    names = np.empty(n_records, dtype=object)
+    names.fill("singleton")  # one shared string (np.full would make one per record)
+    keys = np.full(n_records, None, dtype=object)
+    if not links.empty:
+        rule_codes, rules = pd.factorize(links["rule"])
+        order = {name: i for i, name in enumerate(rule_order)}
+        # Rank of each distinct rule in output order (configured order, then name), as an integer.
+        by_order = sorted(range(len(rules)), key=lambda c: (order.get(rules[c], len(order)), rules[c]))
+        rank = np.empty(len(rules), dtype=np.int64)
+        rank[by_order] = np.arange(len(rules))
+        pos = np.concatenate([links["left"].to_numpy(dtype=np.int64), links["right"].to_numpy(dtype=np.int64)])
+        row = np.tile(np.arange(len(links)), 2)
+        code_rank = rank[np.tile(rule_codes, 2)]
+        # A rule's first key per record (left sides first, then right sides, in link order).
+        _, first = np.unique(pos * len(rules) + code_rank, return_index=True)
+        pos, row, code_rank = pos[first], row[first], code_rank[first]  # sorted by (pos, rank)
+        rule_names = np.asarray(rules, dtype=object)[rank.argsort()][code_rank]
+        match_keys = links["match_key"].to_numpy(dtype=object)[row]
+        starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+        ends = np.r_[starts[1:], len(pos)]
+        single = ends - starts == 1
+        # Most records are linked by one rule: only the others need a string join.
+        names[pos[starts[single]]] = rule_names[starts[single]]
+        keys[pos[starts[single]]] = match_keys[starts[single]]
+        for start, end in zip(starts[~single].tolist(), ends[~single].tolist(), strict=True):
+            names[pos[start]] = "+".join(rule_names[start:end])
+            keys[pos[start]] = "+".join(match_keys[start:end])
+    return pd.DataFrame({"match_rule": names, "match_key": pd.Series(keys, dtype=object)})

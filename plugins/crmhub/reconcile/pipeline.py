@@ -30,6 +30,25 @@ from crmhub.reconcile.survive import check_pins, survive
 
 REQUIRED_CONTACT_FIELDS = ("source", "source_id", "source_updated_at")
 
+#: Raw text fields that normalization replaces by ``n_*`` / ``key_*`` columns: dropped right after it,
+#: since at a million records each one is ~60 MB of Python strings nothing reads again.
+RAW_TEXT_COLUMNS: tuple[str, ...] = (
+    "first_name",
+    "name_prefix",
+    "last_name",
+    "email",
+    "phone",
+    "address_line",
+    "postcode",
+    "city",
+    "country",
+    "social_network",
+    "social_handle",
+    "company",
+)
+#: Match keys: needed by matching only, dropped before survivorship (the peak of a run).
+MATCH_KEY_COLUMNS: tuple[str, ...] = ("key_email", "key_phone", "key_social", "key_name", "key_address")
+
 
 @dataclass
 class ReconcileResult:
@@ -98,6 +117,7 @@ def reconcile(
     )
     records = normalize_contacts(frame, phone_regions=rules.phone_regions)
     del frame  # normalize_contacts copied it; at 1M records the duplicate costs ~1 GB of peak memory
+    _drop(records, RAW_TEXT_COLUMNS)  # every later step reads the normalized form
 
     links, reports = find_links(records, rules.matching)
     merged_in_source = source_merge_links(records)
@@ -168,6 +188,7 @@ def reconcile(
         XREF_COLUMNS,
     ).sort_values(["golden_id", "source", "source_id"], kind="stable", ignore_index=True)
 
+    _drop(records, MATCH_KEY_COLUMNS)  # survivorship reads presentation values only
     golden, lineage, conflicts = survive(records, rules, pins=check_pins(pins, rules), as_of=as_of)
     golden["social_followers"] = golden["golden_id"].map(_social_value(records)).astype("float64")
     cluster_sizes = records.groupby("golden_id").size()
@@ -197,6 +218,13 @@ def reconcile(
         "golden_deleted": int(golden["is_deleted"].sum()),
     }
     return ReconcileResult(golden, xref, lineage, conflicts, merges, stats, review, pairs)
+
+
+def _drop(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
+    """Delete ``columns`` in place (no copy of the other columns, unlike ``DataFrame.drop``)."""
+    for col in columns:
+        if col in frame.columns:
+            del frame[col]
 
 
 def _social_value(records: pd.DataFrame) -> pd.Series:

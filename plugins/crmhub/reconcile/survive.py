@@ -7,7 +7,7 @@ golden id wins, so cost grows with n log n, not with cluster sizes squared.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -16,35 +16,60 @@ from crmhub.model import CONFLICT_COLUMNS, GOLDEN_COLUMNS, LINEAGE_COLUMNS, conf
 from crmhub.reconcile.normalize import fold_text
 from crmhub.reconcile.rules import VALIDITY_FLAGS, AttributeRule, PrecedenceRules
 
-_SEP = "\x1f"
-
 #: One row per pinned golden field: a steward's value that overrides every rule.
 PIN_COLUMNS: list[str] = ["golden_id", "attribute", "field", "value"]
 
 _NS_PER_DAY = 86_400 * 10**9
 
 
-def _folded(values: np.ndarray) -> np.ndarray:
-    """Comparison form of presentation values, so "Berg" and "BERG" are not a conflict."""
-    table: dict[object, str] = {}
-    out = np.empty(len(values), dtype=object)
-    for i, value in enumerate(values):
-        if value is None:
-            out[i] = ""
-            continue
-        folded = table.get(value)
-        if folded is None:
-            folded = table[value] = fold_text(value) or ""
-        out[i] = folded
+def _fold_codes(values: np.ndarray) -> np.ndarray:
+    """Integer codes of the comparison form of presentation values, so "Berg" and "BERG" are not a
+    conflict; null and values that fold to nothing share one code.
+
+    Folding runs once per distinct value and comparisons are integer ones: at a million records a
+    string per record and attribute group costs seconds and gigabytes.
+    """
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    folded = [fold_text(v) or "" for v in uniques]
+    fold_codes, _ = pd.factorize(pd.Series(["", *folded], dtype=object))
+    return fold_codes[codes + 1]  # code -1 (null) lands on "" like an empty fold
+
+
+def _combine(codes: list[np.ndarray]) -> np.ndarray:
+    """One integer per row that is equal exactly when every column's code is equal."""
+    out = codes[0].astype(np.int64)
+    for more in codes[1:]:
+        out, _ = pd.factorize(out * (int(more.max(initial=0)) + 1) + more)
     return out
 
 
-def _display(values: list[np.ndarray]) -> np.ndarray:
-    """A group's value as one string for the conflict log (``street | 12 | A | ...``)."""
+def _objects(values: np.ndarray, index: pd.Index | None = None) -> pd.Series:
+    """Keep an object column as Python objects: pandas 3 would infer an Arrow string column, which the
+    model's ``conform`` turns back into objects (a second copy of every string)."""
+    return pd.Series(values, index=index, dtype=object)
+
+
+def _frame(columns: dict[str, object]) -> pd.DataFrame:
+    """A frame whose object-array columns stay object columns (see :func:`_objects`)."""
+    return pd.DataFrame(
+        {k: _objects(v) if isinstance(v, np.ndarray) and v.dtype == object else v for k, v in columns.items()}
+    )
+
+
+def _constant(value: str, n: int) -> np.ndarray:
+    """An object column holding one shared string (a scalar, or ``np.full``, makes n string objects)."""
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out
+
+
+def _display(values: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """The group's value of ``rows`` as one string for the conflict log (``street | 12 | A | ...``)."""
     if len(values) == 1:
-        return values[0]
+        return values[0][rows]
+    picked = [v[rows] for v in values]
     return np.array(
-        [" | ".join("" if v is None else str(v) for v in row) for row in zip(*values, strict=True)], dtype=object
+        [" | ".join("" if v is None else str(v) for v in row) for row in zip(*picked, strict=True)], dtype=object
     )
 
 
@@ -58,6 +83,35 @@ class _Prepared:
     updated: np.ndarray  # source_updated_at as int64 ns; NaT = smallest
     eligible: np.ndarray  # may supply values (not deleted, or the whole golden record is deleted)
     as_of: int  # reference time (ns) for trust decay
+    source_codes: np.ndarray  # per record, index into ``source_names``
+    source_names: list[str]
+    folded: dict[str, np.ndarray] = field(default_factory=dict)  # fold codes per column, filled lazily
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)  # object arrays per column, filled lazily
+    filled: dict[str, np.ndarray] = field(default_factory=dict)  # non-null masks per column, filled lazily
+
+    def values(self, records: pd.DataFrame, col: str) -> np.ndarray:
+        """``records[col]`` as an object array with None for nulls, converted once per run."""
+        if col not in self.arrays:
+            self.arrays[col] = _column(records, col)
+        return self.arrays[col]
+
+    def present(self, records: pd.DataFrame, columns: list[str]) -> np.ndarray:
+        """Per record and column, whether it has a value: shape ``(len(columns), n_records)``."""
+        for col in columns:
+            if col not in self.filled:
+                self.filled[col] = pd.notna(self.values(records, col))
+        return np.array([self.filled[col] for col in columns])
+
+    def per_source(self, mapping: dict[str, float], default: float) -> np.ndarray:
+        """Per record, ``mapping[source]`` (``default`` for sources not in it)."""
+        return np.array([mapping.get(s, default) for s in self.source_names], dtype=float)[self.source_codes]
+
+    def fold_codes(self, records: pd.DataFrame, columns: list[str]) -> np.ndarray:
+        """Per record, one code for the folded values of ``columns`` (each column folded once per run)."""
+        for col in columns:
+            if col not in self.folded:
+                self.folded[col] = _fold_codes(self.values(records, col))
+        return _combine([self.folded[col] for col in columns])
 
 
 def _column(records: pd.DataFrame, name: str) -> np.ndarray:
@@ -69,11 +123,11 @@ def _column(records: pd.DataFrame, name: str) -> np.ndarray:
 def rank_candidates(records: pd.DataFrame, rule: AttributeRule, prep: _Prepared) -> np.ndarray:
     """Positions of the records that may supply ``rule``'s group: grouped by golden id, best first."""
     columns = [f"n_{c}" for c in rule.columns]
-    has_value = records[columns].notna().any(axis=1).to_numpy()
-    source_rank = records["source"].map({s: i for i, s in enumerate(rule.sources)})
-    in_sources = source_rank.notna().to_numpy()
+    has_value = prep.present(records, columns).any(axis=0)
+    source_rank = prep.per_source({s: float(i) for i, s in enumerate(rule.sources)}, np.nan)
+    in_sources = ~np.isnan(source_rank)
     positions = np.flatnonzero(has_value & in_sources & prep.eligible)
-    ranks = source_rank.to_numpy(dtype=float, na_value=np.nan)[positions]
+    ranks = source_rank[positions]
     valid_rank = np.zeros(len(positions), dtype=np.int8)
     if rule.valid_beats_invalid:
         flag = records[VALIDITY_FLAGS[rule.name]].fillna(False).to_numpy(dtype=bool)[positions]
@@ -87,17 +141,15 @@ def rank_candidates(records: pd.DataFrame, rule: AttributeRule, prep: _Prepared)
     elif rule.rule == "most_recent":  # business time, source order only breaks exact ties
         keys = (tie, ranks, newest_first)
     elif rule.rule == "most_complete":  # most filled fields of the group, then source order, then newest
-        filled = records[columns].notna().sum(axis=1).to_numpy()[positions]
+        filled = prep.present(records, columns).sum(axis=0)[positions]
         keys = (tie, newest_first, ranks, -filled)
     else:  # most_frequent: the value most records agree on (compared folded), then source order, newest
-        compare = _folded(records[columns[0]].to_numpy(dtype=object, na_value=None)[positions])
-        for col in columns[1:]:
-            compare = compare + _SEP + _folded(records[col].to_numpy(dtype=object, na_value=None)[positions])
+        compare = prep.fold_codes(records, columns)[positions]
         frequency = pd.Series(compare).groupby([gid, compare]).transform("size").to_numpy()
         keys = (tie, newest_first, ranks, -frequency)
     if rule.half_life_days is not None:
         age_days = np.maximum(prep.as_of - prep.updated[positions], 0) / _NS_PER_DAY
-        trust = records["source"].map(lambda s: rule.trust.get(s, 1.0)).to_numpy(dtype=float)[positions]
+        trust = prep.per_source(rule.trust, 1.0)[positions]
         decayed = trust * np.power(0.5, age_days / rule.half_life_days)
         keys = (*keys, -np.round(decayed, 9))
     order = np.lexsort((*keys, valid_rank, gid))
@@ -135,12 +187,15 @@ def survive(
         reference = int(pd.Timestamp(as_of).tz_convert("UTC").value)
     else:
         reference = int(updated_ns.max()) if len(updated_ns) else 0
-    prep = _Prepared(gid_codes, gids, record_rank, updated_ns, ~deleted | all_deleted[gid_codes], reference)
+    source_codes, source_names = pd.factorize(records["source"])
+    eligible = ~deleted | all_deleted[gid_codes]
+    prep = _Prepared(gid_codes, gids, record_rank, updated_ns, eligible, reference, source_codes, list(source_names))
 
-    golden = pd.DataFrame({"golden_id": gids})
+    golden = pd.DataFrame({"golden_id": _objects(gids)})
     golden["source_updated_at"] = updated.groupby(gid_codes).max().reindex(range(n_gid)).to_numpy()
     golden["is_deleted"] = all_deleted
-    sources, source_ids = _column(records, "source"), _column(records, "source_id")
+    sources = np.asarray(prep.source_names, dtype=object)[prep.source_codes]  # a few shared strings
+    source_ids = _column(records, "source_id")
 
     lineage_parts: list[pd.DataFrame] = []
     conflict_parts: list[pd.DataFrame] = []
@@ -151,24 +206,25 @@ def survive(
         is_first[1:] = cand_gid[1:] != cand_gid[:-1]
         winners = ranked[is_first]
         winner_gid = cand_gid[is_first]
-        values = [_column(records, f"n_{c}") for c in rule.columns]
+        values = [prep.values(records, f"n_{c}") for c in rule.columns]
         for col, column_values in zip(rule.columns, values, strict=True):
             out = np.full(n_gid, None, dtype=object)
             out[winner_gid] = column_values[winners]
-            golden[col] = out
+            golden[col] = _objects(out)
         lineage_parts.append(
-            pd.DataFrame(
+            _frame(
                 {
                     "golden_id": gids[winner_gid],
-                    "attribute": rule.name,
+                    "attribute": _constant(rule.name, len(winners)),
                     "source": sources[winners],
                     "source_id": source_ids[winners],
                     "source_updated_at": updated.iloc[winners].reset_index(drop=True),
-                    "rule": rule.label,
+                    "rule": _constant(rule.label, len(winners)),
                 }
             )
         )
-        conflict_parts.append(_conflicts(ranked, cand_gid, is_first, [v[ranked] for v in values], sources, gids, rule))
+        compare = prep.fold_codes(records, [f"n_{c}" for c in rule.columns])[ranked]
+        conflict_parts.append(_conflicts(ranked, cand_gid, is_first, compare, values, sources, gids, rule))
 
     lineage = conform(pd.concat(lineage_parts, ignore_index=True), LINEAGE_COLUMNS)
     if pins is not None and not pins.empty:
@@ -187,37 +243,42 @@ def _conflicts(
     ranked: np.ndarray,
     cand_gid: np.ndarray,
     is_first: np.ndarray,
+    compare: np.ndarray,
     values: list[np.ndarray],
     sources: np.ndarray,
     gids: np.ndarray,
     rule: AttributeRule,
 ) -> pd.DataFrame:
-    """One row per (golden id, other source, other value) that disagrees with the chosen value."""
+    """One row per (golden id, other source, other value) that disagrees with the chosen value.
+
+    ``compare`` holds the candidates' folded-value codes (in ``ranked`` order), ``values`` the
+    presentation columns over all records.
+    """
     if len(ranked) == 0:
         return pd.DataFrame(columns=CONFLICT_COLUMNS)
-    compare = _folded(values[0])
-    for column_values in values[1:]:
-        compare = compare + _SEP + _folded(column_values)
     # Index of each candidate's winner: the group's first row (candidates are grouped by golden id).
     first_index = np.maximum.accumulate(np.where(is_first, np.arange(len(ranked)), 0))
     differs = compare != compare[first_index]
     if not differs.any():
         return pd.DataFrame(columns=CONFLICT_COLUMNS)
-    display = _display(values)
     rows = np.flatnonzero(differs)
-    frame = pd.DataFrame(
+    frame = _frame(
         {
             "golden_id": gids[cand_gid[rows]],
-            "attribute": rule.name,
+            "attribute": _constant(rule.name, len(rows)),
             "chosen_source": sources[ranked[first_index[rows]]],
-            "chosen_value": display[first_index[rows]],
+            "chosen_value": ranked[first_index[rows]],
             "other_source": sources[ranked[rows]],
-            "other_value": display[rows],
-            "rule": rule.label,
+            "other_value": ranked[rows],
+            "rule": _constant(rule.label, len(rows)),
             "_compare": compare[rows],
         }
     )
-    return frame.drop_duplicates(["golden_id", "other_source", "_compare"]).drop(columns="_compare")
+    frame = frame.drop_duplicates(["golden_id", "other_source", "_compare"]).drop(columns="_compare")
+    # Display strings only for the rows kept: most candidates agree with their winner.
+    frame["chosen_value"] = _objects(_display(values, frame["chosen_value"].to_numpy()), frame.index)
+    frame["other_value"] = _objects(_display(values, frame["other_value"].to_numpy()), frame.index)
+    return frame
 
 
 def _apply_pins(
