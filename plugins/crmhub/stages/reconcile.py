@@ -321,25 +321,105 @@ def _record_quality(files: RunFiles, gate: str, reports: list[Any], extra: dict[
 
 def load(warehouse: Any, files: RunFiles, run_id: str) -> dict[str, Any]:
     """Load golden contacts (SCD2, golden merges closed), xref, lineage, conflicts, interactions,
-    opportunities, cases and campaigns in one transaction."""
+    opportunities, cases and campaigns in one transaction.
+
+    Only what changed since the warehouse's last load is handed over (:mod:`crmhub.warehouse.delta`),
+    so a run's load costs what changed rather than what the warehouse holds; the first run, or any
+    run whose comparison state cannot be trusted, hands over the whole snapshot.
+    """
+    from crmhub.warehouse.delta import plan_load
+    from crmhub.warehouse.load import StaleHandover
+
     merges_file = files.folder / "merges.json"
-    stats = warehouse.load_reconciled(
-        run_id,
-        golden=files.read("golden"),
-        xref=files.read("xref"),
-        lineage=files.read("lineage"),
-        conflicts=files.read("conflicts"),
-        interactions=files.read("interactions_attached"),
-        opportunities=_read_optional(files, "opportunities_attached"),
-        cases=_read_optional(files, "cases_attached"),
-        campaigns=_read_optional(files, "campaigns"),
-        merges=json.loads(merges_file.read_text(encoding="utf-8")) if merges_file.exists() else None,
-    )
-    result = {"run_id": run_id, **stats.counts(), **load_steward(warehouse, files, run_id)}
+    merges = json.loads(merges_file.read_text(encoding="utf-8")) if merges_file.exists() else None
+    state = load_state(warehouse, files)
+    paths = {name: files.path(name) for name in HANDOVER_FILES}
+    if state is None:
+        plan = None
+        frames = {name: _read_optional(files, name) for name in HANDOVER_FILES}
+    else:
+        plan = plan_load(paths, state, warehouse.last_load())
+        frames = plan.frames
+    try:
+        stats = _load_frames(warehouse, run_id, frames, merges, plan.previous_load_id if plan else None, _small(plan))
+    except StaleHandover as exc:  # another load committed after the comparison: hand over everything
+        log.warning("load: %s; handing over the full snapshot", exc)
+        frames = {name: _read_optional(files, name) for name in HANDOVER_FILES}
+        stats = _load_frames(warehouse, run_id, frames, merges, None, False)
+    except Exception:
+        if plan is not None and state is not None:
+            state.discard(plan.pending)
+        raise
+    if plan is not None and state is not None and plan.pending is not None:
+        try:
+            state.commit(plan.pending, stats.load_id)
+        except OSError as exc:  # the next run then compares nothing and hands over everything
+            log.warning("load: could not keep the load state (%s); the next load is a full handover", exc)
+    handover = plan.summary() if plan is not None else {"handover": "full", "handover_reason": "no load state"}
+    result = {"run_id": run_id, **stats.counts(), **handover, **load_steward(warehouse, files, run_id)}
     if files.path("quarantine").exists():  # the canonical gate ran: its earlier entries may be fixed now
         result["quarantine_resolved"] = warehouse.resolve_quarantine(run_id, list(QUARANTINE_STAGES))
     log.info("load: %s", json.dumps(result, default=str))
     return files.record("load", result)
+
+
+#: Run files the load hands to the warehouse (``golden``, ``xref`` ... as :func:`match_and_survive` wrote them).
+HANDOVER_FILES: tuple[str, ...] = (
+    "golden",
+    "xref",
+    "lineage",
+    "conflicts",
+    "interactions_attached",
+    "opportunities_attached",
+    "cases_attached",
+    "campaigns",
+)
+
+
+def load_state(warehouse: Any, files: RunFiles) -> Any:
+    """The incremental-load state of this warehouse (under ``<data dir>/state``); none in memory."""
+    from crmhub.warehouse.delta import LoadState
+
+    url = warehouse.url
+    if url.dialect == "duckdb" and url.path is None:
+        return None
+    return LoadState.for_warehouse(files.folder.parent.parent / "state", url.redacted())
+
+
+def _load_frames(
+    warehouse: Any,
+    run_id: str,
+    frames: dict[str, pd.DataFrame | None],
+    merges: list[dict[str, Any]] | None,
+    expect_last_load: str | None,
+    by_key: bool,
+) -> Any:
+    return warehouse.load_reconciled(
+        run_id,
+        golden=frames["golden"],
+        xref=frames["xref"],
+        lineage=frames["lineage"],
+        conflicts=frames["conflicts"],
+        interactions=frames["interactions_attached"],
+        opportunities=frames["opportunities_attached"],
+        cases=frames["cases_attached"],
+        campaigns=frames["campaigns"],
+        merges=merges,
+        expect_last_load=expect_last_load,
+        by_key=by_key,
+    )
+
+
+#: An incremental handover at most this share of the snapshot probes core by key (see load.py).
+SMALL_HANDOVER = 0.1
+
+
+def _small(plan: Any) -> bool:
+    """Whether the handover is small enough for key probes to beat joins over all of core."""
+    if plan is None or plan.mode != "incremental":
+        return False
+    snapshot = sum(plan.snapshot_rows.values())
+    return snapshot > 0 and sum(plan.handed_rows.values()) <= SMALL_HANDOVER * snapshot
 
 
 def _read_optional(files: RunFiles, name: str) -> pd.DataFrame | None:

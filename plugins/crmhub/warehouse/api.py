@@ -117,6 +117,8 @@ class Warehouse:
         campaigns: pd.DataFrame | None = None,
         merges: pd.DataFrame | list[dict[str, Any]] | None = None,
         fail_after: str | None = None,
+        expect_last_load: str | None = None,
+        by_key: bool = False,
     ) -> LoadStats:
         """Load one reconcile run atomically (see :mod:`crmhub.warehouse.load`).
 
@@ -136,7 +138,13 @@ class Warehouse:
             campaigns=campaigns,
             merges=merges,
             fail_after=fail_after,
+            expect_last_load=expect_last_load,
+            by_key=by_key,
         )
+
+    def last_load(self) -> dict[str, Any] | None:
+        """The latest successful reconcile load (``load_id``) and erasures run since (``erasures_since``)."""
+        return load.last_load(self.engine)
 
     # -- reading ---------------------------------------------------------------------------
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:

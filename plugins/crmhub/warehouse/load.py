@@ -13,8 +13,9 @@ import contextlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 
@@ -22,7 +23,7 @@ from crmhub.errors import CrmHubError
 from crmhub.model import CAMPAIGN_COLUMNS, CONFLICT_COLUMNS, GOLDEN_COLUMNS, LINEAGE_COLUMNS
 from crmhub.warehouse import frames, tables
 from crmhub.warehouse.engine import Engine
-from crmhub.warehouse.sqlfiles import load_statements
+from crmhub.warehouse.sqlfiles import has_load_file, load_statements
 
 #: Load steps in order; ``fail_after`` names one of them.
 STEPS: tuple[str, ...] = ("stage", "golden", "xref", "interactions", "records", "lineage", "conflicts", "audit")
@@ -39,6 +40,13 @@ class InjectedFailure(CrmHubError):
 
 class LoadIntegrityError(CrmHubError):
     """The load would break an invariant (e.g. two current versions of one golden contact)."""
+
+
+class StaleHandover(CrmHubError):
+    """An incremental handover was computed against a load that is no longer the warehouse's latest.
+
+    Raised under the load lock before anything changed; the caller hands over the full snapshot.
+    """
 
 
 @dataclass(frozen=True)
@@ -67,10 +75,12 @@ class LoadStats:
     cases_upserted: int = 0
     campaigns_received: int = 0
     campaigns_upserted: int = 0
+    #: this load's identity in ``audit.load_audit`` (audit id and start time; not a count)
+    load_id: str | None = None
 
     def counts(self) -> dict[str, int]:
-        """The counts without the run id."""
-        return {k: v for k, v in asdict(self).items() if k != "run_id"}
+        """The counts without the run id and load id."""
+        return {k: v for k, v in asdict(self).items() if k not in ("run_id", "load_id")}
 
 
 def newest_per_key(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
@@ -185,10 +195,16 @@ def load_reconciled(
     campaigns: pd.DataFrame | None = None,
     merges: pd.DataFrame | list[dict] | None = None,
     fail_after: str | None = None,
+    expect_last_load: str | None = None,
+    by_key: bool = False,
 ) -> LoadStats:
     """Apply one reconcile run atomically; on any error nothing in raw/staging/core changes.
 
-    A failed attempt is still recorded in ``audit.load_audit`` (in its own transaction, after
+    ``expect_last_load`` (for incremental handovers): the ``load_id`` of the load the frames were
+    compared with; if another load has committed since, :class:`StaleHandover` is raised before
+    anything changes. ``by_key``: the frames are a small share of what core holds, so statements
+    with a ``<name>_by_key`` variant for this engine probe core by key instead of joining all of
+    it. A failed attempt is still recorded in ``audit.load_audit`` (in its own transaction, after
     the rollback) so operators see it.
     """
     if fail_after is not None and fail_after not in STEPS:
@@ -218,9 +234,18 @@ def load_reconciled(
     try:
         with engine.transaction():
             engine.run_file("lock", {"lock_name": LOAD_LOCK})
+            engine.run_file("load_settings")
+            if expect_last_load is not None:
+                latest = last_load(engine)
+                if latest is None or latest["load_id"] != expect_last_load:
+                    raise StaleHandover(
+                        f"handover was compared with load {expect_last_load}, but the latest load is "
+                        f"{latest['load_id'] if latest else None}"
+                    )
             engine.run_file("staging_clear")
             for table, frame in staged.items():
-                engine.stage(table, frame)
+                if len(frame):  # staging was just emptied; an empty COPY (and its ANALYZE) adds nothing
+                    engine.stage(table, frame)
             checkpoint("stage")
             golden_merged = engine.run_file("golden_merge_close")
             engine.run_file("golden_plan")
@@ -232,14 +257,14 @@ def load_reconciled(
             xref_opened = engine.run_file("xref_open", params)
             _check_one_current(engine)
             checkpoint("xref")
-            interactions_updated = engine.run_file("interactions_update", params)
+            interactions_updated = engine.run_file(_variant(engine, "interactions_update", by_key), params)
             interactions_inserted = engine.run_file("interactions_insert", params)
             checkpoint("interactions")
             opportunities_upserted = engine.run_file("opportunities_upsert", params)
             cases_upserted = engine.run_file("cases_upsert", params)
             campaigns_upserted = engine.run_file("campaigns_upsert", params)
             checkpoint("records")
-            lineage_deleted = engine.run_file("lineage_delete")
+            lineage_deleted = engine.run_file(_variant(engine, "lineage_delete", by_key))
             lineage_inserted = engine.run_file("lineage_insert", params)
             checkpoint("lineage")
             conflicts_deleted = engine.run_file("conflicts_delete", params)
@@ -271,11 +296,35 @@ def load_reconciled(
                 campaigns_upserted=campaigns_upserted,
             )
             _audit(engine, run_id, started, "success", stats.counts(), None)
+            stats = replace(stats, load_id=last_load(engine)["load_id"])  # type: ignore[index]
             checkpoint("audit")
+    except StaleHandover:
+        raise
     except Exception as exc:
         _audit_failure(engine, run_id, started, exc)
         raise
     return stats
+
+
+def last_load(engine: Engine) -> dict[str, Any] | None:
+    """The latest successful reconcile load and the erasures that ran after it.
+
+    ``load_id`` joins the audit id and the start time, so a warehouse recreated at the same URL
+    (its audit ids start again) is not mistaken for the one an earlier load state describes.
+    """
+    (statement,) = load_statements("load_latest", engine.dialect)
+    _, data = engine.fetch(statement)
+    if not data:
+        return None
+    audit_id, started_at, erasures = data[0]
+    stamp = pd.Timestamp(started_at)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return {"load_id": f"{int(audit_id)}@{stamp.isoformat()}", "erasures_since": int(erasures or 0)}
+
+
+def _variant(engine: Engine, name: str, by_key: bool) -> str:
+    """``<name>_by_key`` when asked for and written for this engine, else ``name``."""
+    return f"{name}_by_key" if by_key and has_load_file(f"{name}_by_key", engine.dialect) else name
 
 
 def _pause_for_kill() -> None:

@@ -59,6 +59,12 @@ def load_statements(name: str, dialect: str) -> tuple[str, ...]:
     return tuple(split_statements(path.read_text(encoding="utf-8")))
 
 
+def has_load_file(name: str, dialect: str) -> bool:
+    """Whether ``load/<name>.sql`` or its ``<name>.<dialect>.sql`` override exists."""
+    folder = WAREHOUSE_SQL_DIR / "load"
+    return (folder / f"{name}.{dialect}.sql").exists() or (folder / f"{name}.sql").exists()
+
+
 def ddl_files(dialect: str) -> list[Path]:
     """Numbered DDL files for ``dialect`` in the order they must run.
 

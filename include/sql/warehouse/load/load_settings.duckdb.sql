@@ -1,0 +1,1 @@
+-- DuckDB needs no per-load planner settings (see load_settings.postgresql.sql).
