@@ -44,6 +44,18 @@ def test_database_columns_match_the_python_whitelist(wh: Warehouse) -> None:
         assert found == columns, table
 
 
+@pytest.mark.postgres
+def test_postgres_interactions_pages_keep_room_for_in_place_updates(pg_url: str) -> None:
+    """An edited interaction is rewritten on its own page (HOT), so small updates add no index entries."""
+    with Warehouse.from_url(pg_url) as warehouse:
+        warehouse.migrate()
+        options = warehouse.query(
+            "SELECT array_to_string(reloptions, ',') AS options FROM pg_class "
+            "WHERE oid = 'core.interactions'::regclass"
+        )["options"].tolist()
+    assert options == ["fillfactor=90"]
+
+
 def test_land_raw_is_idempotent(wh: Warehouse) -> None:
     records = pd.DataFrame([raw_record("1", "2025-01-01", {"a": 1}), raw_record("2", "2025-01-01", {"a": 2})])
     assert wh.land_raw(records) == 2

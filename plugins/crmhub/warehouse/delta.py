@@ -30,9 +30,11 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pandas as pd
@@ -54,6 +56,12 @@ GROUP_KEYS: dict[str, str] = {"lineage": "golden_id"}
 #: Run files always handed over whole (a per-run log).
 WHOLE: tuple[str, ...] = ("conflicts",)
 STATE_VERSION = 2
+#: Run files are compared on this many threads (one file per thread; DuckDB releases the GIL).
+#: A small run file is one Parquet row group, which DuckDB scans on one thread, so at 100k
+#: contacts this overlaps the interactions file with all the others.
+FILE_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -148,7 +156,7 @@ def plan_load(paths: Mapping[str, Path], state: LoadState, last_load: Mapping[st
         snapshot_rows = _fingerprint(con, present, pending)
         if trusted:
             rows = _changed_rows(con, present, state.folder)
-            frames = {name: _read_rows(con, present[name], rows.get(name)) for name in present}
+            frames = _per_file(con, present, lambda cur, name: _read_rows(cur, present[name], rows.get(name)))
             mode = "incremental"
         else:
             frames = {name: pd.read_parquet(path) for name, path in present.items()}
@@ -187,38 +195,53 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _per_file(
+    con: duckdb.DuckDBPyConnection, names: Mapping[str, object], work: Callable[[duckdb.DuckDBPyConnection, str], _T]
+) -> dict[str, _T]:
+    """``work(cursor, name)`` for every name, on :data:`FILE_THREADS` threads, each with its own cursor
+    on ``con``'s database (tables, not temp tables, are what cursors share)."""
+
+    def run(name: str) -> _T:
+        with con.cursor() as cursor:
+            return work(cursor, name)
+
+    with ThreadPoolExecutor(max_workers=FILE_THREADS) as pool:
+        futures = {name: pool.submit(run, name) for name in names}
+        return {name: future.result() for name, future in futures.items()}
+
+
 def _fingerprint(con: duckdb.DuckDBPyConnection, present: Mapping[str, Path], pending: Path) -> dict[str, int]:
-    """Per run file a temp table ``fp_<name>`` (row number ``r``, key hash ``k``, row hash ``h``) and
+    """Per run file a table ``fp_<name>`` (row number ``r``, key hash ``k``, row hash ``h``) and
     the fingerprints to keep: row hashes, or for lineage one hash per golden ID (``k``, ``h``).
 
     A row's hash covers its key columns too, so a row is unchanged exactly when its hash was kept
     last time; comparing one 64-bit column halves the join (a false "unchanged" needs a 64-bit
     collision: about 1e-8 per run at 5M rows with 1% changed).
     """
-    counts = {}
-    for name, path in present.items():
+
+    def one(cur: duckdb.DuckDBPyConnection, name: str) -> int:
+        path = present[name]
         if name in WHOLE:
-            counts[name] = pq.ParquetFile(path).metadata.num_rows
-            continue
-        values = ", ".join(_quote(c) for c in _columns(con, path))
+            return pq.ParquetFile(path).metadata.num_rows
+        values = ", ".join(_quote(c) for c in _columns(cur, path))
         key = _quote(GROUP_KEYS[name]) if name in GROUP_KEYS else ", ".join(_quote(c) for c in ROW_KEYS[name])
         keyed = name in GROUP_KEYS or name == "golden"  # only these are selected by key later
-        con.execute(
-            f"CREATE TEMP TABLE fp_{name} AS SELECT file_row_number AS r, "
+        cur.execute(
+            f"CREATE TABLE fp_{name} AS SELECT file_row_number AS r, "
             f"{f'hash({key})' if keyed else 'NULL::UBIGINT'} AS k, "
             f"hash({values}) AS h FROM read_parquet(?, file_row_number = true)",
             [str(path)],
         )
         kept = f"SELECT h FROM fp_{name}"
         if name in GROUP_KEYS:
-            con.execute(
-                f"CREATE TEMP TABLE groups_{name} AS "
-                f"SELECT k, hash(bit_xor(h), count(*)) AS h FROM fp_{name} GROUP BY k"
+            cur.execute(
+                f"CREATE TABLE groups_{name} AS SELECT k, hash(bit_xor(h), count(*)) AS h FROM fp_{name} GROUP BY k"
             )
             kept = f"SELECT k, h FROM groups_{name}"
-        con.execute(f"COPY ({kept}) TO '{pending / (name + '.parquet')}' (FORMAT parquet)")
-        counts[name] = con.execute(f"SELECT count(*) FROM fp_{name}").fetchone()[0]
-    return counts
+        cur.execute(f"COPY ({kept}) TO '{pending / (name + '.parquet')}' (FORMAT parquet)")
+        return cur.execute(f"SELECT count(*) FROM fp_{name}").fetchone()[0]
+
+    return _per_file(con, present, one)
 
 
 def _changed_rows(con: duckdb.DuckDBPyConnection, present: Mapping[str, Path], state: Path) -> dict[str, list[int]]:
@@ -248,7 +271,7 @@ def _changed_rows(con: duckdb.DuckDBPyConnection, present: Mapping[str, Path], s
         if "lineage" in present:
             parts.append(f"SELECT p.k FROM {previous('lineage')} p WHERE p.k NOT IN (SELECT k FROM groups_lineage)")
         params = [out.get("golden", []), _merge_ids(present)]
-        con.execute(f"CREATE TEMP TABLE staged_golden AS {' UNION '.join(parts)}", params)
+        con.execute(f"CREATE TABLE staged_golden AS {' UNION '.join(parts)}", params)
         out["golden"] = rows("SELECT r FROM fp_golden WHERE k IN (SELECT k FROM staged_golden)")
         golden_keys = "staged_golden"
     if "lineage" in present:
@@ -281,6 +304,8 @@ def _read_rows(con: duckdb.DuckDBPyConnection, path: Path, rows: list[int] | Non
     """
     if rows is None:
         return pd.read_parquet(path)
+    if not rows:  # nothing changed in this file: its columns, without scanning it
+        return pq.read_schema(path).empty_table().to_pandas()
     relation = con.execute(
         "SELECT * EXCLUDE (file_row_number) FROM read_parquet(?, file_row_number = true) "
         "WHERE file_row_number IN (SELECT unnest(?::BIGINT[])) ORDER BY file_row_number",
