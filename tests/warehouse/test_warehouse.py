@@ -50,8 +50,7 @@ def test_postgres_interactions_pages_keep_room_for_in_place_updates(pg_url: str)
     with Warehouse.from_url(pg_url) as warehouse:
         warehouse.migrate()
         options = warehouse.query(
-            "SELECT array_to_string(reloptions, ',') AS options FROM pg_class "
-            "WHERE oid = 'core.interactions'::regclass"
+            "SELECT array_to_string(reloptions, ',') AS options FROM pg_class WHERE oid = 'core.interactions'::regclass"
         )["options"].tolist()
     assert options == ["fillfactor=90"]
 
