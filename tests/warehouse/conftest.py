@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -19,18 +20,24 @@ ADMIN_URL = os.environ.get("CRMHUB_TEST_PG_ADMIN_URL", "postgresql://postgres@12
 SCHEMAS = ("raw", "staging", "core", "mart", "audit")
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database for this session, dropped afterwards."""
-    name = f"crmhub_test_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def throwaway_database(prefix: str) -> Iterator[str]:
+    """The URL of a new empty PostgreSQL database ``<prefix><random>``, dropped afterwards."""
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    base = ADMIN_URL.rsplit("/", 1)[0]
     try:
-        yield f"{base}/{name}"
+        yield f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this session, dropped afterwards."""
+    with throwaway_database("crmhub_test_") as url:
+        yield url
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -5,15 +5,13 @@ snapshot — on DuckDB and PostgreSQL, through a sequence of runs with every kin
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import psycopg
 import pytest
-from conftest import ADMIN_URL
+from conftest import throwaway_database
 from wh_helpers import (
     campaign_row,
     case_row,
@@ -141,14 +139,8 @@ def reference_url(url: str, tmp_path: Path) -> Iterator[str]:
     if url.startswith("duckdb"):
         yield f"duckdb://{tmp_path / 'reference.duckdb'}"
         return
-    name = f"crmhub_test_ref_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database("crmhub_test_ref_") as reference:
+        yield reference
 
 
 @pytest.fixture
