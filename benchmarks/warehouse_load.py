@@ -434,10 +434,12 @@ def run_child(mode: str, url: str, batch: Path) -> dict[str, Any]:
 
 
 def write_run(folder: Path, frames: dict[str, pd.DataFrame]) -> None:
-    """``frames`` as the reconcile stage's run files."""
-    folder.mkdir(parents=True)
+    """``frames`` as the reconcile stage's run files, written the way the stage writes them."""
+    from crmhub.stages.reconcile import RunFiles
+
+    files = RunFiles(folder)
     for name, frame in frames.items():
-        frame.to_parquet(folder / f"{RUN_FILES[name]}.parquet", index=False)
+        files.write(RUN_FILES[name], frame)
     (folder / "merges.json").write_text("[]", encoding="utf-8")
 
 

@@ -16,6 +16,7 @@ from wh_helpers import (
     campaign_row,
     case_row,
     checksums,
+    conflict_row,
     core_and_mart_tables,
     golden_row,
     interaction_row,
@@ -62,17 +63,7 @@ def first_run() -> dict[str, Any]:
         "golden": [golden_row(g, f"2025-01-{10 + int(g[1:])}T00:00:00", first_name=f"Naam{g}") for g in IDS],
         "xref": [xref_row(f"s{g}", g) for g in IDS],
         "lineage": [lineage_row(g, a) for g in IDS for a in ("email", "address")],
-        "conflicts": [
-            {
-                "golden_id": "G1",
-                "attribute": "city",
-                "chosen_source": "hubspot",
-                "chosen_value": "Amsterdam",
-                "other_source": "hootsuite",
-                "other_value": "Utrecht",
-                "rule": "source_priority",
-            }
-        ],
+        "conflicts": [conflict_row()],
         "interactions": [interaction_row(f"m{i}", f"2025-02-0{i}T09:00:00", golden_id=f"G{i}") for i in range(1, 6)],
         "opportunities": [opportunity_row("d1", "2025-01-05"), opportunity_row("d2", "2025-01-05")],
         "cases": [case_row("c1", "2025-01-06")],

@@ -97,6 +97,19 @@ def batch(
     }
 
 
+def conflict_row(golden_id: str = "G1") -> dict[str, Any]:
+    """A logged conflict: hubspot's city chosen over hootsuite's."""
+    return {
+        "golden_id": golden_id,
+        "attribute": "city",
+        "chosen_source": "hubspot",
+        "chosen_value": "Amsterdam",
+        "other_source": "hootsuite",
+        "other_value": "Utrecht",
+        "rule": "source_priority",
+    }
+
+
 def standard_batch(**golden_attrs: Any) -> dict[str, pd.DataFrame]:
     """Two golden contacts with xref, lineage, a conflict and interactions."""
     return batch(
@@ -130,17 +143,7 @@ def standard_batch(**golden_attrs: Any) -> dict[str, pd.DataFrame]:
                 "rule": "source_priority",
             },
         ],
-        conflicts=[
-            {
-                "golden_id": "G1",
-                "attribute": "city",
-                "chosen_source": "hubspot",
-                "chosen_value": "Amsterdam",
-                "other_source": "hootsuite",
-                "other_value": "Utrecht",
-                "rule": "source_priority",
-            }
-        ],
+        conflicts=[conflict_row()],
         interactions=[
             interaction_row("m1", "2025-02-01T09:00:00", channel="twitter"),
             interaction_row("e7", "2025-02-03T09:00:00", channel="email", source="hubspot"),

@@ -334,23 +334,18 @@ def load(warehouse: Any, files: RunFiles, run_id: str) -> dict[str, Any]:
     merges = json.loads(merges_file.read_text(encoding="utf-8")) if merges_file.exists() else None
     state = load_state(warehouse, files)
     paths = {name: files.path(name) for name in HANDOVER_FILES}
-    if state is None:
-        plan = None
-        frames = {name: _read_optional(files, name) for name in HANDOVER_FILES}
-    else:
-        plan = plan_load(paths, state, warehouse.last_load())
-        frames = plan.frames
+    plan = plan_load(paths, state, warehouse.last_load()) if state is not None else None
+    frames = plan.frames if plan is not None else _snapshot(files)
     try:
         stats = _load_frames(warehouse, run_id, frames, merges, plan.previous_load_id if plan else None, _small(plan))
     except StaleHandover as exc:  # another load committed after the comparison: hand over everything
         log.warning("load: %s; handing over the full snapshot", exc)
-        frames = {name: _read_optional(files, name) for name in HANDOVER_FILES}
-        stats = _load_frames(warehouse, run_id, frames, merges, None, False)
+        stats = _load_frames(warehouse, run_id, _snapshot(files), merges, None, False)
     except Exception:
-        if plan is not None and state is not None:
+        if plan is not None:
             state.discard(plan.pending)
         raise
-    if plan is not None and state is not None and plan.pending is not None:
+    if plan is not None:
         try:
             state.commit(plan.pending, stats.load_id)
         except OSError as exc:  # the next run then compares nothing and hands over everything
@@ -420,6 +415,11 @@ def _small(plan: Any) -> bool:
         return False
     snapshot = sum(plan.snapshot_rows.values())
     return snapshot > 0 and sum(plan.handed_rows.values()) <= SMALL_HANDOVER * snapshot
+
+
+def _snapshot(files: RunFiles) -> dict[str, pd.DataFrame | None]:
+    """Every handover file of the run, whole."""
+    return {name: _read_optional(files, name) for name in HANDOVER_FILES}
 
 
 def _read_optional(files: RunFiles, name: str) -> pd.DataFrame | None:

@@ -73,7 +73,7 @@ class LoadPlan:
     snapshot_rows: dict[str, int]
     previous_load_id: str | None
     reason: str
-    pending: Path | None = None
+    pending: Path
     seconds: float = 0.0
     handed_rows: dict[str, int] = field(default_factory=dict)
 
@@ -136,9 +136,9 @@ class LoadState:
         os.replace(pending, self.folder)
         shutil.rmtree(old, ignore_errors=True)
 
-    def discard(self, pending: Path | None) -> None:
-        if pending is not None:
-            shutil.rmtree(pending, ignore_errors=True)
+    def discard(self, pending: Path) -> None:
+        """Drop fingerprints that were never committed (the load failed)."""
+        shutil.rmtree(pending, ignore_errors=True)
 
 
 def plan_load(paths: Mapping[str, Path], state: LoadState, last_load: Mapping[str, object] | None) -> LoadPlan:

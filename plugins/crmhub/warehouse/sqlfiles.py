@@ -50,19 +50,24 @@ def split_statements(text: str) -> list[str]:
 @cache
 def load_statements(name: str, dialect: str) -> tuple[str, ...]:
     """Statements of ``load/<name>.sql`` (or its ``<name>.<dialect>.sql`` override)."""
-    folder = WAREHOUSE_SQL_DIR / "load"
-    path = folder / f"{name}.{dialect}.sql"
-    if not path.exists():
-        path = folder / f"{name}.sql"
-    if not path.exists():
-        raise FileNotFoundError(f"warehouse SQL file not found: {path}")
+    path = _load_path(name, dialect)
+    if path is None:
+        raise FileNotFoundError(f"warehouse SQL file not found: {WAREHOUSE_SQL_DIR / 'load' / name}.sql")
     return tuple(split_statements(path.read_text(encoding="utf-8")))
 
 
 def has_load_file(name: str, dialect: str) -> bool:
     """Whether ``load/<name>.sql`` or its ``<name>.<dialect>.sql`` override exists."""
+    return _load_path(name, dialect) is not None
+
+
+def _load_path(name: str, dialect: str) -> Path | None:
+    """``load/<name>.<dialect>.sql`` if it exists, else ``load/<name>.sql`` if that does."""
     folder = WAREHOUSE_SQL_DIR / "load"
-    return (folder / f"{name}.{dialect}.sql").exists() or (folder / f"{name}.sql").exists()
+    for path in (folder / f"{name}.{dialect}.sql", folder / f"{name}.sql"):
+        if path.exists():
+            return path
+    return None
 
 
 def ddl_files(dialect: str) -> list[Path]:
