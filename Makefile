@@ -1,8 +1,10 @@
-.PHONY: demo test lint format ui
+.PHONY: demo test test-fast lint format ui
 demo:  ## run the hub end to end against the sandbox into DuckDB
 	./scripts/demo.sh
 test:  ## the whole test suite, as CI runs it
 	./scripts/test.sh
+test-fast:  ## the fast lane: unit and contract tests, no Airflow runs (a few minutes)
+	./scripts/test_fast.sh
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 format:

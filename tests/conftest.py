@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
+
 _PROJECT = Path(__file__).resolve().parent.parent
 _HOME = Path(tempfile.mkdtemp(prefix="crmhub-test-airflow-"))
 
@@ -15,3 +17,17 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_PROJECT / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(_PROJECT / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
+
+
+#: Fixtures that start Airflow itself (``airflow dags test``, a scheduler, the API server). A test that
+#: uses one is marked ``airflow`` here, so ``-m "not airflow"`` (the fast lane, ``make test-fast``)
+#: leaves it out however the test module is written.
+AIRFLOW_FIXTURES = frozenset({"migrated_home", "pipeline_run", "ops_home", "make_ops_airflow", "airflow_home"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that reaches an Airflow-starting fixture ``airflow`` (before ``-m`` selects)."""
+    for item in items:
+        if AIRFLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())) and not item.get_closest_marker("airflow"):
+            item.add_marker(pytest.mark.airflow)

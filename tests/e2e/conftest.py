@@ -23,8 +23,6 @@ from crmhub.sandbox.sprout import SproutSettings
 LOGICAL_DATE = "2026-11-02"  # its data interval ends after the sandbox anchor (2026-11-01)
 ADMIN_URL = os.environ.get("CRMHUB_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
-pytestmark = pytest.mark.airflow
-
 
 @dataclass
 class PipelineRun:

@@ -1,0 +1,1 @@
+"""Source plugins behind one interface (``crmhub.connectors.base.Connector``), found by ``registry``."""
