@@ -44,6 +44,12 @@ def test_malformed_page_fault_truncates_the_nth_page_once(sandbox: SandboxServer
     assert third.json()["results"]
 
 
+def test_page_fault_repeat_keeps_the_nth_page_broken_for_k_requests(sandbox: SandboxServer) -> None:
+    sandbox.set_faults("hubspot", html_error_page=2, page_fault_repeat=3)
+    kinds = [_hubspot_page(sandbox).headers["content-type"].split(";")[0] for _ in range(5)]
+    assert kinds == ["application/json", "text/html", "text/html", "text/html", "application/json"]
+
+
 def test_html_error_page_fault_returns_html_with_status_200(sandbox: SandboxServer, hootsuite_headers: dict) -> None:
     sandbox.set_faults("hootsuite", html_error_page=1)
     response = requests.get(f"{sandbox.hootsuite_url}/v1/messages", headers=hootsuite_headers, params=MESSAGE_WINDOW)

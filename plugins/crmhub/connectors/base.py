@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -18,6 +18,7 @@ import requests
 
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import RateLimit, SourceHttpClient, retry_after_seconds
+from crmhub.errors import SourceDataError
 from crmhub.model import (
     CAMPAIGN_COLUMNS,
     CASE_COLUMNS,
@@ -58,13 +59,97 @@ class RawRecord:
         return hashlib.sha256(self.payload_json.encode("utf-8")).hexdigest()
 
 
+class RecordError(SourceDataError):
+    """One record of a page cannot be used; its page, pull and run go on without it (it is quarantined).
+
+    ``field`` is the JSON path of the offending field (``id`` for a missing key); the message names the
+    record and the field, never the value (it may be personal data).
+    """
+
+    def __init__(self, field: str, reason: str, record_id: str | None = None) -> None:
+        self.field, self.reason, self.record_id = field, reason, record_id
+        super().__init__(f"record {record_id or '(no id)'}: field {field!r}: {reason}")
+
+
+@dataclass(frozen=True)
+class RejectedRecord:
+    """A record held back from landing: why, and its text as received (JSON, ASCII-escaped, so a lone
+    surrogate or a bad byte survives as ``\\udcNN`` and PostgreSQL can store it)."""
+
+    object_type: str
+    source_id: str | None
+    field: str
+    reason: str
+    payload: str
+    page: int = 0
+    endpoint: str = ""
+
+    def describe(self, source: str) -> str:
+        """Source, endpoint, page, record and field, without the value."""
+        record = f"{self.object_type} record {self.source_id}" if self.source_id else "a record without id"
+        return f"{source}: {self.endpoint} page {self.page}: {record}: field {self.field!r}: {self.reason}"
+
+
 @dataclass
 class Page:
-    """One page of records and where it came from, for progress logs and error messages."""
+    """One page of records and where it came from, for progress logs and error messages.
+
+    ``rejected`` holds the page's records that cannot be landed (see :meth:`Connector.read_page`).
+    """
 
     number: int
     endpoint: str
     records: list[RawRecord]
+    rejected: list[RejectedRecord] = field(default_factory=list)
+
+
+def bad_text_path(value: Any, path: str = "") -> tuple[str, str] | None:
+    """The JSON path of the first string (key or value) holding a lone surrogate, and what it is.
+
+    A lone surrogate comes from a byte that is not UTF-8 (decoded with ``surrogateescape``) or from a
+    ``"\\ud800"`` escape; neither can be encoded as UTF-8, hashed or stored. None if all text is sound.
+    """
+    if isinstance(value, str):
+        bad = _first_surrogate(value)
+        if bad is None:
+            return None
+        code = ord(bad)
+        if 0xDC80 <= code <= 0xDCFF:
+            what = f"holds a byte that is not UTF-8 (0x{code - 0xDC00:02X}) or the escape \\u{code:04x}"
+        else:
+            what = f"holds the lone surrogate \\u{code:04x}, which is not text"
+        return path or "$", what
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            name = str(key)
+            if _first_surrogate(name) is not None:
+                shown = name.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+                return f"{path}.{shown}" if path else shown, "is a field name that is not valid text"
+            found = bad_text_path(item, f"{path}.{name}" if path else name)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = bad_text_path(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def _first_surrogate(text: str) -> str | None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return text[exc.start]
+    return None
+
+
+def raw_text(item: Any) -> str:
+    """A record as JSON text that any database can store: ASCII-escaped, so nothing of it is lost."""
+    try:
+        return json.dumps(item, sort_keys=True, ensure_ascii=True, default=str)
+    except (TypeError, ValueError):
+        return repr(item)
 
 
 @dataclass
@@ -135,6 +220,42 @@ class Connector(ABC):
         """Seconds the vendor asks us to wait before retrying; override for vendor headers."""
         return retry_after_seconds(response)
 
+    def read_page(
+        self,
+        number: int,
+        endpoint: str,
+        object_type: str,
+        items: Iterable[Any],
+        make: Callable[[Any], RawRecord],
+        id_field: str | None = None,
+    ) -> Page:
+        """One page of records, each read on its own: a record that cannot be read is rejected, not the page.
+
+        Every record is first checked for text that is not valid Unicode (a bad byte, a lone-surrogate
+        escape; the field is named by its JSON path), then handed to the plugin's ``make``, which turns it
+        into a :class:`RawRecord` or raises :class:`RecordError` naming the field (a missing id, an update
+        time that is not a timestamp). ``id_field`` is where the vendor keeps the record id, so a rejected
+        record is still named by it when it has one.
+        """
+        page = Page(number, endpoint, [])
+        for item in items:
+            record_id = _plain_id(item.get(id_field)) if id_field and isinstance(item, Mapping) else None
+            bad = bad_text_path(item)
+            if bad is not None:
+                page.rejected.append(
+                    RejectedRecord(object_type, record_id, bad[0], bad[1], raw_text(item), number, endpoint)
+                )
+                continue
+            try:
+                page.records.append(make(item))
+            except RecordError as exc:
+                page.rejected.append(
+                    RejectedRecord(
+                        object_type, exc.record_id or record_id, exc.field, exc.reason, raw_text(item), number, endpoint
+                    )
+                )
+        return page
+
     @abstractmethod
     def extract(self, object_type: str, window: Window) -> Iterator[Page]:
         """Yield pages of raw records of ``object_type`` changed inside ``window``."""
@@ -150,3 +271,11 @@ class Connector(ABC):
     @abstractmethod
     def to_canonical(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> CanonicalBatch:
         """Map the latest raw payloads per object type into canonical contacts and interactions."""
+
+
+def _plain_id(value: Any) -> str | None:
+    """A record id fit to name the record: a non-empty string or number whose text is valid Unicode."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        return None
+    text = str(value)
+    return None if _first_surrogate(text) is not None else text

@@ -37,7 +37,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, Window
+from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, RecordError, Window
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import SourceHttpClient, parse_json, retry_after_seconds
 from crmhub.connectors.timestamps import parse_timestamp
@@ -211,7 +211,9 @@ class DynamicsConnector(Connector):
             _, body = self.http.request_json("GET", url, page=number)
             if not isinstance(body, dict) or not isinstance(body.get("value"), list):
                 raise SourceDataError(f"{self.source_name}: {endpoint} page {number}: response has no 'value' list")
-            yield Page(number, endpoint, [self._raw(object_type, key, r, endpoint, number) for r in body["value"]])
+            yield self.read_page(
+                number, endpoint, object_type, body["value"], lambda r: self._raw(object_type, key, r), key
+            )
             next_link = body.get("@odata.nextLink")
             if not next_link:
                 return
@@ -223,15 +225,13 @@ class DynamicsConnector(Connector):
             seen_links.add(next_link)
             url = next_link  # absolute, with its $skiptoken: used exactly as the server gave it
 
-    def _raw(self, object_type: str, key: str, record: Any, endpoint: str, page: int) -> RawRecord:
+    def _raw(self, object_type: str, key: str, record: Any) -> RawRecord:
         if not isinstance(record, dict) or not record.get(key):
-            raise SourceDataError(f"{self.source_name}: {endpoint} page {page}: record without '{key}'")
+            raise RecordError(key, f"record without '{key}'")
         try:
             updated = parse_timestamp(record.get("modifiedon"))
         except ValueError as exc:
-            raise SourceDataError(
-                f"{self.source_name}: {object_type} {record[key]}: field 'modifiedon' is not a timestamp"
-            ) from exc
+            raise RecordError("modifiedon", "is not a timestamp", str(record[key])) from exc
         return RawRecord(object_type, str(record[key]), updated, record)
 
     def to_canonical(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> CanonicalBatch:

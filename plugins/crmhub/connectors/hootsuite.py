@@ -27,7 +27,7 @@ from typing import Any
 
 import requests
 
-from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, Window
+from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, RecordError, Window
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import SourceHttpClient
 from crmhub.connectors.oauth import OAuthTokenProvider
@@ -81,7 +81,9 @@ class HootsuiteConnector(Connector):
         if object_type == "social_profiles":
             _, body = self.http.request_json("GET", PROFILES_PATH, page=1)
             data = _data(body, self.source_name, PROFILES_PATH, 1)
-            yield Page(1, PROFILES_PATH, [self._raw("social_profiles", r, None, 1) for r in data])
+            yield self.read_page(
+                1, PROFILES_PATH, "social_profiles", data, lambda r: self._raw("social_profiles", r), "id"
+            )
         elif object_type == "messages":
             since = window.since or window.until - timedelta(days=int(self.options.get("history_days", 120)))
             yield from self._messages(since, window.until)
@@ -104,26 +106,20 @@ class HootsuiteConnector(Connector):
                     params["cursor"] = cursor
                 _, body = self.http.request_json("GET", MESSAGES_PATH, page=number, params=params)
                 data = _data(body, self.source_name, MESSAGES_PATH, number)
-                records = [
-                    self._raw("messages", m, m.get("scheduledSendTime") if isinstance(m, dict) else None, number)
-                    for m in data
-                ]
-                yield Page(number, MESSAGES_PATH, records)
+                yield self.read_page(number, MESSAGES_PATH, "messages", data, lambda m: self._raw("messages", m), "id")
                 cursor = (((body.get("metadata") or {}).get("cursor")) or {}).get("next")
                 if not cursor:
                     break
             start = end
 
-    def _raw(self, object_type: str, record: Any, updated: Any, page: int) -> RawRecord:
-        endpoint = PROFILES_PATH if object_type == "social_profiles" else MESSAGES_PATH
+    def _raw(self, object_type: str, record: Any) -> RawRecord:
         if not isinstance(record, dict) or record.get("id") in (None, ""):
-            raise SourceDataError(f"{self.source_name}: {endpoint} page {page}: record without 'id'")
+            raise RecordError("id", "record without 'id'")
+        time_field = "scheduledSendTime" if object_type == "messages" else None
         try:
-            when = parse_timestamp(updated)
+            when = parse_timestamp(record.get(time_field)) if time_field else None
         except ValueError as exc:
-            raise SourceDataError(
-                f"{self.source_name}: message {record['id']}: field 'scheduledSendTime' is not a timestamp"
-            ) from exc
+            raise RecordError(time_field or "", "is not a timestamp", str(record["id"])) from exc
         return RawRecord(object_type, str(record["id"]), when, record)
 
     def to_canonical(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> CanonicalBatch:

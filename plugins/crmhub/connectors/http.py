@@ -18,7 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, retry_if_not_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, retry_if_not_exception_type
 
 from crmhub.errors import SourceDataError
 
@@ -35,6 +35,11 @@ class RetryableResponse(Exception):
         super().__init__(f"{what}: HTTP {status}")
 
 
+class UnparseablePage(Exception):
+    """A 200 whose body is not the JSON asked for (an HTML proxy page, a truncated body): worth retrying once
+    or twice, as an edge proxy's maintenance page or a dropped connection is often transient."""
+
+
 class Unauthorized(Exception):
     """HTTP 401: the access token is missing or expired; the caller may refresh it once."""
 
@@ -44,6 +49,8 @@ class RetryPolicy:
     max_attempts: int = 6
     base_backoff: float = 1.0
     max_backoff: float = 60.0
+    #: attempts for a page whose body cannot be parsed (HTML with status 200, truncated JSON)
+    unparseable_attempts: int = 3
 
 
 @dataclass
@@ -144,11 +151,18 @@ class SourceHttpClient:
             self.retries += 1
             return seconds
 
+        def stop(state: RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            limit = self.policy.unparseable_attempts if isinstance(exc, UnparseablePage) else self.policy.max_attempts
+            return state.attempt_number >= limit
+
         retrying = Retrying(
             # a TLS failure (untrusted CA, wrong host name) is a configuration error: retrying cannot fix it
-            retry=retry_if_exception_type((RetryableResponse, requests.ConnectionError, requests.Timeout))
+            retry=retry_if_exception_type(
+                (RetryableResponse, UnparseablePage, requests.ConnectionError, requests.Timeout)
+            )
             & retry_if_not_exception_type(requests.exceptions.SSLError),
-            stop=stop_after_attempt(self.policy.max_attempts),
+            stop=stop,
             wait=wait,
             sleep=self._sleep,
             reraise=True,
@@ -158,6 +172,9 @@ class SourceHttpClient:
         except RetryableResponse as exc:
             attempts = self.policy.max_attempts
             raise SourceDataError(f"{what}: gave up after {attempts} attempts ({exc})") from exc
+        except UnparseablePage as exc:
+            attempts = self.policy.unparseable_attempts
+            raise SourceDataError(f"{what}: {exc} (still after {attempts} attempts)") from exc
         except requests.exceptions.SSLError as exc:
             raise SourceDataError(
                 f"{what}: TLS verification failed ({type(exc).__name__}); if the server uses a private CA, "
@@ -196,7 +213,10 @@ class SourceHttpClient:
             raise RetryableResponse(response.status_code, self._wait_hint(response), what)
         if response.status_code not in accept_status:
             raise SourceDataError(f"{what}: HTTP {response.status_code}: {_error_summary(response)}")
-        return response.status_code, parse_json(response, what)
+        try:
+            return response.status_code, parse_json(response, what)
+        except SourceDataError as exc:
+            raise UnparseablePage(str(exc).removeprefix(f"{what}: ")) from exc
 
     def _wait_for_slot(self, path: str) -> list[RateLimit]:
         """Sleep until every rate limit that applies to ``path`` has room; return those limits."""
@@ -211,7 +231,13 @@ class SourceHttpClient:
 
 
 def parse_json(response: requests.Response, what: str) -> Any:
-    """Decode a JSON body or fail naming the page; an HTML page with status 200 is not data."""
+    """Decode a JSON body or fail naming the page; an HTML page with status 200 is not data.
+
+    Bytes that are not UTF-8 do not fail the page: they are decoded with ``surrogateescape`` (a bad
+    byte 0xNN becomes the lone surrogate U+DCNN), as a ``"\\ud800"`` escape in a JSON string becomes a
+    lone surrogate too. Such text cannot be stored; :func:`crmhub.connectors.base.bad_text_path` finds
+    it per record, so one bad record is quarantined and the rest of its page lands.
+    """
     content_type = response.headers.get("Content-Type", "")
     if not response.content:
         return None
@@ -220,9 +246,7 @@ def parse_json(response: requests.Response, what: str) -> Any:
             f"{what}: expected JSON, got {content_type or 'no content type'} ({len(response.content)} bytes)"
         )
     try:
-        return json.loads(response.content.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise SourceDataError(f"{what}: body is not valid UTF-8 at byte {exc.start}") from exc
+        return json.loads(response.content.decode("utf-8", errors="surrogateescape"))
     except json.JSONDecodeError as exc:
         raise SourceDataError(f"{what}: malformed JSON at line {exc.lineno} column {exc.colno}") from exc
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import requests
 
-from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, Window
+from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, RecordError, Window
 from crmhub.connectors.http import retry_after_seconds
 from crmhub.connectors.timestamps import parse_timestamp
 from crmhub.errors import SourceDataError
@@ -170,7 +170,7 @@ class HubSpotConnector(Connector):
                 params.append(("after", after))
             _, body = self.http.request_json("GET", obj.path, page=number, params=params)
             results = _field(body, "results", self.source_name, obj.path, number)
-            yield Page(number, obj.path, [self._raw(object_type, obj.path, r, number) for r in results])
+            yield self._page(number, obj.path, object_type, results)
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 return
@@ -213,7 +213,7 @@ class HubSpotConnector(Connector):
             results = _field(body, "results", self.source_name, path, number)
             if obj.associated and results:
                 self._attach_associations(object_type, results, number)
-            yield Page(number, path, [self._raw(object_type, path, r, number) for r in results])
+            yield self._page(number, path, object_type, results)
             next_after = ((body.get("paging") or {}).get("next") or {}).get("after")
             if not next_after:
                 return
@@ -243,7 +243,7 @@ class HubSpotConnector(Connector):
                 params.append(("after", after))
             _, body = self.http.request_json("GET", CAMPAIGNS_PATH, page=number, params=params)
             results = _field(body, "results", self.source_name, CAMPAIGNS_PATH, number)
-            yield Page(number, CAMPAIGNS_PATH, [self._raw("campaigns", CAMPAIGNS_PATH, r, number) for r in results])
+            yield self._page(number, CAMPAIGNS_PATH, "campaigns", results)
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 return
@@ -256,14 +256,16 @@ class HubSpotConnector(Connector):
             return list(obj.properties)
         return PROPERTIES + [name for name in self._social_properties() if name not in PROPERTIES]
 
-    def _raw(self, object_type: str, endpoint: str, record: Any, page: int) -> RawRecord:
+    def _page(self, number: int, endpoint: str, object_type: str, results: list[Any]) -> Page:
+        return self.read_page(number, endpoint, object_type, results, lambda r: self._raw(object_type, r), "id")
+
+    def _raw(self, object_type: str, record: Any) -> RawRecord:
         if not isinstance(record, dict) or not record.get("id"):
-            raise SourceDataError(f"{self.source_name}: {endpoint} page {page}: record without 'id'")
+            raise RecordError("id", "record without 'id'")
         try:
             updated = parse_timestamp(record.get("updatedAt"))
         except ValueError as exc:
-            what = f"{object_type.rstrip('s')} {record['id']}"
-            raise SourceDataError(f"{self.source_name}: {what}: field 'updatedAt' is not a timestamp") from exc
+            raise RecordError("updatedAt", "is not a timestamp", str(record["id"])) from exc
         return RawRecord(object_type, str(record["id"]), updated, record)
 
     def to_canonical(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> CanonicalBatch:

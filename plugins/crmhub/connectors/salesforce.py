@@ -23,7 +23,7 @@ from typing import Any
 
 import requests
 
-from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, Window
+from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, RecordError, Window
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import SourceHttpClient, parse_json, retry_after_seconds
 from crmhub.connectors.timestamps import parse_timestamp
@@ -210,7 +210,9 @@ class SalesforceConnector(Connector):
             body = self._get(path, number, params)
             if not isinstance(body, dict) or not isinstance(body.get("records"), list):
                 raise SourceDataError(f"{self.source_name}: {endpoint} page {number}: response has no 'records' list")
-            yield Page(number, endpoint, [self._raw(object_type, r, endpoint, number) for r in body["records"]])
+            yield self.read_page(
+                number, endpoint, object_type, body["records"], lambda r: self._raw(object_type, r), "Id"
+            )
             if body.get("done", True):
                 break
             next_url = body.get("nextRecordsUrl")
@@ -244,15 +246,13 @@ class SalesforceConnector(Connector):
         log.log(level, "%s/%s: Salesforce API usage %d/%d (%.0f%% of the daily limit)",
                 self.source_name, object_type, used, limit, share * 100)  # fmt: skip
 
-    def _raw(self, object_type: str, record: Any, endpoint: str, page: int) -> RawRecord:
+    def _raw(self, object_type: str, record: Any) -> RawRecord:
         if not isinstance(record, dict) or not record.get("Id"):
-            raise SourceDataError(f"{self.source_name}: {endpoint} page {page}: record without 'Id'")
+            raise RecordError("Id", "record without 'Id'")
         try:
             updated = parse_timestamp(record.get("SystemModstamp"))
         except ValueError as exc:
-            raise SourceDataError(
-                f"{self.source_name}: {object_type} {record['Id']}: field 'SystemModstamp' is not a timestamp"
-            ) from exc
+            raise RecordError("SystemModstamp", "is not a timestamp", str(record["Id"])) from exc
         return RawRecord(object_type, str(record["Id"]), updated, record)
 
     # -- canonical mapping ------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from typing import Any
 
 import requests
 
-from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, Window
+from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, RecordError, Window
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.timestamps import parse_timestamp
 from crmhub.errors import SourceDataError
@@ -105,11 +105,11 @@ class SproutConnector(Connector):
         if object_type == "profiles":
             path = f"/v1/{self.customer_id()}/metadata/customer"
             data = self._get_list(path)
-            yield Page(1, path, [self._raw("profiles", r, "customer_profile_id", None, path, 1) for r in data])
+            yield self._page(1, path, "profiles", data, "customer_profile_id", None)
         elif object_type == "tags":
             path = f"/v1/{self.customer_id()}/metadata/customer/tags"
             data = self._get_list(path)
-            yield Page(1, path, [self._raw("tags", r, "tag_id", None, path, 1) for r in data])
+            yield self._page(1, path, "tags", data, "tag_id", None)
         elif object_type == "profile_analytics":
             yield from self._analytics(window)
         elif object_type == "messages":
@@ -179,7 +179,7 @@ class SproutConnector(Connector):
                 number = next(pages)
                 answer = self._query(path, body, number)
                 data = _data(answer, self.source_name, path, number)
-                yield Page(number, path, [self._raw("messages", m, "guid", "created_time", path, number) for m in data])
+                yield self._page(number, path, "messages", data, "guid", "created_time")
                 paging = answer.get("paging")
                 cursor = paging.get("next_cursor") if isinstance(paging, dict) else None
                 if not cursor:
@@ -203,15 +203,7 @@ class SproutConnector(Connector):
             number = body["page"]
             answer = self._query(path, body, number)
             data = _data(answer, self.source_name, path, number)
-            records = []
-            for row in data:
-                dims = row.get("dimensions") if isinstance(row, dict) else None
-                if not isinstance(dims, dict) or dims.get("customer_profile_id") is None:
-                    raise SourceDataError(f"{self.source_name}: {path} page {number}: row without its dimensions")
-                day = dims.get("reporting_period.by(day)")
-                when = _timestamp(day, self.source_name, f"profile {dims['customer_profile_id']}", "reporting_period")
-                records.append(RawRecord("profile_analytics", f"{dims['customer_profile_id']}:{day}", when, row))
-            yield Page(number, path, records)
+            yield self.read_page(number, path, "profile_analytics", data, self._analytics_row)
             paging = answer.get("paging") or {}
             if not isinstance(paging, dict) or int(paging.get("current_page", number)) >= int(
                 paging.get("total_pages", 1)
@@ -219,14 +211,28 @@ class SproutConnector(Connector):
                 break
             body = {**body, "page": number + 1}
 
-    def _raw(
-        self, object_type: str, record: Any, id_field: str, time_field: str | None, path: str, page: int
-    ) -> RawRecord:
+    def _page(
+        self, number: int, path: str, object_type: str, data: list[Any], id_field: str, time_field: str | None
+    ) -> Page:
+        make = lambda r: self._raw(object_type, r, id_field, time_field)  # noqa: E731
+        return self.read_page(number, path, object_type, data, make, id_field)
+
+    def _raw(self, object_type: str, record: Any, id_field: str, time_field: str | None) -> RawRecord:
         if not isinstance(record, dict) or record.get(id_field) in (None, ""):
-            raise SourceDataError(f"{self.source_name}: {path} page {page}: record without {id_field!r}")
+            raise RecordError(id_field, f"record without {id_field!r}")
         record_id = str(record[id_field])
-        when = _timestamp(record.get(time_field), self.source_name, record_id, time_field) if time_field else None
+        when = _timestamp(record.get(time_field), record_id, time_field) if time_field else None
         return RawRecord(object_type, record_id, when, record)
+
+    @staticmethod
+    def _analytics_row(row: Any) -> RawRecord:
+        dims = row.get("dimensions") if isinstance(row, dict) else None
+        if not isinstance(dims, dict) or dims.get("customer_profile_id") is None:
+            raise RecordError("dimensions", "row without its dimensions")
+        day = dims.get("reporting_period.by(day)")
+        record_id = f"{dims['customer_profile_id']}:{day}"
+        when = _timestamp(day, record_id, "dimensions.reporting_period.by(day)")
+        return RawRecord("profile_analytics", record_id, when, row)
 
     # -- canonical mapping ---------------------------------------------------------------------
     def to_canonical(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> CanonicalBatch:
@@ -342,11 +348,11 @@ def _filter_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _timestamp(value: Any, source: str, record_id: str, field: str | None) -> datetime | None:
+def _timestamp(value: Any, record_id: str, field: str | None) -> datetime | None:
     try:
         return parse_timestamp(value)
     except ValueError as exc:
-        raise SourceDataError(f"{source}: record {record_id}: field {field!r} is not a timestamp") from exc
+        raise RecordError(field or "", "is not a timestamp", record_id) from exc
 
 
 def _data(body: Any, source: str, endpoint: str, page: int) -> list[Any]:

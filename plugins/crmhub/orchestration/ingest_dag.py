@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_current_context, task
@@ -20,12 +21,14 @@ Pulls **{objects}** from {origin} and lands every record's raw payload, append-o
 in `raw.payloads` with its load metadata (source, run, extraction time, payload hash). Publishes one
 Asset per object; the `crmhub_reconcile` DAG runs when any of them is updated.
 
-* **Window**: the run's data interval, widened back by {overlap} of overlap. The first pull of an
-  object (nothing landed yet) or a run with `full_refresh=true` pulls everything.
+* **Window**: the run's data interval, widened back by {overlap} of overlap, and never starting after
+  the end of the last successful run's interval (a failed run is pulled again). The first pull of an
+  object (nothing landed yet, or no successful run yet) or a run with `full_refresh=true` pulls everything.
 * **Rate limits**: {rate_limits}; 429s are waited out page by page, as the vendor's headers say.
   Pool `{pool}` ({pool_size} slots) caps concurrent calls to this API.
-* **Safety**: pages are landed in one transaction after the last page; a malformed page fails the
-  task naming source, endpoint and page, with nothing half-loaded. Re-runs land nothing twice.
+* **Safety**: a record that cannot be read is quarantined (`audit.quarantine`) and the rest lands; a
+  page that stays unreadable after retries fails the task naming source, endpoint and page, after the
+  pages fetched before it have landed. Re-runs land nothing twice.
 * **Quality**: before landing, the pull passes the raw Great Expectations suite of the source
   (`include/gx/raw_<source>_<object>.json`); a blocking failure stops the task with nothing landed.
 """
@@ -85,9 +88,16 @@ def _extract_task(source: SourceConfig, object_type: str) -> Any:
         connector = SourceHook.for_source(source)
         with open_warehouse() as warehouse:
             landed_before = warehouse.has_raw(source.name, object_type)
-            full = bool(context["params"].get("full_refresh")) or not landed_before
+            # the watermark is the last successful run: a failed run may have landed part of its pull
+            last_success_end = _moment(context.get("prev_data_interval_end_success"))
+            has_succeeded = last_success_end is not None or _moment(context.get("prev_start_date_success")) is not None
+            full = bool(context["params"].get("full_refresh")) or not landed_before or not has_succeeded
             window = pull_window(
-                context["data_interval_start"], context["data_interval_end"], source.overlap, full=full
+                context["data_interval_start"],
+                context["data_interval_end"],
+                source.overlap,
+                full=full,
+                last_success_end=last_success_end,
             )
             log.info(
                 "%s/%s: %s pull, window %s .. %s",
@@ -103,3 +113,8 @@ def _extract_task(source: SourceConfig, object_type: str) -> Any:
         return stats.as_dict()
 
     return extract()
+
+
+def _moment(value: Any) -> datetime | None:
+    """A context date as a plain datetime (the task SDK hands lazy proxies, also around None)."""
+    return value + timedelta(0) if isinstance(value, datetime) else None

@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 FAULT_KEYS = ("rate_limit", "malformed_page", "html_error_page", "server_error_page", "server_error_status",
-              "slow_ms", "duplicate_page", "expire_token_after")  # fmt: skip
+              "slow_ms", "duplicate_page", "expire_token_after", "page_fault_repeat")  # fmt: skip
 PAGE_FAULTS = ("server_error_page", "html_error_page", "malformed_page", "duplicate_page")
 
 HTML_ERROR_BODY = (
@@ -93,8 +93,13 @@ class FaultState:
     def next_page_fault(self) -> str | None:
         """Count one page request and name the fault due on it, if any."""
         self.pages_served += 1
+        repeat = max(1, self.config.get("page_fault_repeat", 1))
         for kind in PAGE_FAULTS:
-            if self.config.get(kind) == self.pages_served:
+            first = self.config.get(kind)
+            if not first:
+                continue
+            last = first if kind == "duplicate_page" else first + repeat - 1
+            if first <= self.pages_served <= last:
                 return kind
         return None
 
