@@ -8,7 +8,14 @@ the reconcile engine and the warehouse loader be written and tested apart.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import contextvars
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pandas is imported when used: DAG files import this module at parse time
     import pandas as pd
@@ -220,13 +227,198 @@ def conform(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     if extra:
         raise ValueError(f"columns outside the canonical contract: {extra}")
     out = frame.reindex(columns=columns)
+    deferred = _DEFERRED_TYPING.get()
     for col in columns:
-        if col in TIMESTAMP_COLUMNS:
-            out[col] = pd.to_datetime(out[col], utc=True)
-        elif col in BOOL_COLUMNS:
-            out[col] = out[col].astype("object").where(out[col].notna(), False).astype(bool)
-        elif col in NUMERIC_COLUMNS:
-            out[col] = pd.to_numeric(out[col], errors="raise").astype("float64")
-        else:
-            out[col] = out[col].astype("object").where(out[col].notna(), None)
+        try:
+            if col in TIMESTAMP_COLUMNS:
+                out[col] = pd.to_datetime(out[col], utc=True)
+            elif col in BOOL_COLUMNS:
+                if deferred and pd.api.types.infer_dtype(out[col], skipna=True) not in ("boolean", "empty"):
+                    raise TypeError(f"{col}: not all booleans")
+                out[col] = out[col].astype("object").where(out[col].notna(), False).astype(bool)
+            elif col in NUMERIC_COLUMNS:
+                out[col] = pd.to_numeric(out[col], errors="raise").astype("float64")
+            else:
+                out[col] = out[col].astype("object").where(out[col].notna(), None)
+        except (ValueError, TypeError, OverflowError):
+            if not deferred:
+                raise
+            out[col] = out[col].astype("object")  # left for type_frame, which names the records
     return out.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------ record-level typing
+
+_DEFERRED_TYPING: contextvars.ContextVar[bool] = contextvars.ContextVar("crmhub_deferred_typing", default=False)
+
+
+@contextmanager
+def deferred_typing() -> Iterator[None]:
+    """Inside this block :func:`conform` keeps a column it cannot type as it is, instead of raising.
+
+    The reconcile stage wraps every connector's ``to_canonical`` in it and then runs :func:`type_frame`
+    over each frame, so one record with a value of the wrong type is set aside with its field and
+    reason instead of failing the whole source (and, before, every source).
+    """
+    token = _DEFERRED_TYPING.set(True)
+    try:
+        yield
+    finally:
+        _DEFERRED_TYPING.reset(token)
+
+
+@dataclass(frozen=True)
+class TypeProblem:
+    """A value that cannot be typed per the column contract: row position, column and why (no value)."""
+
+    row: int
+    column: str
+    reason: str
+
+
+def type_frame(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, list[TypeProblem]]:
+    """Type every value of ``frame`` per the column contract; return the frame and what could not be typed.
+
+    The rules (docs/reconcile.md, "Typing"):
+
+    * text columns: text stays; a number with one text form is written as text (``12345`` →
+      ``"12345"``, ``12345.0`` → ``"12345"``, ``1.5`` → ``"1.5"``), a date as ISO 8601; an object,
+      a list, a boolean or bytes cannot be typed;
+    * timestamp columns: datetimes, and ISO 8601 text (naive taken as UTC); anything else cannot;
+    * boolean columns: booleans, ``0``/``1`` and the texts ``true``/``false``/``1``/``0``/empty;
+    * numeric columns: numbers and numeric text; a boolean, NaN text or anything else cannot.
+
+    A value that cannot be typed is set to null in the returned frame and reported as a
+    :class:`TypeProblem`; the caller sets its record aside. Columns already of the contract's dtype are
+    not looked at value by value, so a clean frame costs one dtype check per column.
+    """
+    import pandas as pd
+
+    extra = [c for c in frame.columns if c not in columns]
+    if extra:
+        raise ValueError(f"columns outside the canonical contract: {extra}")
+    out = frame.reindex(columns=columns).reset_index(drop=True)
+    problems: list[TypeProblem] = []
+    for col in columns:
+        series = out[col]
+        if col in TIMESTAMP_COLUMNS:
+            if isinstance(series.dtype, pd.DatetimeTZDtype):
+                continue
+            kind, typer = "timestamp", _as_timestamp
+        elif col in BOOL_COLUMNS:
+            if series.dtype == bool:
+                continue
+            kind, typer = "boolean", _as_bool
+        elif col in NUMERIC_COLUMNS:
+            if pd.api.types.is_float_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
+                continue
+            kind, typer = "number", _as_number
+        else:
+            if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+                continue
+            kind, typer = "text", _as_text
+        values = []
+        for pos, value in enumerate(series.tolist()):
+            if _is_null(value):
+                values.append(None)
+                continue
+            try:
+                values.append(typer(value))
+            except (TypeError, ValueError, OverflowError) as exc:
+                values.append(None)
+                problems.append(TypeProblem(pos, col, f"{col}: {exc or 'not a ' + kind}"))
+        out[col] = pd.Series(values, dtype=object, index=out.index)
+    return conform(out, columns), problems
+
+
+def _is_null(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    try:
+        import pandas as pd
+
+        return value is pd.NaT or value is pd.NA or (hasattr(value, "dtype") and bool(pd.isna(value)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list | tuple | set):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") == "b"):
+        raise TypeError("a boolean where text is expected")
+    if hasattr(value, "item") and not isinstance(value, dict | list):  # numpy scalars
+        value = value.item()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float | Decimal):
+        if not math.isfinite(value):
+            raise ValueError("a non-finite number where text is expected")
+        if value == int(value):
+            return str(int(value))
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{_kind(value)} where text is expected")
+
+
+def _as_timestamp(value: Any) -> Any:
+    import pandas as pd
+
+    if isinstance(value, datetime):
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, OverflowError):
+            raise ValueError("a timestamp outside the supported range (1677-2262)") from None
+    elif isinstance(value, str) and value.strip():
+        try:
+            stamp = pd.Timestamp(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+        except (ValueError, OverflowError):
+            raise ValueError("not an ISO 8601 timestamp in the supported range") from None
+    else:
+        raise TypeError(f"{_kind(value)} where a timestamp is expected")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no", ""}
+
+
+def _as_bool(value: Any) -> bool:
+    if hasattr(value, "item") and not isinstance(value, dict | list):
+        value = value.item()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise TypeError(f"{_kind(value)} where a boolean is expected")
+
+
+def _as_number(value: Any) -> float:
+    if hasattr(value, "item") and not isinstance(value, dict | list):
+        value = value.item()
+    if isinstance(value, bool):
+        raise TypeError("a boolean where a number is expected")
+    if isinstance(value, int | float | Decimal):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise ValueError("not a number") from None
+        if math.isfinite(number):
+            return number
+        raise ValueError("not a finite number")
+    raise TypeError(f"{_kind(value)} where a number is expected")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,32 +58,65 @@ def run_folder(data_dir: Path, run_id: str) -> RunFiles:
     return RunFiles(Path(data_dir) / "runs" / safe)
 
 
-def canonicalize(warehouse: Any, sources: dict[str, SourceConfig], files: RunFiles) -> dict[str, Any]:
+def canonicalize(
+    warehouse: Any,
+    sources: dict[str, SourceConfig],
+    files: RunFiles,
+    run_id: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Map the newest raw payload of every source record into the canonical model.
 
     Every frame of the connectors' :class:`CanonicalBatch` becomes a run file (contacts, interactions,
     opportunities, cases, campaigns), so the following steps can be retried on their own.
+
+    Record-level isolation (docs/quality.md): every frame is typed per the column contract
+    (:func:`crmhub.model.type_frame`); a record with a value that cannot be typed, a business timestamp
+    beyond ``future_tolerance`` (``include/config/canonical.yaml``) or a mapping that raises in the
+    connector is quarantined alone (stage ``canonicalize``, with field and reason), and a raw version
+    dated in the future never hides the record's newest plausible version. A source whose mapping
+    fails as a whole is reported and skipped; every other source goes on. ``run_id`` (default: the
+    run folder's name) stamps the quarantine entries.
     """
+    from crmhub.quality.canonical import future_cutoff, load_canonical_config, quarantine_entries
+
+    config = load_canonical_config()
+    cutoff = future_cutoff(config, now)
+    run = run_id or files.folder.name
     collected: dict[str, list[pd.DataFrame]] = {name: [] for name in CanonicalBatch.CONTRACTS}
+    held_frames: list[pd.DataFrame] = []
+    failed_sources: list[str] = []
     counts = {}
     for source in sources.values():
         cls = connector_class(source.connector)
         connector = cls(source.name, None, source.options)
         raw: dict[str, list[dict[str, Any]]] = {}
+        raw_ids: dict[str, list[str]] = {}
+        held: list[Any] = []
         for object_type in source.objects:
-            latest = warehouse.latest_raw(source.name, object_type)
-            raw[object_type] = [json.loads(p) for p in latest["payload"]]
-        batch = connector.to_canonical(raw)
-        for name in CanonicalBatch.CONTRACTS:
-            collected[name].append(getattr(batch, name))
+            payloads, ids, future = _latest_plausible_raw(warehouse, source.name, object_type, cutoff)
+            raw[object_type], raw_ids[object_type] = payloads, ids
+            held += future
+        batch, mapping_held, source_failed = _map_isolated(connector, raw, raw_ids)
+        held += mapping_held
+        if source_failed:
+            failed_sources.append(source.name)
+        for name, columns in CanonicalBatch.CONTRACTS.items():
+            frame, frame_held = _typed(getattr(batch, name), name, columns, cutoff)
+            collected[name].append(frame)
+            held += frame_held
+        held_frames.append(quarantine_entries(source.name, held, run))
         counts[source.name] = {
             "raw": {k: len(v) for k, v in raw.items()},
-            **{name: len(getattr(batch, name)) for name in CanonicalBatch.CONTRACTS},
+            **{name: len(collected[name][-1]) for name in CanonicalBatch.CONTRACTS},
+            "quarantined": len({(h.frame, h.source_id) for h in held}),
         }
         log.info(
-            "%s canonicalized: %s",
+            "%s canonicalized: %s; %d record(s) quarantined",
             source.name,
-            ", ".join(f"{len(getattr(batch, name))} {name}" for name in CanonicalBatch.CONTRACTS),
+            ", ".join(f"{len(collected[name][-1])} {name}" for name in CanonicalBatch.CONTRACTS),
+            counts[source.name]["quarantined"],
         )
     for name, columns in CanonicalBatch.CONTRACTS.items():
         frame = _concat(collected[name], columns)
@@ -91,7 +125,192 @@ def canonicalize(warehouse: Any, sources: dict[str, SourceConfig], files: RunFil
             # reads and ``validate_canonical`` replaces them with the rows that passed.
             files.write(f"canonical_{name}", frame)
         files.write(name, frame)
-    return files.record("canonicalize", counts)
+    held_all = pd.concat(held_frames, ignore_index=True) if held_frames else None
+    stats: dict[str, Any] = {**counts, "quarantined_records": sum(c["quarantined"] for c in counts.values())}
+    if failed_sources:
+        stats["failed_sources"] = failed_sources
+    if held_all is not None:
+        files.write(CANONICALIZE_QUARANTINE, held_all)
+        if warehouse is not None and hasattr(warehouse, "store_quarantine"):
+            stats["quarantine_store"] = warehouse.store_quarantine(held_all)
+            if not failed_sources:  # a skipped source's records were not re-checked
+                stats["quarantine_resolved"] = warehouse.resolve_quarantine(run, [CANONICALIZE_STAGE])
+    return files.record("canonicalize", stats)
+
+
+#: ``audit.quarantine.stage`` of records set aside by :func:`canonicalize`, and its run file.
+CANONICALIZE_STAGE = "canonicalize"
+CANONICALIZE_QUARANTINE = "quarantine_canonicalize"
+
+
+def _latest_plausible_raw(
+    warehouse: Any, source: str, object_type: str, cutoff: pd.Timestamp
+) -> tuple[list[dict[str, Any]], list[str], list[Any]]:
+    """Newest raw payload per record, never one dated after ``cutoff``; returns payloads, ids, held back.
+
+    The warehouse's newest version is the one with the latest business timestamp, so a version dated
+    2099 would hide every later correction for ever. Such a record falls back to its newest version
+    dated within the tolerance; the future version is quarantined unless a version extracted after it
+    (the source's correction) supersedes it. A record with only future versions is left out.
+    """
+    from crmhub.quality.canonical import HeldBack, payload_of
+
+    latest = warehouse.latest_raw(source, object_type)
+    updated = pd.to_datetime(latest["source_updated_at"], utc=True)
+    future = (updated > cutoff).fillna(False).to_numpy(dtype=bool)
+    if not future.any():
+        return [json.loads(p) for p in latest["payload"]], latest["source_id"].astype(str).tolist(), []
+    ok = latest[~future]
+    late = latest[future]
+    earlier = _raw_versions_until(warehouse, source, object_type, late["source_id"].astype(str).tolist(), cutoff)
+    held = []
+    fallbacks = []
+    for row in late.itertuples(index=False):
+        versions = earlier[earlier["source_id"] == str(row.source_id)]
+        fallback = versions.iloc[0] if len(versions) else None
+        if fallback is not None:
+            fallbacks.append(fallback)
+        if fallback is not None and pd.Timestamp(fallback["extracted_at"]) > pd.Timestamp(row.extracted_at):
+            continue  # corrected by the source after the future-dated version: that one is history
+        held.append(
+            HeldBack(
+                str(row.source_id),
+                object_type,
+                "source_updated_at",
+                "future_timestamp",
+                f"source_updated_at is later than now + the future_tolerance of canonical.yaml "
+                f"({'an earlier version is used' if fallback is not None else 'no earlier version to use'})",
+                payload_of(json.loads(row.payload)),
+            )
+        )
+    kept = pd.concat([ok, pd.DataFrame(fallbacks, columns=ok.columns)], ignore_index=True) if fallbacks else ok
+    kept = kept.sort_values("source_id", kind="stable")
+    return [json.loads(p) for p in kept["payload"]], kept["source_id"].astype(str).tolist(), held
+
+
+def _raw_versions_until(
+    warehouse: Any, source: str, object_type: str, source_ids: list[str], cutoff: pd.Timestamp
+) -> pd.DataFrame:
+    """Raw versions of ``source_ids`` dated at most ``cutoff``, newest first per record (rarely needed).
+
+    Only named parameters; the placeholder names are generated, never taken from data.
+    """
+    parts = []
+    for start in range(0, len(source_ids), 500):
+        chunk = source_ids[start : start + 500]
+        params: dict[str, Any] = {"source": source, "object_type": object_type, "cutoff": cutoff.to_pydatetime()}
+        params.update({f"id{i}": value for i, value in enumerate(chunk)})
+        names = ", ".join(f":id{i}" for i in range(len(chunk)))
+        parts.append(
+            warehouse.query(
+                "SELECT source_id, source_updated_at, payload, payload_hash, extracted_at FROM raw.payloads "
+                "WHERE source = :source AND object_type = :object_type AND source_updated_at <= :cutoff "
+                f"AND source_id IN ({names})",
+                params,
+            )
+        )
+    versions = pd.concat(parts, ignore_index=True)
+    versions["source_id"] = versions["source_id"].astype(str)
+    return versions.sort_values(
+        ["source_id", "source_updated_at", "extracted_at", "payload_hash"],
+        ascending=[True, False, False, False],
+        kind="stable",
+    ).reset_index(drop=True)
+
+
+def _map_isolated(
+    connector: Any, raw: dict[str, list[dict[str, Any]]], raw_ids: dict[str, list[str]]
+) -> tuple[CanonicalBatch, list[Any], bool]:
+    """``connector.to_canonical(raw)``, with a record whose mapping raises set aside instead of the source.
+
+    Values the connector cannot type are left to :func:`_typed` (``deferred_typing``). When the mapping
+    raises anyway, each object type's records are bisected alone to find the ones that raise on their
+    own; those are quarantined (field ``(mapping)``) and the rest is mapped again together, so records
+    that need each other (merges, associations) keep their context. If that still raises, the source
+    is reported as one quarantine entry (source id ``*``) and left out of this run.
+    """
+    from crmhub.model import deferred_typing
+    from crmhub.quality.canonical import HeldBack, payload_of
+
+    with deferred_typing():
+        try:
+            return connector.to_canonical(raw), [], False
+        except Exception as exc:  # noqa: BLE001 - any connector defect: isolate, do not stop every source
+            log.warning("%s: mapping raised %s; isolating the records", connector.source_name, type(exc).__name__)
+        held = []
+        remaining: dict[str, list[dict[str, Any]]] = {}
+        for object_type, payloads in raw.items():
+            bad = _raising_records(connector, object_type, payloads)
+            for pos, exc in sorted(bad.items()):
+                held.append(
+                    HeldBack(
+                        raw_ids[object_type][pos],
+                        object_type,
+                        "(mapping)",
+                        "mapping_error",
+                        f"the {type(connector).__name__} mapping raised {type(exc).__name__}: {str(exc)[:300]}",
+                        payload_of(payloads[pos]),
+                    )
+                )
+            remaining[object_type] = [p for i, p in enumerate(payloads) if i not in bad]
+        try:
+            batch = connector.to_canonical(remaining)
+        except Exception as exc:  # noqa: BLE001
+            log.error(
+                "%s: mapping fails as a whole (%s); the source is left out of this run", connector.source_name,
+                type(exc).__name__,
+            )  # fmt: skip
+            whole = HeldBack(
+                "*", "*", "(mapping)", "source_mapping_error",
+                f"the {type(connector).__name__} mapping of the whole source raised {type(exc).__name__}: "
+                f"{str(exc)[:300]}", "{}",
+            )  # fmt: skip
+            return CanonicalBatch(), [*held, whole], True
+    log.warning("%s: %d record(s) whose mapping raised were quarantined", connector.source_name, len(held))
+    return batch, held, False
+
+
+def _raising_records(connector: Any, object_type: str, payloads: list[dict[str, Any]]) -> dict[int, Exception]:
+    """Positions of the records whose mapping raises on their own (bisection), with the exception."""
+    bad: dict[int, Exception] = {}
+    stack = [list(range(len(payloads)))]
+    while stack:
+        positions = stack.pop()
+        if not positions:
+            continue
+        try:
+            connector.to_canonical({object_type: [payloads[i] for i in positions]})
+            continue
+        except Exception as exc:  # noqa: BLE001
+            if len(positions) == 1:
+                bad[positions[0]] = exc
+                continue
+        middle = len(positions) // 2
+        stack += [positions[middle:], positions[:middle]]
+    return bad
+
+
+def _typed(frame: pd.DataFrame, name: str, columns: list[str], cutoff: pd.Timestamp) -> tuple[pd.DataFrame, list[Any]]:
+    """``frame`` typed per its contract, without the records that cannot be typed or lie in the future."""
+    from crmhub.model import type_frame
+    from crmhub.quality.canonical import HeldBack, future_rows, payload_of
+
+    original = frame.reset_index(drop=True)
+    typed, problems = type_frame(original, columns)
+    found = [(p.row, p.column, "canonical_type", p.reason) for p in problems]
+    found += [
+        (pos, col, "future_timestamp", f"{col} is later than now + the future_tolerance of canonical.yaml")
+        for pos, col in future_rows(typed, cutoff)
+    ]
+    if not found:
+        return typed, []
+    held = []
+    for pos, col, check, reason in found:
+        source_id = original.at[pos, "source_id"]
+        source_id = None if source_id is None or pd.isna(source_id) else str(source_id)
+        held.append(HeldBack(source_id, name, col, check, reason, payload_of(original.iloc[pos])))
+    keep = ~typed.index.isin([pos for pos, *_ in found])
+    return typed[keep].reset_index(drop=True), held
 
 
 def match_and_survive(warehouse: Any, rules: Any, files: RunFiles) -> dict[str, Any]:
