@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,12 +132,75 @@ def test_a_file_missing_a_mapped_column_is_rejected_with_the_reason_and_blocks_n
     assert "KLANTEN_bad.csv" in reason and "'TUSSENVOEGSEL'" in reason and "line 1" in reason
 
 
-def test_an_undecodable_file_is_rejected_naming_the_line(drop):
-    (drop / "KLANTEN_binary.csv").write_bytes(";".join(HEADER).encode() + b"\r\n1;\x81\x8d\x90\r\n")
+def test_a_row_in_no_candidate_encoding_is_rejected_alone_naming_file_and_line(drop):
+    good = ";".join(ROWS[0][h] for h in HEADER).encode("cp1252")
+    bad = ";".join(["00010099", "\x81\x8d\x90", *[""] * (len(HEADER) - 2)]).encode("latin-1")
+    (drop / "KLANTEN_binary.csv").write_bytes(b"\r\n".join([";".join(HEADER).encode(), good, bad, b""]))
     source = connector(drop)
-    pull(source)
-    reason = (drop / "rejected" / "KLANTEN_binary.csv.reason.txt").read_text(encoding="utf-8")
-    assert "line 2" in reason and "neither UTF-8 nor Windows-1252" in reason
+    ids = [r.source_id for r in pull(source)]
+    assert "00010099" not in ids and ids.count("00010001") == 2  # the good row of that file is landed
+    (rejected,) = source.rejected_rows
+    assert (rejected.source_id, rejected.field) == ("00010099", "VOORNAAM")
+    assert "KLANTEN_binary.csv: line 3" in rejected.reason and not (drop / "rejected" / "KLANTEN_binary.csv").exists()
+
+
+def utf8_file_with_two_bad_bytes(folder: Path) -> Path:
+    """A UTF-8 export in which one row carries two stray Windows-1252 bytes (issue 12)."""
+    lines = [";".join(HEADER).encode()]
+    for r in ROWS:
+        values = [r[h] for h in HEADER]
+        lines.append(";".join(values).encode("utf-8"))
+    broken = [ROWS[0][h] for h in HEADER]
+    broken[0], broken[1] = "00010077", "J\u00dcRGEN"
+    lines.insert(3, ";".join(broken).encode("cp1252").replace(b"\xdc", b"\xdc\xfc"))
+    path = folder / "KLANTEN_mixed.csv"
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    return path
+
+
+def test_two_bad_bytes_in_one_row_do_not_corrupt_the_other_rows_of_a_utf8_file(tmp_path):
+    utf8_file_with_two_bad_bytes(tmp_path / "drop")
+    source = connector(tmp_path / "drop")
+    records = pull(source)
+    assert source.read_as["KLANTEN_mixed.csv"][0] == "utf-8"
+    names = {r.payload["ACHTERNAAM"] for r in records}
+    assert "MÜLLER" in names and not any("Ã" in n for n in names)
+    assert {r.payload["VOORNAAM"] for r in records} >= {"ÉLODIE", "JÜRGEN", "SØREN"}
+    assert sorted(r.source_id for r in records) == sorted(r["KLANTNR"] for r in ROWS)
+
+
+def test_the_undecodable_row_is_rejected_with_file_line_reason_and_its_bytes_escaped(tmp_path):
+    utf8_file_with_two_bad_bytes(tmp_path / "drop")
+    source = connector(tmp_path / "drop")
+    (page,) = list(source.extract("contacts", WINDOW))
+    (rejected,) = page.rejected
+    assert (rejected.source_id, rejected.field, rejected.endpoint) == ("00010077", "VOORNAAM", "KLANTEN_mixed.csv")
+    assert "KLANTEN_mixed.csv: line 4" in rejected.reason and "not valid utf-8" in rejected.reason
+    payload = json.loads(rejected.payload)
+    assert payload["_line"] == 4 and "J\\xdc\\xfcRGEN" in payload["_raw_line"]
+
+
+def test_an_undecodable_row_is_quarantined_by_the_ingest_and_the_rest_lands(tmp_path, warehouse):
+    utf8_file_with_two_bad_bytes(tmp_path / "drop")
+    stats = ingest(connector(tmp_path / "drop"), "contacts", WINDOW, warehouse, "run-1")
+    assert stats.landed == len(ROWS) and stats.quarantined == 1
+    entry = warehouse.quarantine("open").iloc[0]
+    assert (entry["source"], entry["source_id"]) == ("legacy", "00010077")
+    assert "line 4" in entry["reason"]
+
+
+def test_a_genuine_latin1_file_is_detected_and_read_intact(tmp_path):
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    lines = [";".join(HEADER), *(";".join(r[h] for h in HEADER) for r in ROWS)]
+    (folder / "KLANTEN_latin1.csv").write_bytes("\r\n".join(lines).encode("latin-1"))
+    source = connector(folder)
+    records = pull(source)
+    assert source.read_as["KLANTEN_latin1.csv"][0] in ("cp1252", "latin_1", "iso8859_15")
+    assert {r.payload["ACHTERNAAM"] for r in records} >= {"MÜLLER", "DUBOIS"}
+    assert {r.payload["VOORNAAM"] for r in records} >= {"ÉLODIE", "JÜRGEN", "SØREN"}
+    assert not source.rejected_rows
 
 
 def test_a_row_with_a_bad_date_rejects_its_file_naming_column_and_line(drop):

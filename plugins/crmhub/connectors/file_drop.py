@@ -2,10 +2,20 @@
 
 Each export file that matches ``pattern`` in ``folder`` is one page; each row one raw contact. The
 files are what the legacy system wrote, so the connector detects instead of assuming: the encoding
-(UTF-8, UTF-8 with BOM, else Windows-1252) and the delimiter (``;``, ``,``, ``|`` or tab, sniffed
-on the header). A file that cannot be read as mapped (undecodable, a mapped column missing, a row
-with the wrong number of fields, a row without an id, a date that does not parse) is moved to
-``rejected/`` with ``<file>.reason.txt`` naming the file, column and line, and never blocks the others.
+and the delimiter (``;``, ``,``, ``|`` or tab, sniffed on the header).
+
+The encoding is detected once for the whole file: UTF-8 with BOM; else UTF-8 when at least half of
+the lines holding non-ASCII bytes are valid UTF-8; else the best of :data:`SINGLE_BYTE_CANDIDATES` by
+charset-normalizer (Windows-1252 when it reads the file identically). The file is then decoded
+strictly *line by line* in that one encoding: a row with a line that does not decode (two stray
+bytes in a UTF-8 export) is not landed but rejected alone — the ingest stage quarantines it with the
+file, line, field and reason, its bytes kept as escaped text (``_raw_line``) — and every other row is
+read as it was written. The file is never re-read in another encoding, which would corrupt every
+other row (``Müller`` → ``MÃ¼ller``) while every gate passes.
+
+A file that cannot be read as mapped (no header, a mapped column missing, a row with the wrong number
+of fields, a row without an id, a date that does not parse, a NUL byte) is moved to ``rejected/`` with
+``<file>.reason.txt`` naming the file, column and line, and never blocks the others.
 
 Good files are moved to ``processed/`` only in :meth:`FileDropConnector.commit`, which the ingest stage
 calls after the raw payloads landed: a failed landing leaves them for the next run. Moved files are out
@@ -41,6 +51,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -51,13 +62,18 @@ from typing import Any
 import requests
 
 from crmhub import paths
-from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, Window
+from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, RejectedRecord, Window, raw_text
 from crmhub.connectors.credentials import Credentials
 from crmhub.model import CONTACT_COLUMNS, conform
 
 log = logging.getLogger(__name__)
 
 DELIMITERS = ";,|\t"
+#: Encodings a legacy export that is not UTF-8 is detected among (Western European single-byte).
+SINGLE_BYTE_CANDIDATES = ("cp1252", "latin_1", "iso8859_15")
+_BOM = b"\xef\xbb\xbf"
+#: Control characters no export writes as text (tab, CR, LF allowed; NUL rejects the whole file).
+_CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 MANIFEST = "manifest.jsonl"
 #: canonical columns the mapping may fill (the rest are set by the connector itself)
 MAPPABLE = [c for c in CONTACT_COLUMNS if c not in ("source", "source_id", "source_updated_at", "is_deleted",
@@ -183,6 +199,7 @@ class FileDropConnector(Connector):
         self.drop = DropOptions.parse(source_name, self.options)
         self._pending: dict[str, list[_Pending]] = {}
         self.rejected: list[tuple[str, str]] = []  # (file, reason) of this connector's pulls
+        self.rejected_rows: list[RejectedRecord] = []  # rows that did not decode (also on their pages)
         self.read_as: dict[str, tuple[str, str]] = {}  # file -> (encoding, delimiter) as detected
 
     @classmethod
@@ -222,19 +239,22 @@ class FileDropConnector(Connector):
                 yield Page(number, path.name, [])
                 continue
             try:
-                records, encoding, delimiter = self._read(path, content)
+                records, rejected, encoding, delimiter = self._read(path, content, number)
             except Rejected as exc:
                 self._reject(path, str(exc))
                 continue
             known[digest] = path.name
             self.read_as[path.name] = (encoding, delimiter)
-            log.info("%s: %s read as %s with %r: %d rows", self.source_name, path.name, encoding, delimiter,
-                     len(records))  # fmt: skip
+            self.rejected_rows.extend(rejected)
+            log.info("%s: %s read as %s with %r: %d rows, %d undecodable rows rejected", self.source_name,
+                     path.name, encoding, delimiter, len(records), len(rejected))  # fmt: skip
             pending.append(_Pending(path, digest, len(records), encoding, delimiter))
-            yield Page(number, path.name, records)
+            yield Page(number, path.name, records, rejected)
 
-    def _read(self, path: Path, content: bytes) -> tuple[list[RawRecord], str, str]:
-        text, encoding = self._decode(path.name, content)
+    def _read(
+        self, path: Path, content: bytes, page: int = 0
+    ) -> tuple[list[RawRecord], list[RejectedRecord], str, str]:
+        text, encoding, bad_lines = self._decode(path.name, content)
         if "\x00" in text:
             line = text[: text.index("\x00")].count("\n") + 1
             raise Rejected(f"{path.name}: line {line}: NUL byte in the data (binary or corrupted export)")
@@ -243,6 +263,8 @@ class FileDropConnector(Connector):
             raise Rejected(f"{path.name}: line 1: no header")
         delimiter = self.drop.delimiter or _sniff(path.name, lines[0])
         rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        if 1 in bad_lines:
+            raise Rejected(f"{path.name}: line 1: the header is not valid {encoding}")
         header = [h.strip() for h in next(rows)]
         missing = [h for h in self.drop.required_headers() if h not in header]
         if missing:
@@ -250,9 +272,16 @@ class FileDropConnector(Connector):
                            f"(missing: {', '.join(missing)}; found: {', '.join(header)})")  # fmt: skip
         exported = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
         records = []
+        rejected: list[RejectedRecord] = []
+        last_line = rows.line_num
         for values in rows:
-            line = rows.line_num
+            first_line, line = last_line + 1, rows.line_num
+            last_line = line
             if not any(v.strip() for v in values):
+                continue
+            undecodable = [n for n in range(first_line, line + 1) if n in bad_lines]
+            if undecodable:
+                rejected.append(self._undecodable(path.name, page, header, values, undecodable, bad_lines, encoding))
                 continue
             if len(values) != len(header):
                 raise Rejected(f"{path.name}: line {line}: {len(values)} fields where the header has {len(header)}")
@@ -263,25 +292,58 @@ class FileDropConnector(Connector):
             updated = self._updated(row, path.name, line) or exported
             payload = {**row, "_file": path.name, "_line": line, "_exported_at": exported.isoformat()}
             records.append(RawRecord("contacts", source_id, updated, payload))
-        return records, encoding, delimiter
+        return records, rejected, encoding, delimiter
 
-    def _decode(self, name: str, content: bytes) -> tuple[str, str]:
-        """Strict decoding: the override, else UTF-8 (with or without BOM), else Windows-1252."""
-        if self.drop.encoding:
+    def _decode(self, name: str, content: bytes) -> tuple[str, str, dict[int, tuple[bytes, str]]]:
+        """``(text, encoding, bad lines)``: the file decoded line by line in its one detected encoding.
+
+        A line that does not decode strictly is kept in ``text`` with its bad bytes as surrogates (so
+        the CSV still splits into the same rows) and listed in ``bad lines`` (line number → its bytes
+        and the reason); its row is rejected, never the file re-read in another encoding.
+        """
+        encoding = self.drop.encoding or detect_encoding(content)
+        parts: list[str] = []
+        bad: dict[int, tuple[bytes, str]] = {}
+        for number, raw_line in enumerate(content.splitlines(keepends=True), start=1):
+            codec = encoding if number == 1 or encoding != "utf-8-sig" else "utf-8"
             try:
-                return content.decode(self.drop.encoding), self.drop.encoding
+                decoded = raw_line.decode(codec)
             except UnicodeDecodeError as exc:
-                line = content[: exc.start].count(b"\n") + 1
-                raise Rejected(f"{name}: line {line}: not valid {self.drop.encoding} at byte {exc.start}") from exc
-        try:
-            return content.decode("utf-8-sig"), "utf-8-sig" if content.startswith(b"\xef\xbb\xbf") else "utf-8"
-        except UnicodeDecodeError:
-            pass
-        try:
-            return content.decode("cp1252"), "cp1252"
-        except UnicodeDecodeError as exc:
-            line = content[: exc.start].count(b"\n") + 1
-            raise Rejected(f"{name}: line {line}: neither UTF-8 nor Windows-1252 (byte {exc.start})") from exc
+                bad[number] = (raw_line, f"not valid {encoding} at byte {exc.start} of the line")
+                parts.append(raw_line.decode(codec, errors="surrogateescape"))
+                continue
+            control = _CONTROL.search(decoded)
+            if control:  # e.g. latin-1 decodes any byte, but 0x80-0x9F are no text in it
+                bad[number] = (raw_line, f"control character at position {control.start()} when read as {encoding}")
+                decoded = "".join(ch if not _CONTROL.match(ch) else chr(0xDC00 + ord(ch)) for ch in decoded)
+            parts.append(decoded)
+        return "".join(parts), encoding, bad
+
+    def _undecodable(
+        self,
+        name: str,
+        page: int,
+        header: list[str],
+        values: list[str],
+        lines: list[int],
+        bad_lines: dict[int, tuple[bytes, str]],
+        encoding: str,
+    ) -> RejectedRecord:
+        """A row with a line that does not decode: named by file, line and field; its bytes kept escaped."""
+        row = dict(zip(header, values, strict=False))
+        field = next((h for h, v in row.items() if _has_surrogate(v)), "(row)")
+        ident = row.get(self.drop.id_column, "").strip()
+        source_id = ident if ident and not _has_surrogate(ident) else None
+        raw_bytes = b"".join(bad_lines[n][0] for n in lines)
+        reason = f"{name}: line {lines[0]}: field {field!r}: {bad_lines[lines[0]][1]} (the file was read as {encoding})"
+        payload = {
+            "_file": name,
+            "_line": lines[0],
+            "_encoding": encoding,
+            "_raw_line": raw_bytes.decode("ascii", errors="backslashreplace"),
+            **{h: v for h, v in row.items() if not _has_surrogate(v)},
+        }
+        return RejectedRecord("contacts", source_id, field, reason, raw_text(payload), page, name)
 
     def _updated(self, row: Mapping[str, str], name: str, line: int) -> datetime | None:
         column = self.drop.updated_column
@@ -363,6 +425,37 @@ class FileDropConnector(Connector):
             rows.append(row)
         contacts = conform(pd.DataFrame(rows, columns=CONTACT_COLUMNS), CONTACT_COLUMNS)
         return CanonicalBatch(contacts=contacts)
+
+
+def detect_encoding(content: bytes) -> str:
+    """The one encoding of a whole export file (see the module docstring); never chosen per line."""
+    if content.startswith(_BOM):
+        return "utf-8-sig"
+    non_ascii = [line for line in content.splitlines() if not line.isascii()]
+    if not non_ascii:
+        return "utf-8"
+    utf8 = sum(1 for line in non_ascii if _decodes(line, "utf-8"))
+    if utf8 * 2 >= len(non_ascii):  # mostly valid UTF-8: the rest are broken rows, not another encoding
+        return "utf-8"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(content, cp_isolation=list(SINGLE_BYTE_CANDIDATES)).best()
+    guess = best.encoding if best is not None else "cp1252"
+    if guess != "cp1252" and _decodes(content, "cp1252") and content.decode("cp1252") == content.decode(guess):
+        return "cp1252"  # the same text either way: name the encoding legacy Windows exports use
+    return guess
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\udc00" <= ch <= "\udcff" for ch in text)
 
 
 def _sniff(name: str, header: str) -> str:
