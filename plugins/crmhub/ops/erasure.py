@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -138,10 +139,23 @@ def erase(
     run_id: str | None = None,
     vendor_requests: dict[str, Any] | None = None,
     subject: Subject | None = None,
+    drops: list[Any] | None = None,
+    keep_files: tuple[Path, ...] = (),
+    prove: bool = True,
+    erasure_id: str | None = None,
 ) -> dict[str, Any]:
-    """Erase the person everywhere; returns (and audits) counts per table and file, never identifiers."""
+    """Erase the person everywhere; returns (and audits) counts per table and file, never identifiers.
+
+    ``drops`` are the file-drop folders (:func:`crmhub.ops.drop_files.drop_folders`) whose CSV files
+    lose the person's rows. With ``prove``, every table and file the hub owns is then searched for the
+    person's e-mail addresses and phone numbers (:mod:`crmhub.ops.proof`; ``keep_files`` — the request
+    file, deleted right after — are not searched); the counts go into the audit row, and anything found
+    raises :class:`~crmhub.ops.proof.ErasureNotProven` after the audit row is written.
+    """
+    from crmhub.ops import drop_files, proof
+
     requested_at = datetime.now(UTC)
-    erasure_id = uuid.uuid4().hex
+    erasure_id = erasure_id or uuid.uuid4().hex
     subject = subject or find_subject(warehouse, request)
     existing = _existing_tables(warehouse)
     counts: dict[str, int] = {}
@@ -156,7 +170,30 @@ def erase(
             if entry.table in existing:
                 counts[entry.table] = _erase_table(warehouse.engine, entry, subject)
         suppression.add_keys(warehouse.engine, keys, erasure_id)
+    _checkpoint(warehouse)
     files = scrub_files(data_dir, subject) if data_dir else {}
+    records = subject.records | {(s, i) for s, _, i in subject.raw_records}
+    files |= drop_files.scrub_drops(drops or [], subject.emails, subject.phones, records)
+    found: dict[str, Any] = {}
+    if prove:
+        identifiers = proof.Identifiers.of(subject.emails, subject.phones)
+        roots = [Path(data_dir)] if data_dir else []
+        roots += [d.folder for d in drops or []]
+        found = {
+            "tables": proof.scan_warehouse(warehouse, identifiers),
+            "files": proof.scan_files(roots, identifiers, skip=keep_files),
+        }
+    found_total = sum(found.get("tables", {}).values()) + sum(found.get("files", {}).values())
+    proof_result = {
+        "searched": bool(prove),
+        "identifiers": {"emails": len(subject.emails), "phones": len(subject.phones)},
+        "found": found_total,
+        "tables_with_hits": len(found.get("tables", {})),
+        "files_with_hits": len(found.get("files", {})),
+    }
+    status = "erased" if subject.found else "not_found_suppressed"
+    if found_total:
+        status = "not_proven"
     result = {
         "erasure_id": erasure_id,
         "identifier_kind": request.kind,
@@ -166,6 +203,8 @@ def erase(
         "files": files,
         "suppression_keys": len(keys),
         "vendor_requests": vendor_requests or {},
+        "proof": proof_result,
+        "status": status,
     }
     warehouse.engine.run_file(
         "erase_audit_insert",
@@ -175,21 +214,47 @@ def erase(
             "identifier_kind": request.kind,
             "requested_at": requested_at,
             "finished_at": datetime.now(UTC),
-            "status": "erased" if subject.found else "not_found_suppressed",
-            "row_counts": json.dumps({"rows": result["rows"], "files": files}, sort_keys=True),
+            "status": status,
+            "row_counts": json.dumps({"rows": result["rows"], "files": files, "proof": proof_result}, sort_keys=True),
             "vendor_requests": json.dumps(vendor_requests or {}, sort_keys=True),
         },
     )
     log.info(
-        "erasure %s (%s): %d golden IDs, rows %s, files %s, %d suppression keys",
+        "erasure %s (%s): %d golden IDs, rows %s, files %s, %d suppression keys, %d hits after erasure",
         erasure_id,
         request.kind,
         len(subject.golden_ids),
         json.dumps(result["rows"], sort_keys=True),
         json.dumps(files, sort_keys=True),
         len(keys),
+        found_total,
     )
+    if found_total:
+        where = sorted(found["tables"]) + [f"{len(found['files'])} file(s)"]
+        for path, hits in sorted(found["files"].items()):
+            log.error("erasure %s: identifiers still in file %s (%d)", erasure_id, path, hits)
+        raise proof.ErasureNotProven(
+            f"erasure {erasure_id}: the person's identifiers are still in {', '.join(where)} "
+            f"({found_total} hits; see audit.erasure_log and the task log for the places)"
+        )
     return result
+
+
+def record_vendor_outcome(warehouse: Any, erasure_id: str, vendor_requests: dict[str, Any]) -> None:
+    """Put the vendors' answers into the erasure's audit row (counts and statuses only)."""
+    warehouse.engine.execute(
+        "UPDATE audit.erasure_log SET vendor_requests = :v WHERE erasure_id = :id",
+        {"v": json.dumps(vendor_requests, sort_keys=True), "id": erasure_id},
+    )
+
+
+def _checkpoint(warehouse: Any) -> None:
+    """DuckDB: write the deletions into the database file now (its WAL still holds the old pages)."""
+    if getattr(warehouse, "dialect", None) == "duckdb":
+        try:
+            warehouse.engine.execute("CHECKPOINT", {})
+        except Exception:  # noqa: BLE001 - a concurrent reader can delay the checkpoint; DuckDB does it later
+            log.warning("erasure: DuckDB checkpoint deferred")
 
 
 def _sql(warehouse: Any, name: str) -> str:
@@ -208,13 +273,12 @@ def _erase_table(engine: Any, entry: PersonalTable, subject: Subject) -> int:
     """Delete the person's rows of one table, redact mentions elsewhere; returns rows touched."""
     table = entry.quoted()
     touched = 0
-    if entry.golden_id:
+    for column in entry.golden_id_columns():
         for golden_id in sorted(subject.golden_ids):
-            touched += _run(engine, f'DELETE FROM {table} WHERE "{entry.golden_id}" = :v', {"v": golden_id})
-    for columns, keys in (
-        (entry.record, subject.records | subject.interactions | {(s, i) for s, _, i in subject.raw_records}),
-        (entry.contact_record, subject.records),
-    ):
+            touched += _run(engine, f'DELETE FROM {table} WHERE "{column}" = :v', {"v": golden_id})
+    records = subject.records | subject.interactions | {(s, i) for s, _, i in subject.raw_records}
+    pairs = [(columns, records) for columns in entry.record_columns()]
+    for columns, keys in (*pairs, (entry.contact_record, subject.records)):
         if columns:
             src, sid = columns
             sql = f'DELETE FROM {table} WHERE "{src}" = :source AND "{sid}" = :source_id'
@@ -236,7 +300,8 @@ def _run(engine: Any, sql: str, params: dict[str, Any]) -> int:
 
 
 def scrub_files(data_dir: Path, subject: Subject) -> dict[str, int]:
-    """Remove the person from run files (Parquet rows) and delete Data Docs pages that mention them."""
+    """Remove the person from run files (Parquet rows), delete Data Docs pages and other run files that
+    mention them, and drop the incremental-load fingerprints (``state/warehouse_load``)."""
     stats = {"parquet_files_rewritten": 0, "parquet_rows_removed": 0, "other_files_removed": 0}
     needles = subject.needles()
     golden = subject.golden_ids
@@ -248,6 +313,12 @@ def scrub_files(data_dir: Path, subject: Subject) -> dict[str, int]:
             frame[~drop].to_parquet(path, index=False)
             stats["parquet_files_rewritten"] += 1
             stats["parquet_rows_removed"] += int(drop.sum())
+    state = Path(data_dir) / "state" / "warehouse_load"
+    if state.is_dir():
+        # fingerprints of loaded rows, keyed by golden ID and source record; an erasure invalidates them
+        # anyway (the next load hands over the full snapshot), so they go whole
+        shutil.rmtree(state)
+        stats["state_folders_removed"] = 1
     for folder in (Path(data_dir) / "runs", Path(data_dir) / "data_docs"):
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".parquet"):
             text = path.read_text(encoding="utf-8", errors="ignore").lower()

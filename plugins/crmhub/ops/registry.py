@@ -34,15 +34,24 @@ class PersonalTable:
     text: tuple[str, ...] = ()
     on_text: Literal["delete", "redact"] = "delete"
     note: str = field(default="", compare=False)
+    #: further golden-ID columns and source-record column pairs (a row about two records, e.g. a review pair)
+    more_golden_ids: tuple[str, ...] = ()
+    more_records: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         schema, _, name = self.table.partition(".")
-        names = [schema, name, *(c for c in (self.golden_id,) if c), *self.text]
-        for pair in (self.record, self.contact_record):
+        names = [schema, name, *self.golden_id_columns(), *self.text]
+        for pair in (self.record, self.contact_record, *self.more_records):
             names += list(pair or ())
         bad = [n for n in names if not _IDENT.match(n)]
         if bad:
             raise ValueError(f"personal-data table {self.table!r}: invalid identifiers {bad}")
+
+    def golden_id_columns(self) -> tuple[str, ...]:
+        return (*((self.golden_id,) if self.golden_id else ()), *self.more_golden_ids)
+
+    def record_columns(self) -> tuple[tuple[str, str], ...]:
+        return (*((self.record,) if self.record else ()), *self.more_records)
 
     def quoted(self) -> str:
         return ".".join(f'"{part}"' for part in self.table.split("."))
@@ -88,5 +97,27 @@ for _entry in (
     PersonalTable("core.golden_conflicts", golden_id="golden_id", text=("chosen_value", "other_value")),
     PersonalTable("audit.quality_results", text=("observed_value",), on_text="redact"),
     PersonalTable("audit.quarantine", record=("source", "source_id"), text=("payload", "reason"), note="issue 6"),
+    PersonalTable(
+        "core.review_queue",
+        golden_id="left_golden_id",
+        more_golden_ids=("right_golden_id",),
+        record=("left_source", "left_source_id"),
+        more_records=(("right_source", "right_source_id"),),
+        text=("explanation",),
+        note="steward review pairs: a pair with the person goes",
+    ),
+    PersonalTable(
+        "core.steward_decisions",
+        record=("left_source", "left_source_id"),
+        more_records=(("right_source", "right_source_id"),),
+        note="decisions about the person's records go with the records",
+    ),
+    PersonalTable(
+        "core.golden_merge_log",
+        golden_id="winner_golden_id",
+        more_golden_ids=("loser_golden_id",),
+        text=("records", "loser_records"),
+        note="merges of the person's golden records",
+    ),
 ):
     register(_entry)

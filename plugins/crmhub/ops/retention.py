@@ -61,3 +61,15 @@ def prune_runs(
             removed += 1
     log.info("retention: %d run folders older than %s removed", removed, older_than)
     return removed
+
+
+def prune_drop_files(data_dir: Path, older_than: timedelta, *, now: float | None = None, sources: Any = None) -> int:
+    """Delete processed and rejected file-drop exports older than ``older_than``; returns files removed.
+
+    Those files are copies of personal data the hub already landed (or could not read); files still
+    waiting in a drop folder are never touched. ``sources`` defaults to the configured sources.
+    """
+    from crmhub.config import load_sources
+    from crmhub.ops.drop_files import drop_folders, prune_drops
+
+    return prune_drops(drop_folders(sources if sources is not None else load_sources(), data_dir), older_than, now=now)

@@ -14,18 +14,19 @@ from crmhub.orchestration.defaults import START_DATE, default_args
 ERASURE_DOC = """\
 ### GDPR erasure of one person
 
-Trigger with **exactly one** of `email`, `phone` (any format; read as E.164) or `golden_id`.
+Trigger with **exactly one** of `request_id` (from `python -m crmhub.ops.erasure_requests email|phone`,
+which stores the identifier in a request file this DAG deletes) or `golden_id`. An `email` or `phone`
+in the conf is refused: Airflow would keep it in plain text with the DAG run.
 
-1. **request_vendor_deletion**: asks each source to delete the person's records where its API allows
-   (HubSpot: GDPR delete, permanent); sources without such an API are recorded as *not supported*.
-2. **erase_from_hub**: in one transaction, deletes the person from raw payloads, every golden version,
-   the cross-reference, interactions, lineage and conflicts, plus every table registered in
-   `crmhub.ops.registry` (quarantine, steward review); redacts mentions in other rows; adds keyed hashes
-   of their identifiers to the suppression list so the next ingest does not bring them back; scrubs
-   the run files in `data/runs/` and Data Docs; writes one `audit.erasure_log` row with counts only.
+1. **erase_from_hub**: notes the person's vendor record IDs, then erases the person from the warehouse
+   (every table in `crmhub.ops.registry`), the run files, Data Docs and the file-drop folders; adds keyed
+   hashes to the suppression list; searches every table and file for their e-mail and phone and fails
+   if anything is left; writes one `audit.erasure_log` row with counts only; deletes the request file.
+2. **request_vendor_deletion** (runs even if step 1 failed): asks each source to delete the noted
+   records where its API allows (HubSpot: GDPR delete), through the same Connection and TLS settings as
+   ingest. A vendor failure fails this task loudly; the records stay noted and are retried.
 
-Task logs and XComs carry counts, never the identifier. The trigger's conf itself stays in Airflow's
-metadata DB: prefer the golden ID, and clear old DAG runs (`airflow db clean`) per your policy.
+Task logs and XComs carry counts, never the identifier. See docs/operations.md.
 """
 
 RETENTION_DOC = """\
@@ -33,8 +34,10 @@ RETENTION_DOC = """\
 
 Daily. Deletes raw payloads extracted more than `raw_days` ago **except the newest version of every
 source record** (so reconcile replays exactly what it loaded, and history in the core SCD2 tables is
-untouched), and removes run folders (`data/runs/<run_id>`) older than `run_days`.
-Defaults from `CRMHUB_RAW_RETENTION_DAYS` / `CRMHUB_RUN_RETENTION_DAYS`.
+untouched), removes run folders (`data/runs/<run_id>`) older than `run_days`, deletes processed and
+rejected file-drop exports older than `drop_days`, and retries vendor deletions that an erasure could
+not complete. Defaults from `CRMHUB_RAW_RETENTION_DAYS` / `CRMHUB_RUN_RETENTION_DAYS` /
+`CRMHUB_DROP_RETENTION_DAYS`.
 """
 
 
@@ -50,55 +53,49 @@ def build_erasure_dag(sources: dict[str, SourceConfig]) -> DAG:
         default_args=default_args(),
         tags=["crmhub", "ops", "gdpr"],
         params={
-            "email": Param("", type="string", description="E-mail address of the person"),
-            "phone": Param("", type="string", description="Phone number of the person"),
-            "golden_id": Param("", type="string", description="Golden ID of the person"),
+            "request_id": Param(
+                "", type="string", description="Request id from `python -m crmhub.ops.erasure_requests`"
+            ),
+            "golden_id": Param("", type="string", description="Golden ID of the person (instead of a request id)"),
         },
         render_template_as_native_obj=False,
     ) as dag:
 
-        @task(doc_md="Ask the source systems to delete the person where their API allows it.")
-        def request_vendor_deletion() -> dict[str, Any]:
-            from crmhub.ops.erasure import ErasureRequest, find_subject
-            from crmhub.ops.vendors import request_deletion
-            from crmhub.orchestration.hooks import SourceHook
-            from crmhub.orchestration.resources import open_warehouse
-
-            request = ErasureRequest.from_params(dict(get_current_context()["params"]))
-            with open_warehouse() as warehouse:
-                subject = find_subject(warehouse, request)
-            results: dict[str, Any] = {}
-            for source in sources.values():
-                ids = subject.source_ids(source.name)
-                if not ids:
-                    continue
-                hook = SourceHook(http_conn_id=source.conn_id)
-                session, credentials = hook.session_and_credentials()
-                results[source.name] = request_deletion(
-                    source.connector, session, hook.base_url, credentials.password, ids
-                )
-            return results
-
-        @task(doc_md="Erase the person from the warehouse and run files; suppress; audit.")
-        def erase_from_hub(vendor_requests: dict[str, Any]) -> dict[str, Any]:
-            from crmhub.ops.erasure import ErasureRequest, erase
+        @task(doc_md="Erase the person from the warehouse, run files and drop folders; prove it; audit.")
+        def erase_from_hub() -> dict[str, Any]:
+            from crmhub.ops.erasure_flow import erase_from_hub as run
             from crmhub.orchestration.resources import data_dir, open_warehouse
 
             context = get_current_context()
-            request = ErasureRequest.from_params(dict(context["params"]))
+            params = {**dict(context["dag_run"].conf or {}), **dict(context["params"])}
             with open_warehouse() as warehouse:
-                return erase(warehouse, request, data_dir(), run_id=context["run_id"], vendor_requests=vendor_requests)
+                return run(warehouse, params, sources, data_dir(), run_id=context["run_id"])
 
-        erase_from_hub(request_vendor_deletion())
+        @task(
+            doc_md="Ask the source systems to delete the person's noted records where their API allows it.",
+            trigger_rule="all_done",
+        )
+        def request_vendor_deletion() -> dict[str, Any]:
+            from crmhub.ops.erasure_flow import delete_at_vendors
+            from crmhub.orchestration.resources import data_dir, open_warehouse
+
+            with open_warehouse() as warehouse:
+                return delete_at_vendors(warehouse, sources, data_dir())
+
+        erase_from_hub() >> request_vendor_deletion()
     return dag
 
 
 def build_retention_dag() -> DAG:
+    from crmhub.ops.drop_files import DEFAULT_DROP_DAYS, DROP_DAYS_ENV
     from crmhub.ops.retention import DEFAULT_RAW_DAYS, DEFAULT_RUN_DAYS, RAW_DAYS_ENV, RUN_DAYS_ENV
+
+    def days(env: str, default: float, description: str) -> Param:
+        return Param(float(os.environ.get(env, default)), type="number", minimum=0, description=description)
 
     with DAG(
         dag_id="crmhub_retention",
-        description="Prune superseded raw payloads and old run folders",
+        description="Prune superseded raw payloads, old run folders and old drop files; retry vendor deletions",
         doc_md=RETENTION_DOC,
         schedule=CronTriggerTimetable("30 4 * * *", timezone="UTC"),
         start_date=START_DATE,
@@ -107,18 +104,9 @@ def build_retention_dag() -> DAG:
         default_args=default_args(),
         tags=["crmhub", "ops", "gdpr"],
         params={
-            "raw_days": Param(
-                float(os.environ.get(RAW_DAYS_ENV, DEFAULT_RAW_DAYS)),
-                type="number",
-                minimum=0,
-                description="Prune raw payloads extracted longer ago than this (newest per record kept)",
-            ),
-            "run_days": Param(
-                float(os.environ.get(RUN_DAYS_ENV, DEFAULT_RUN_DAYS)),
-                type="number",
-                minimum=0,
-                description="Remove run folders older than this",
-            ),
+            "raw_days": days(RAW_DAYS_ENV, DEFAULT_RAW_DAYS, "Prune raw payloads extracted longer ago (newest kept)"),
+            "run_days": days(RUN_DAYS_ENV, DEFAULT_RUN_DAYS, "Remove run folders older than this"),
+            "drop_days": days(DROP_DAYS_ENV, DEFAULT_DROP_DAYS, "Delete processed/rejected drop files older than this"),
         },
     ) as dag:
 
@@ -141,5 +129,23 @@ def build_retention_dag() -> DAG:
             context = get_current_context()
             return prune_runs(data_dir(), timedelta(days=float(context["params"]["run_days"])))
 
-        prune_raw_payloads() >> prune_run_folders()
+        @task(doc_md="Delete processed and rejected file-drop exports past retention.")
+        def prune_drop_files() -> int:
+            from crmhub.ops.retention import prune_drop_files as prune
+            from crmhub.orchestration.resources import data_dir
+
+            context = get_current_context()
+            return prune(data_dir(), timedelta(days=float(context["params"]["drop_days"])))
+
+        @task(doc_md="Retry vendor deletions an erasure could not complete (fails loudly while a vendor refuses).")
+        def retry_vendor_deletions() -> dict[str, Any]:
+            from crmhub.config import load_sources
+            from crmhub.ops.erasure_flow import delete_at_vendors
+            from crmhub.orchestration.resources import data_dir, open_warehouse
+
+            with open_warehouse() as warehouse:
+                return delete_at_vendors(warehouse, load_sources(), data_dir())
+
+        prune_raw_payloads() >> prune_run_folders() >> prune_drop_files()
+        retry_vendor_deletions()
     return dag
