@@ -5,6 +5,7 @@ import pytest
 
 from crmhub.reconcile.normalize import (
     NORMALIZED_COLUMNS,
+    clean_text,
     fold_text,
     normalize_contacts,
     normalize_country,
@@ -14,6 +15,7 @@ from crmhub.reconcile.normalize import (
     normalize_postcode,
     parse_address_line,
     parse_handle,
+    postcode_is_valid,
     split_tussenvoegsel,
 )
 
@@ -240,3 +242,56 @@ def test_dutch_e164_shortcut_gives_what_phonenumbers_parse_gives(text: str) -> N
 
     for region in ("NL", "BE"):
         assert _parse_phone(text, region) == phonenumbers.parse(text, region)
+
+
+# ----------------------------------------------------------------- issue 12: hostile input in names etc.
+
+
+def test_a_display_name_address_is_reduced_to_the_address_and_is_a_match_key() -> None:
+    assert normalize_email("Jan Jansen <jan.jansen@example.nl>") == ("jan.jansen@example.nl", True)
+    frame = pd.DataFrame({"source": ["hubspot"], "source_id": ["1"], "email": ["Jan Jansen <Jan.Jansen@example.nl>"]})
+    row = normalize_contacts(frame).iloc[0]
+    assert (row.n_email, row.key_email) == ("jan.jansen@example.nl", "jan.jansen@example.nl")
+
+
+def test_nul_and_bidi_controls_are_removed_from_names_and_counted() -> None:
+    frame = pd.DataFrame(
+        {
+            "source": ["hubspot"] * 3,
+            "source_id": ["1", "2", "3"],
+            "first_name": ["Ja\x00n", "\u202eAnna\u202c", "Piet"],
+            "last_name": ["Jansen\u2066", "Bakker", "Smit"],
+        }
+    )
+    out = normalize_contacts(frame)
+    assert out["n_first_name"].tolist() == ["Jan", "Anna", "Piet"]
+    assert out["n_last_name"].tolist()[0] == "Jansen"
+    assert out.attrs["normalize_warnings"]["names_with_invisible_characters"] == 2
+
+
+def test_zero_width_non_joiner_is_kept_in_persian_names() -> None:
+    assert clean_text("\u0645\u06cc\u200c\u0631\u0636\u0627") == "\u0645\u06cc\u200c\u0631\u0636\u0627"
+
+
+def test_an_invalid_postcode_is_left_out_of_the_normalized_record_and_counted() -> None:
+    frame = pd.DataFrame(
+        {
+            "source": ["hubspot"] * 3,
+            "source_id": ["1", "2", "3"],
+            "postcode": ["12345-ABCD", "1234ab", "50667"],
+            "country": ["NL", None, "DE"],
+        }
+    )
+    out = normalize_contacts(frame)
+    assert out["n_postcode"].tolist() == [None, "1234 AB", "50667"]
+    assert out["postcode"].tolist()[0] == "12345-ABCD"  # the canonical column (and raw) keep what the source wrote
+    assert out.attrs["normalize_warnings"]["invalid_postcodes"] == 1
+
+
+@pytest.mark.parametrize(
+    ("postcode", "country", "valid"),
+    [("1234 AB", "NL", True), ("12345-ABCD", None, False), ("SW1A 1AA", "GB", True), ("2000", "BE", True),
+     ("1234AB", "BE", False), ("ABC", "SR", False), ("PO 1234", "SR", True)],
+)  # fmt: skip
+def test_postcodes_are_checked_against_their_countrys_format(postcode, country, valid) -> None:
+    assert postcode_is_valid(postcode, country) is valid

@@ -15,6 +15,7 @@ and is applied once per *distinct* value, so 100k records cost as much as their 
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing as mp
 import os
 import re
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from email.utils import parseaddr
 from functools import lru_cache
 from typing import Any
 
@@ -34,6 +36,7 @@ from email_validator import EmailNotValidError, validate_email
 from crmhub.model import CONTACT_COLUMNS
 
 DEFAULT_PHONE_REGION = "NL"
+log = logging.getLogger(__name__)
 
 #: Columns ``normalize_contacts`` adds; survivorship reads ``n_*``, matching reads ``key_*``.
 NORMALIZED_COLUMNS: list[str] = [
@@ -71,12 +74,28 @@ def _blank_to_none(value: Any) -> str | None:
     return text or None
 
 
+#: Invisible characters removed from every presentation value: NUL (PostgreSQL rejects it in text) and
+#: the bidi controls (embeddings, overrides, isolates, LRM/RLM) that can reorder what a steward sees.
+#: ZERO WIDTH NON-JOINER (U+200C) is kept: Persian spelling needs it.
+_INVISIBLE = (
+    "\x00\u200e\u200f" + "".join(chr(c) for c in range(0x202A, 0x202F)) + "".join(chr(c) for c in range(0x2066, 0x206A))
+)
+_DROP_INVISIBLE = str.maketrans(dict.fromkeys(_INVISIBLE))
+_HAS_INVISIBLE = re.compile(f"[{re.escape(_INVISIBLE)}]")
+
+
+def has_invisible(value: Any) -> bool:
+    """Whether a value holds a NUL or a bidi control character (counted as a warning, never logged)."""
+    return isinstance(value, str) and _HAS_INVISIBLE.search(value) is not None
+
+
 def clean_text(value: Any) -> str | None:
-    """Presentation clean-up: NFKC, collapse whitespace, keep casing (names are shown as given)."""
+    """Presentation clean-up: NFKC, no NUL/bidi controls, collapse whitespace, keep casing (names as given)."""
     text = _blank_to_none(value)
     if text is None:
         return None
-    text = unicodedata.normalize("NFKC", text)
+    if not text.isascii() or "\x00" in text:
+        text = unicodedata.normalize("NFKC", text).translate(_DROP_INVISIBLE)
     return " ".join(text.split()) or None
 
 
@@ -131,7 +150,11 @@ def normalize_email(value: Any) -> tuple[str | None, bool | None]:
     text = _blank_to_none(value)
     if text is None:
         return None, None
-    text = unicodedata.normalize("NFKC", text).strip().strip("<>").strip()
+    text = unicodedata.normalize("NFKC", text).translate(_DROP_INVISIBLE).strip()
+    if "<" in text and not text.startswith("<"):  # "Jan Jansen <jan.jansen@example.nl>": the address
+        _, address = parseaddr(text)
+        text = address or text
+    text = text.strip("<>").strip()
     if text.lower().startswith("mailto:"):
         text = text[len("mailto:") :]
     lowered = text.lower()
@@ -412,6 +435,64 @@ def parse_address_line(value: Any) -> tuple[str | None, str | None, str | None]:
 
 
 _NL_POSTCODE = re.compile(r"^([1-9]\d{3})\s*([a-zA-Z]{2})$")
+
+
+#: Postcode formats (after :func:`normalize_postcode`) per ISO country. A country without an entry takes
+#: :data:`_GENERIC_POSTCODE`; a record without a country must match one of these formats.
+POSTCODE_FORMATS: dict[str, re.Pattern[str]] = {
+    code: re.compile(pattern)
+    for code, pattern in {
+        "NL": r"[1-9]\d{3} [A-Z]{2}",
+        "BE": r"\d{4}",
+        "DE": r"\d{5}",
+        "FR": r"\d{5}",
+        "LU": r"(?:L-?)?\d{4}",
+        "GB": r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}",
+        "IE": r"[A-Z]\d[\dW] ?[A-Z\d]{4}",
+        "US": r"\d{5}(?:-\d{4})?",
+        "CA": r"[A-Z]\d[A-Z] ?\d[A-Z]\d",
+        "ES": r"\d{5}",
+        "PT": r"\d{4}(?:-\d{3})?",
+        "IT": r"\d{5}",
+        "CH": r"\d{4}",
+        "AT": r"\d{4}",
+        "DK": r"\d{4}",
+        "SE": r"\d{3} ?\d{2}",
+        "NO": r"\d{4}",
+        "FI": r"\d{5}",
+        "PL": r"\d{2}-\d{3}",
+        "TR": r"\d{5}",
+        "MA": r"\d{5}",
+        "ID": r"\d{5}",
+        "IR": r"\d{5}-?\d{5}",
+        "SA": r"\d{5}(?:-\d{4})?",
+        "EG": r"\d{5}",
+        "IN": r"\d{6}",
+        "CN": r"\d{6}",
+        "JP": r"\d{3}-?\d{4}",
+        "AU": r"\d{4}",
+        "BR": r"\d{5}-?\d{3}",
+        "ZA": r"\d{4}",
+    }.items()
+}
+_GENERIC_POSTCODE = re.compile(r"(?=.*\d)[A-Z0-9][A-Z0-9 -]{1,9}")
+
+
+def postcode_is_valid(postcode: str | None, country: str | None = None) -> bool | None:
+    """Whether a normalized postcode has its country's format (None without a postcode).
+
+    Without a country it must have one of the known formats; a country without a known format only
+    needs to look like a postcode (2-10 letters/digits with a digit).
+    """
+    if postcode is None:
+        return None
+    if country is None:
+        return any(p.fullmatch(postcode) for p in POSTCODE_FORMATS.values())
+    return (POSTCODE_FORMATS.get(country) or _GENERIC_POSTCODE).fullmatch(postcode) is not None
+
+
+def _valid_postcode_or_none(postcode: Any, country: Any) -> str | None:
+    return postcode if postcode_is_valid(postcode, country) else None
 
 
 def normalize_postcode(value: Any, country: str | None = None) -> str | None:
@@ -696,7 +777,8 @@ def normalize_contacts(
         out["n_country"] = country
 
         address = _map_unique(out["address_line"], parse_address_line)
-        postcode = _none(_map_pairs(out["postcode"], country, normalize_postcode))
+        formatted = pd.Series(_map_pairs(out["postcode"], country, normalize_postcode), dtype=object)
+        postcode = _none(_map_pairs(formatted, country, _valid_postcode_or_none))
         city = _none(_map_unique(out["city"], clean_text))
         handles = _map_unique(out["social_handle"], parse_handle)
         networks = _map_unique(out["social_network"], normalize_network)
@@ -722,4 +804,17 @@ def normalize_contacts(
     out["key_name"] = _none(_map_pairs(out["n_first_name"], out["n_last_name"], _name_key))
     number = _map_pairs(out["n_house_number"], out["n_house_number_addition"], _house_number)
     out["key_address"] = _none(_map_pairs(out["n_postcode"], pd.Series(number, dtype=object), _address_key))
+    warnings = {
+        "names_with_invisible_characters": int(
+            sum(_map_unique(out[c], has_invisible).to_numpy(dtype=bool) for c in NAME_FIELDS).astype(bool).sum()
+        ),
+        "invalid_postcodes": int((formatted.notna() & postcode.isna()).sum()),
+    }
+    out.attrs["normalize_warnings"] = warnings
+    if any(warnings.values()):
+        log.warning("normalize: %s (counts of records; values stay in raw)", warnings)
     return out
+
+
+#: Name fields cleaned of NUL and bidi control characters (counted in ``normalize_warnings``).
+NAME_FIELDS: tuple[str, ...] = ("first_name", "name_prefix", "last_name")
