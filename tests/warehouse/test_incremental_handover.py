@@ -107,6 +107,30 @@ def late_run() -> dict[str, Any]:
     return run
 
 
+def split_run() -> dict[str, Any]:
+    """G2's record sG2b is corrected into another person: it splits off to the new G8 (later than G2's
+    own business time, so G2's merged state closes at the split), its interaction follows it."""
+    run = first_run()
+    run["golden"].append(golden_row("G8", "2025-04-01T00:00:00", first_name="Gesplitst", city="Zwolle"))
+    run["xref"].append(xref_row("sG2b", "G8"))
+    run["lineage"].append(lineage_row("G8", "email", "2025-04-01"))
+    run["interactions"].append(interaction_row("m8", "2025-04-02T09:00:00", golden_id="G8"))
+    run["merges"] = [{"event": "split", "golden_id": "G2", "new_golden_id": "G8", "records": 1}]
+    return run
+
+
+def joined_run() -> dict[str, Any]:
+    """Before the split: sG2b belongs to G2 (whose state it shaped) and so does its interaction."""
+    run = first_run()
+    run["golden"] = [
+        golden_row("G2", "2025-03-01T00:00:00", first_name="NaamG2", city="Delft") if g["golden_id"] == "G2" else g
+        for g in run["golden"]
+    ]
+    run["xref"].append(xref_row("sG2b", "G2"))
+    run["interactions"].append(interaction_row("m8", "2025-04-02T09:00:00", golden_id="G2"))
+    return run
+
+
 def write_run(folder: Path, run_id: str, run: dict[str, Any]) -> stage.RunFiles:
     files = stage.run_folder(folder, run_id)
     for name, rows, columns in (
@@ -171,6 +195,10 @@ def test_incremental_handover_leaves_the_warehouse_as_full_snapshots_would(
         ("run-2", second_run()),  # a rerun of the same interval
         ("run-3", late_run()),
         ("run-4", first_run()),  # everything back as it was first (the merge loser returns)
+        ("run-5", joined_run()),
+        ("run-6", split_run()),  # a record splits off into a new golden contact (issue 12)
+        ("run-6", split_run()),
+        ("run-7", {**split_run(), "merges": []}),  # the next run: nothing changed
     ):
         load_full(reference, tmp_path / "ref", run_id, run)
         load_incremental(wh, tmp_path / "inc", run_id, run)

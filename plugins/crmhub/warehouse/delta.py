@@ -283,14 +283,27 @@ def _changed_rows(con: duckdb.DuckDBPyConnection, present: Mapping[str, Path], s
     return out
 
 
+#: Keys of golden IDs in merge-log events: merges (either spelling) and splits.
+_EVENT_ID_KEYS = (
+    "into_golden_id",
+    "from_golden_id",
+    "winner_golden_id",
+    "loser_golden_id",
+    "golden_id",
+    "new_golden_id",
+)
+
+
 def _merge_ids(present: Mapping[str, Path]) -> list[str]:
-    """Golden IDs named by this run's merges (``merges.json`` beside the golden file)."""
+    """Golden IDs named by this run's merge log (``merges.json`` beside the golden file): merge
+    winners and losers, and both sides of a split (the golden ID that stays is placed at the split's
+    time, which reads the new golden ID's staged business time)."""
     merges_file = present["golden"].parent / "merges.json"
     if not merges_file.exists():
         return []
     ids: set[str] = set()
     for event in json.loads(merges_file.read_text(encoding="utf-8")):
-        for key in ("into_golden_id", "from_golden_id", "winner_golden_id", "loser_golden_id"):
+        for key in _EVENT_ID_KEYS:
             if event.get(key):
                 ids.add(str(event[key]))
     return sorted(ids)

@@ -42,6 +42,10 @@ class LoadIntegrityError(CrmHubError):
     """The load would break an invariant (e.g. two current versions of one golden contact)."""
 
 
+class UnknownGoldenEvent(CrmHubError):
+    """A golden event in the run's merge log that the loader cannot apply (unknown kind, ids missing)."""
+
+
 class StaleHandover(CrmHubError):
     """An incremental handover was computed against a load that is no longer the warehouse's latest.
 
@@ -98,11 +102,23 @@ def _records(frame: pd.DataFrame | None, columns: list[str], name: str, required
     return frames.prepare(newest_per_key(frame, key), columns, name=name, required=required, key=key)
 
 
-def merges_frame(merges: pd.DataFrame | list[dict] | None) -> pd.DataFrame:
-    """Golden merges as ``MERGE_COLUMNS``, from a frame or from reconcile's merge events.
+#: Golden event kinds reconcile logs (``crmhub.reconcile.golden_ids.assign_golden_ids``), with the
+#: keys naming (winner, loser) in ``staging.golden_merges``. Steward decisions arrive as these too: a
+#: ``link`` joins clusters (a merge), a ``split`` parts them (a split), and an undone merge gives the
+#: loser its golden ID back without an event (its records return; the load reopens it).
+GOLDEN_EVENTS: dict[str, tuple[str, str]] = {
+    "merge": ("into_golden_id", "from_golden_id"),
+    "split": ("golden_id", "new_golden_id"),
+}
 
-    Merge events (``crmhub.reconcile.pipeline.ReconcileResult.merges``) name the winner
-    ``into_golden_id`` and the loser ``from_golden_id``; other events (splits) are ignored.
+
+def merges_frame(merges: pd.DataFrame | list[dict] | None) -> pd.DataFrame:
+    """Golden events as ``MERGE_COLUMNS``, from a frame or from reconcile's merge log.
+
+    A ``merge`` event names the winner ``into_golden_id`` and the loser ``from_golden_id``; a
+    ``split`` event the golden ID that stays ``golden_id`` and the new one ``new_golden_id`` (stored
+    as winner and loser). Rows without ``event`` but with ``winner_golden_id``/``loser_golden_id``
+    are merges. Anything else raises :class:`UnknownGoldenEvent` naming the event.
     """
     if merges is None:
         rows: list[dict] = []
@@ -112,12 +128,20 @@ def merges_frame(merges: pd.DataFrame | list[dict] | None) -> pd.DataFrame:
         rows = list(merges)
     out = []
     for m in rows:
-        if "into_golden_id" in m:
-            if m.get("event", "merge") != "merge":
-                continue
-            out.append({"winner_golden_id": m["into_golden_id"], "loser_golden_id": m["from_golden_id"]})
-        else:
-            out.append({"winner_golden_id": m["winner_golden_id"], "loser_golden_id": m["loser_golden_id"]})
+        event = m.get("event")
+        if event is None or (isinstance(event, float) and pd.isna(event)):
+            event = "merge"
+        keys = GOLDEN_EVENTS.get(event)
+        if keys is None:
+            raise UnknownGoldenEvent(
+                f"golden event {event!r} is not one the loader knows ({', '.join(GOLDEN_EVENTS)}): {dict(m)}"
+            )
+        if event == "merge" and keys[0] not in m and "winner_golden_id" in m:
+            keys = ("winner_golden_id", "loser_golden_id")
+        missing = [k for k in keys if not m.get(k)]
+        if missing:
+            raise UnknownGoldenEvent(f"golden event {event!r} lacks {', '.join(missing)}: {dict(m)}")
+        out.append({"winner_golden_id": m[keys[0]], "loser_golden_id": m[keys[1]], "event": event})
     frame = pd.DataFrame(out, columns=tables.MERGE_COLUMNS).drop_duplicates()
     return frames.prepare(frame, tables.MERGE_COLUMNS, name="merges", required=tables.MERGE_COLUMNS)
 
@@ -248,10 +272,18 @@ def load_reconciled(
                     engine.stage(table, frame)
             checkpoint("stage")
             golden_merged = engine.run_file("golden_merge_close")
-            engine.run_file("golden_plan")
-            golden_closed = engine.run_file("golden_close")
-            golden_restated = engine.run_file("golden_restate", params)
-            golden_opened = engine.run_file("golden_open", params)
+            golden_closed = golden_restated = golden_opened = 0
+            if staged["staging.golden_merges"]["event"].eq("split").any():
+                # first pass: a golden ID that records split off changes when the split does
+                engine.run_file("golden_split_park")
+                golden_closed, golden_restated, golden_opened = _place_golden(engine, params)
+                engine.run_file("golden_split_unpark")
+            closed, restated, opened = _place_golden(engine, params)
+            golden_closed, golden_restated, golden_opened = (
+                golden_closed + closed,
+                golden_restated + restated,
+                golden_opened + opened,
+            )
             checkpoint("golden")
             xref_closed = engine.run_file("xref_close", params)
             xref_opened = engine.run_file("xref_open", params)
@@ -320,6 +352,15 @@ def last_load(engine: Engine) -> dict[str, Any] | None:
     stamp = pd.Timestamp(started_at)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return {"load_id": f"{int(audit_id)}@{stamp.isoformat()}", "erasures_since": int(erasures or 0)}
+
+
+def _place_golden(engine: Engine, params: dict[str, Any]) -> tuple[int, int, int]:
+    """Place every staged golden contact in its history (``golden_plan.sql``); (closed, restated, opened)."""
+    engine.run_file("golden_plan")
+    closed = engine.run_file("golden_close")
+    restated = engine.run_file("golden_restate", params)
+    opened = engine.run_file("golden_open", params)
+    return closed, restated, opened
 
 
 def _variant(engine: Engine, name: str, by_key: bool) -> str:

@@ -37,22 +37,9 @@ def _read(engine: Engine, name: str, params: Mapping[str, Any] | None = None) ->
 def store_run(
     engine: Engine, run_id: str, review: pd.DataFrame, merges: Iterable[Mapping[str, Any]], at: datetime
 ) -> dict[str, int]:
-    """Replace the review queue and log this run's merges, in one transaction."""
+    """Replace the review queue and log this run's golden merges and splits, in one transaction."""
     queue = frames.prepare(review.astype({"score": str}), REVIEW_QUEUE_STAGING, name="review queue")
-    rows = [
-        {
-            "merge_id": hashlib.sha256(
-                f"{run_id}\x1f{m['into_golden_id']}\x1f{m['from_golden_id']}".encode()
-            ).hexdigest()[:24],
-            "winner_golden_id": m["into_golden_id"],
-            "loser_golden_id": m["from_golden_id"],
-            "rule": m.get("rule"),
-            "records": str(m.get("records", "")),
-            "loser_records": json.dumps(m.get("loser_records", [])),
-        }
-        for m in merges
-        if m.get("event") == "merge"
-    ]
+    rows = [_log_row(run_id, m) for m in merges if m.get("event", "merge") in ("merge", "split")]
     merge_frame = frames.prepare(pd.DataFrame(rows, columns=MERGE_LOG_STAGING), MERGE_LOG_STAGING, name="merge log")
     with engine.transaction():
         engine.run_file("steward_staging_clear")
@@ -61,7 +48,30 @@ def store_run(
         engine.run_file("steward_review_replace", {"run_id": run_id, "loaded_at": at})
         engine.run_file("merge_log_insert", {"run_id": run_id, "merged_at": at})
         engine.run_file("steward_staging_clear")
-    return {"review_queue": len(queue), "merges_logged": len(merge_frame)}
+    return {
+        "review_queue": len(queue),
+        "merges_logged": int((merge_frame["event"] == "merge").sum()),
+        "splits_logged": int((merge_frame["event"] == "split").sum()),
+    }
+
+
+def _log_row(run_id: str, event: Mapping[str, Any]) -> dict[str, Any]:
+    """A merge-log row for a golden event: a merge (winner, loser) or a split (stays, new golden ID)."""
+    if event.get("event", "merge") == "split":
+        winner, loser = event["golden_id"], event["new_golden_id"]
+        key = f"{run_id}\x1f{winner}\x1f{loser}\x1fsplit"
+    else:
+        winner, loser = event["into_golden_id"], event["from_golden_id"]
+        key = f"{run_id}\x1f{winner}\x1f{loser}"  # unchanged since issue 4: ids already logged stay valid
+    return {
+        "merge_id": hashlib.sha256(key.encode()).hexdigest()[:24],
+        "winner_golden_id": winner,
+        "loser_golden_id": loser,
+        "rule": event.get("rule"),
+        "records": str(event.get("records", "")),
+        "loser_records": json.dumps(event.get("loser_records", [])),
+        "event": event.get("event", "merge"),
+    }
 
 
 def review_queue(engine: Engine) -> pd.DataFrame:
@@ -119,6 +129,8 @@ def undo_merge(engine: Engine, merge_id: str, undone_by: str, current_xref: pd.D
     if row.empty:
         raise StewardError(f"no merge with id {merge_id!r}")
     entry = row.iloc[0]
+    if entry["event"] == "split":
+        raise StewardError(f"{merge_id!r} is a split, not a merge; to join the records again record a 'link' decision")
     if bool(entry["undone"]):
         raise StewardError(f"merge {merge_id!r} is already undone")
     losers = {tuple(r) for r in json.loads(entry["loser_records"] or "[]")}

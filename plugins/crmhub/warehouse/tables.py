@@ -47,8 +47,10 @@ LOAD_CASE_COLUMNS: list[str] = [*CASE_COLUMNS, "golden_id"]
 XREF_RECORD_COLUMNS: list[str] = ["is_deleted", "merged_into_source_id"]
 LOAD_XREF_COLUMNS: list[str] = [*XREF_COLUMNS, *XREF_RECORD_COLUMNS]
 
-#: Golden merges of one load (reconcile's merge events): the loser's current version is closed.
-MERGE_COLUMNS: list[str] = ["winner_golden_id", "loser_golden_id"]
+#: Golden events of one load (reconcile's merge log), one row each. ``event`` ``merge``: the loser's
+#: current version is closed naming the winner; ``split``: the winner is the golden ID that stays,
+#: the loser the new golden ID records split off to (see ``crmhub.warehouse.load.merges_frame``).
+MERGE_COLUMNS: list[str] = ["winner_golden_id", "loser_golden_id", "event"]
 
 #: Golden attributes covered by ``change_hash``: a new version only when one of these changes.
 #: ``source_updated_at`` is left out so a touched-but-unchanged source record adds no version.
@@ -206,6 +208,8 @@ STAGING["staging.campaigns"] = CAMPAIGN_COLUMNS
 STAGING["staging.opportunities"] = LOAD_OPPORTUNITY_COLUMNS
 STAGING["staging.cases"] = LOAD_CASE_COLUMNS
 STAGING["staging.golden_merges"] = MERGE_COLUMNS
+#: issue 12: the staged golden contacts set aside while a split's first pass runs (ddl 160)
+STAGING["staging.golden_parked"] = STAGING["staging.golden_contacts"]
 
 #: Session-private landing table for ``land_raw`` (a TEMP table, hence unqualified).
 RAW_LANDING = "raw_landing"
@@ -287,7 +291,15 @@ _BOOLS.update({"resolved"})
 
 # -- steward review and merge log (issue 4: crmhub.warehouse.steward, docs/reconcile.md) ----------
 REVIEW_QUEUE_STAGING = REVIEW_COLUMNS
-MERGE_LOG_STAGING: list[str] = ["merge_id", "winner_golden_id", "loser_golden_id", "rule", "records", "loser_records"]
+MERGE_LOG_STAGING: list[str] = [
+    "merge_id",
+    "winner_golden_id",
+    "loser_golden_id",
+    "rule",
+    "records",
+    "loser_records",
+    "event",  # issue 12: 'merge' or 'split' (ddl 160)
+]
 TABLES["core.review_queue"] = ["run_id", *REVIEW_QUEUE_STAGING, "loaded_at"]
 TABLES["core.steward_decisions"] = [
     "decision_id",
@@ -303,11 +315,12 @@ TABLES["core.steward_decisions"] = [
 TABLES["core.golden_merge_log"] = [
     "merge_id",
     "run_id",
-    *MERGE_LOG_STAGING[1:],
+    *MERGE_LOG_STAGING[1:-1],
     "merged_at",
     "undone",
     "undone_at",
     "undone_by",
+    "event",
 ]
 STAGING["staging.review_queue"] = REVIEW_QUEUE_STAGING
 STAGING["staging.merge_log"] = MERGE_LOG_STAGING

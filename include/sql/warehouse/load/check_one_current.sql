@@ -8,7 +8,7 @@ SELECT count(*) AS violations FROM (
     GROUP BY s.golden_id HAVING count(c.golden_id) <> 1
     UNION ALL
     SELECT golden_id FROM core.golden_contacts
-    WHERE is_current AND golden_id IN (SELECT loser_golden_id FROM staging.golden_merges)
+    WHERE is_current AND golden_id IN (SELECT loser_golden_id FROM staging.golden_merges WHERE event = 'merge')
     GROUP BY golden_id HAVING count(*) > 1
     UNION ALL
     SELECT x.source_id FROM core.contact_xref x

@@ -10,3 +10,4 @@ TRUNCATE staging.golden_plan;
 TRUNCATE staging.opportunities;
 TRUNCATE staging.cases;
 TRUNCATE staging.campaigns;
+TRUNCATE staging.golden_parked;

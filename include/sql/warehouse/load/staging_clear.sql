@@ -8,3 +8,4 @@ DELETE FROM staging.golden_plan;
 DELETE FROM staging.opportunities;
 DELETE FROM staging.cases;
 DELETE FROM staging.campaigns;
+DELETE FROM staging.golden_parked;
