@@ -1,7 +1,11 @@
 """Hootsuite REST API: social profiles and messages.
 
 Auth is OAuth2 with the app's client credentials in HTTP Basic (``organization_app`` grant by
-default, refresh tokens rotated in memory). ``GET /v1/messages`` needs ``startTime``/``endTime`` at most
+default, or a refresh token from the Connection). Hootsuite rotates refresh tokens: each works once and
+the token response carries the next; every new one goes to ``Credentials.on_token_rotated`` so the
+next run uses it (``crmhub.orchestration.hooks`` stores it).
+
+``GET /v1/messages`` needs ``startTime``/``endTime`` at most
 four weeks apart, so a pull walks its window in 28-day slices, each paged by ``metadata.cursor.next``.
 Messages that reply to a customer start with ``@handle``; that handle identifies the social contact.
 
@@ -59,8 +63,9 @@ class HootsuiteConnector(Connector):
         grant: dict[str, Any] = {"grant_type": extra.get("grant_type", "organization_app")}
         if extra.get("organization_id"):
             grant["organization_id"] = extra["organization_id"]
-        if extra.get("refresh_token"):
-            grant = {"grant_type": "refresh_token", "refresh_token": extra["refresh_token"]}
+        refresh = extra.get("refresh_token")
+        if refresh and not extra.get("organization_id"):
+            grant, refresh = {"grant_type": "refresh_token", "refresh_token": refresh}, None
         tokens = OAuthTokenProvider(
             source_name,
             session,
@@ -68,6 +73,8 @@ class HootsuiteConnector(Connector):
             credentials.login or "",
             credentials.password or "",
             grant,
+            refresh_token=refresh,  # with an organization_id, the organization grant is the fallback
+            on_token_rotated=credentials.on_token_rotated,
         )
         http = SourceHttpClient(source_name, session, base_url, auth_header=tokens.header, wait_hint=cls.wait_hint)
         return cls(source_name, http, options)

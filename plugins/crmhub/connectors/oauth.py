@@ -1,6 +1,9 @@
 """OAuth2 access tokens fetched on demand and renewed on expiry or on a 401.
 
-Tokens live only in memory for the task's lifetime; they are never logged or persisted.
+Tokens live only in memory for the task's lifetime and are never logged. A vendor that rotates refresh
+tokens (Hootsuite: each refresh token works once and the token response carries the next one) would
+strand every later run on a used token: ``on_token_rotated`` hands each new refresh token to the
+caller, which stores it (``crmhub.orchestration.hooks`` keeps it in an Airflow Variable) for the next run.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ class OAuthTokenProvider:
         *,
         clock: Callable[[], float] = time.monotonic,
         skew_seconds: float = 30.0,
+        refresh_token: str | None = None,
+        on_token_rotated: Callable[[str], None] | None = None,
     ) -> None:
         self.source_name = source_name
         self._session = session
@@ -41,7 +46,10 @@ class OAuthTokenProvider:
         self._clock = clock
         self._skew = skew_seconds
         self._access: str | None = None
-        self._refresh: str | None = None
+        self._refresh: str | None = refresh_token  # tried before the grant, which stays the fallback
+        self._on_rotated = on_token_rotated
+        #: the refresh token the caller already knows (configured or stored): not a rotation
+        self._known_refresh = refresh_token or (grant.get("refresh_token") if grant else None)
         self._expires_at = 0.0
         self.tokens_issued = 0
 
@@ -71,7 +79,24 @@ class OAuthTokenProvider:
         if not isinstance(body, dict) or "access_token" not in body:
             raise SourceDataError(f"{self.source_name}: token endpoint response has no access_token")
         self._access = body["access_token"]
-        self._refresh = body.get("refresh_token") or self._refresh
+        rotated = body.get("refresh_token")
+        if rotated:
+            self._refresh = rotated
+            if rotated != self._known_refresh:
+                self._known_refresh = rotated
+                self._report_rotation(rotated)
         self._expires_at = self._clock() + float(body.get("expires_in", 3600))
         self.tokens_issued += 1
         return True
+
+    def _report_rotation(self, refresh_token: str) -> None:
+        if self._on_rotated is None:
+            return
+        try:
+            self._on_rotated(refresh_token)
+        except Exception as exc:  # noqa: BLE001 - the pull can go on; the next run may need a new grant
+            log.error(
+                "%s: the rotated refresh token could not be stored (%s); the next run may need a new grant",
+                self.source_name,
+                type(exc).__name__,
+            )
