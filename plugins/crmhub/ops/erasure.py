@@ -17,6 +17,7 @@ import json
 import logging
 import shutil
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,6 +130,44 @@ def find_subject(warehouse: Any, request: ErasureRequest) -> Subject:
             (r.source, r.object_type, r.source_id) for r in known.itertuples() if (r.source, r.source_id) in keys
         }
     return subject
+
+
+def add_source_identifiers(warehouse: Any, subject: Subject, sources: Mapping[str, Any]) -> int:
+    """Add the e-mail addresses and phone numbers of the person's own source contact records.
+
+    The golden record keeps one surviving value per field (none when sources disagree), but every
+    source record's value identifies the person in that source's copies (raw payloads, drop files) and
+    must be searched for afterwards. Each record's landed payload is mapped by its own connector, so
+    only the fields the connector reads as the contact's e-mail and phone count. Returns values added.
+    """
+    from crmhub.connectors.registry import connector_class
+
+    before = len(subject.emails) + len(subject.phones)
+    for name in sorted({s for s, _ in subject.records}):
+        source = sources.get(name)
+        if source is None:
+            continue
+        ids = [sid for src, sid in subject.records if src == name]
+        _, rows = warehouse.engine.fetch(
+            "SELECT payload FROM raw.payloads WHERE source = :source AND object_type = 'contacts' "
+            "AND source_id = ANY(:ids)",
+            {"source": name, "ids": ids},
+        )
+        if not rows:
+            continue
+        try:
+            connector = connector_class(source.connector)(name, None, source.options)
+            contacts = connector.to_canonical({"contacts": [json.loads(r[0]) for r in rows]}).contacts
+        except Exception as exc:  # noqa: BLE001 - the golden values still apply; the proof search is the check
+            log.warning("erasure: %s records could not be mapped for identifiers (%s)", name, type(exc).__name__)
+            continue
+        for value in contacts.get("email", pd.Series(dtype=object)).dropna():
+            if email := norm_email(value):
+                subject.emails.add(email)
+        for value in contacts.get("phone", pd.Series(dtype=object)).dropna():
+            if str(value).strip():
+                subject.phones.add(_e164(str(value)) or str(value).strip())
+    return len(subject.emails) + len(subject.phones) - before
 
 
 def erase(

@@ -27,7 +27,7 @@ from crmhub.connectors.base import Connector
 from crmhub.ops import erasure_requests as requests_store
 from crmhub.ops import vendors
 from crmhub.ops.drop_files import drop_folders
-from crmhub.ops.erasure import erase, find_subject, record_vendor_outcome
+from crmhub.ops.erasure import add_source_identifiers, erase, find_subject, record_vendor_outcome
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ def erase_from_hub(
     """Step 1: erase in the hub and note the vendor deletions still to do; returns counts only."""
     request, request_id = requests_store.resolve(dict(params), data_dir)
     subject = find_subject(warehouse, request)
+    add_source_identifiers(warehouse, subject, sources)
     erasure_id = uuid.uuid4().hex
     outcome: dict[str, Any] = {}
     pending: dict[str, list[str]] = {}
