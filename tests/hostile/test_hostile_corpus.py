@@ -144,7 +144,7 @@ def run_hub(warehouse: Warehouse, data_dir: Path, imitation: Imitation) -> Any:
     """Ingest the imitation's contacts, then every reconcile step the reconcile DAG runs, in its order."""
     stats = ingest(connector(imitation), "contacts", Window(since=None, until=UNTIL), warehouse, RUN_ID)
     files = stage.run_folder(data_dir, RUN_ID)
-    stage.canonicalize(warehouse, {"hubspot": SOURCE}, files)
+    stage.canonicalize(warehouse, {"hubspot": SOURCE}, files, RUN_ID)
     stage.validate_canonical(files, RUN_ID, None, warehouse)
     stage.match_and_survive(warehouse, load_rules(), files)
     stage.validate(files, RUN_ID, None, warehouse)

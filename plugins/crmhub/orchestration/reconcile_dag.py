@@ -64,7 +64,7 @@ def build_reconcile_dag(sources: dict[str, SourceConfig]) -> DAG:
             from crmhub.stages import reconcile as stage
 
             with open_warehouse() as warehouse:
-                return stage.canonicalize(warehouse, load_sources(), _files())
+                return stage.canonicalize(warehouse, load_sources(), _files(), get_current_context()["run_id"])
 
         @task(doc_md="Canonical quality gate: quarantine failing rows with their reason, stop on the rest.")
         def validate_canonical() -> dict[str, Any]:
