@@ -9,5 +9,5 @@ lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 format:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
-ui:  ## Airflow UI on http://localhost:8080 over the demo's metadata DB
-	.venv/bin/python -m crmhub ui
+ui:  ## Airflow UI on http://127.0.0.1:8080 over the demo's metadata DB (this machine only; HOST=0.0.0.0 shares it)
+	.venv/bin/python -m crmhub ui --host $(or $(HOST),127.0.0.1)

@@ -10,6 +10,15 @@ from pathlib import Path
 
 from crmhub.cli import Handler, command
 
+#: Bind addresses that keep the no-login UI on this machine.
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::"):
+        return "localhost"
+    return f"[{host}]" if ":" in host else host
+
 
 @command("demo", "run the whole hub against the sandbox into the embedded DuckDB warehouse, then summarize")
 def _demo(parser: argparse.ArgumentParser) -> Handler:
@@ -19,9 +28,14 @@ def _demo(parser: argparse.ArgumentParser) -> Handler:
     return demo.run
 
 
-@command("ui", "start the sandbox and a local Airflow (standalone) with the UI on http://localhost:8080")
+@command("ui", "start the sandbox and a local Airflow (standalone) with the UI on http://127.0.0.1:8080")
 def _ui(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address the UI binds (default 127.0.0.1: this machine only; everyone who reaches it is admin)",
+    )
 
     def run(args: argparse.Namespace) -> int:
         from datetime import UTC, datetime
@@ -43,12 +57,15 @@ def _ui(parser: argparse.ArgumentParser) -> Handler:
                 data_dir=PROJECT_DIR / "data",
                 extra_env={
                     "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                    "AIRFLOW__API__HOST": args.host,
                     "AIRFLOW__API__PORT": str(args.port),
                 },
             )
             airflow.migrate()
             airflow.import_pools(load_sources())
-            print(f"Airflow UI: http://localhost:{args.port} (local only: no login). Ctrl-C stops everything.")
+            who = "only this machine can reach it" if args.host in LOOPBACK else "WARNING: other machines can reach it"
+            print(f"Airflow UI: http://{_url_host(args.host)}:{args.port} (no login, everyone is admin; {who}).")
+            print("Ctrl-C stops everything.")
             airflow_bin = Path(sys.executable).with_name("airflow")
             try:
                 return subprocess.call([str(airflow_bin), "standalone"], env=airflow.env)

@@ -15,7 +15,10 @@ from crmhub.errors import CrmHubError
 @command("dictionary", "write the data dictionary of the BI marts (docs/data_dictionary.md) from the schema")
 def _dictionary(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument(
-        "--out", required=True, metavar="FILE", help="Markdown file to write, e.g. docs/data_dictionary.md"
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="Markdown file to write (or, with --check, to compare); default: the committed docs/data_dictionary.md",
     )
     parser.add_argument(
         "--warehouse-url",
@@ -29,6 +32,7 @@ def _dictionary(parser: argparse.ArgumentParser) -> Handler:
         import tempfile
         from pathlib import Path
 
+        from crmhub.paths import PROJECT_DIR
         from crmhub.warehouse import Warehouse, dictionary
 
         if args.warehouse_url:
@@ -37,7 +41,7 @@ def _dictionary(parser: argparse.ArgumentParser) -> Handler:
         else:
             with tempfile.TemporaryDirectory(prefix="crmhub-dictionary-") as tmp:
                 text = dictionary.generate_from_ddl(Path(tmp))
-        out = Path(args.out)
+        out = Path(args.out) if args.out else PROJECT_DIR / "docs" / "data_dictionary.md"
         if args.check:
             current = out.read_text(encoding="utf-8") if out.exists() else None
             if current != text:
