@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -120,15 +121,24 @@ def corpus_pages() -> tuple[list[bytes], dict[str, str | None]]:
     return page_bodies(mixed, PAGE_SIZE), ids
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
-    if request.param == "duckdb":
-        with Warehouse.from_url(f"duckdb://{tmp_path / 'warehouse.duckdb'}") as wh:
+@contextmanager
+def new_warehouse(engine: str, folder: Path) -> Iterator[Warehouse]:
+    if engine == "duckdb":
+        with Warehouse.from_url(f"duckdb://{folder / 'warehouse.duckdb'}") as wh:
             wh.migrate()
             yield wh
         return
     with throwaway_database("crmhub_hostile_") as url, Warehouse.from_url(url) as wh:
         wh.migrate()
+        yield wh
+
+
+ENGINES = ["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=ENGINES)
+def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
+    with new_warehouse(request.param, tmp_path) as wh:
         yield wh
 
 
@@ -168,12 +178,14 @@ def golden_of(warehouse: Warehouse, source_id: str) -> dict[str, Any]:
     return {k: (None if pd.isna(v) else v) for k, v in row.items()} if hasattr(row, "items") else {}
 
 
-@pytest.fixture
-def corpus_run(warehouse: Warehouse, tmp_path: Path) -> tuple[Warehouse, dict[str, str | None]]:
+@pytest.fixture(scope="module", params=ENGINES)
+def corpus_run(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[tuple[Warehouse, dict[str, str | None]]]:
+    """The whole corpus through the hub once per engine; every case test reads its outcome."""
+    folder = tmp_path_factory.mktemp(f"hostile-{request.param}")
     pages, ids = corpus_pages()
-    with serve(Imitation(pages)) as imitation:
-        run_hub(warehouse, tmp_path / "data", imitation)
-    return warehouse, ids
+    with new_warehouse(request.param, folder) as warehouse, serve(Imitation(pages)) as imitation:
+        run_hub(warehouse, folder / "data", imitation)
+        yield warehouse, ids
 
 
 def test_every_good_record_lands_whatever_hostile_records_share_its_pages(corpus_run) -> None:

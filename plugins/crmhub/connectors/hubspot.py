@@ -266,6 +266,8 @@ class HubSpotConnector(Connector):
             updated = parse_timestamp(record.get("updatedAt"))
         except ValueError as exc:
             raise RecordError("updatedAt", "is not a timestamp", str(record["id"])) from exc
+        if not isinstance(record.get("properties", {}), dict | None):
+            raise RecordError("properties", "is not an object of property values", str(record["id"]))
         return RawRecord(object_type, str(record["id"]), updated, record)
 
     def to_canonical(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> CanonicalBatch:
