@@ -1,0 +1,36 @@
+"""Message understanding for inbound social messages (issue 14): language, intent, complaint, sentiment.
+
+Core (no Airflow import). Rules and lexicons per language in ``include/config/messages/`` with weighted
+cues, negation scope, sarcasm and competitor handling; every result carries its evidence (rules fired,
+cue counts, scores, model id), never the message text. See docs/messages.md.
+
+    >>> from crmhub.messages import classify
+    >>> classify("Waarom duurt het 3 weken??").intent
+    'complaint'
+"""
+
+from crmhub.messages.core import (
+    INTENTS,
+    LANGUAGES,
+    MODEL_ID,
+    SENTIMENTS,
+    Classifier,
+    MessageUnderstanding,
+    classify,
+    classify_frame,
+    default_classifier,
+    normalize,
+)
+
+__all__ = [
+    "INTENTS",
+    "LANGUAGES",
+    "MODEL_ID",
+    "SENTIMENTS",
+    "Classifier",
+    "MessageUnderstanding",
+    "classify",
+    "classify_frame",
+    "default_classifier",
+    "normalize",
+]
