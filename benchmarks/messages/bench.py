@@ -1,0 +1,159 @@
+"""Message understanding against the hand-labelled evaluation set: quality per language, speed, memory.
+
+    .venv/bin/python -m benchmarks.messages.bench                      # eval set, 50 timing passes
+    .venv/bin/python -m benchmarks.messages.bench --repeat 200 --markdown
+    .venv/bin/python -m benchmarks.messages.bench --set tests/messages/dev/messages.jsonl
+
+Quality (one pass over the set) per gold language and overall: complaint precision and recall,
+F1 per intent, macro-F1 over the five intents, language and sentiment accuracy. Speed: the set is
+classified ``--repeat`` times in this one process (one core), messages per second over the whole
+timing loop. Memory: peak RSS of the process (``resource.getrusage``) and the peak traced Python
+allocation during one classification pass (``tracemalloc``). Targets (issue 14): complaint precision and
+recall >= 0.90 in every language, macro-F1 >= 0.85 overall, >= 2,000 messages/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+from crmhub.messages import INTENTS, Classifier
+
+ROOT = Path(__file__).resolve().parents[2]
+EVAL_SET = ROOT / "tests" / "messages" / "eval" / "messages.jsonl"
+GROUPS = ("nl", "en", "fa", "fa-latin", "de", "mixed")
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def metrics(rows: list[dict[str, Any]], predicted: list[Any]) -> dict[str, Any]:
+    """Complaint precision/recall, per-intent F1, macro-F1, language and sentiment accuracy."""
+    tp = sum(1 for r, p in zip(rows, predicted, strict=True) if r["complaint"] and p.complaint)
+    fp = sum(1 for r, p in zip(rows, predicted, strict=True) if not r["complaint"] and p.complaint)
+    fn = sum(1 for r, p in zip(rows, predicted, strict=True) if r["complaint"] and not p.complaint)
+    f1: dict[str, float | None] = {}
+    for intent in INTENTS:
+        itp = sum(1 for r, p in zip(rows, predicted, strict=True) if r["intent"] == intent and p.intent == intent)
+        ifp = sum(1 for r, p in zip(rows, predicted, strict=True) if r["intent"] != intent and p.intent == intent)
+        ifn = sum(1 for r, p in zip(rows, predicted, strict=True) if r["intent"] == intent and p.intent != intent)
+        f1[intent] = _ratio(2 * itp, 2 * itp + ifp + ifn)
+    present = [v for k, v in f1.items() if v is not None and any(r["intent"] == k for r in rows)]
+    n = len(rows)
+    return {
+        "n": n,
+        "complaint_precision": _ratio(tp, tp + fp),
+        "complaint_recall": _ratio(tp, tp + fn),
+        "f1": f1,
+        "macro_f1": sum(present) / len(present) if present else None,
+        "intent_accuracy": _ratio(sum(1 for r, p in zip(rows, predicted, strict=True) if r["intent"] == p.intent), n),
+        "language_accuracy": _ratio(sum(1 for r, p in zip(rows, predicted, strict=True) if r["lang"] == p.language), n),
+        "sentiment_accuracy": _ratio(
+            sum(1 for r, p in zip(rows, predicted, strict=True) if r["sentiment"] == p.sentiment), n
+        ),
+    }
+
+
+def group_of(row: dict[str, Any]) -> str:
+    return "fa-latin" if row["lang"] == "fa" and row.get("script") == "latin" else row["lang"]
+
+
+def evaluate(rows: list[dict[str, Any]], clf: Classifier) -> dict[str, Any]:
+    predicted = [clf.classify(r["text"]) for r in rows]
+    result = {"overall": metrics(rows, predicted)}
+    for group in GROUPS:
+        idx = [i for i, r in enumerate(rows) if group_of(r) == group or (group == "fa" and r["lang"] == "fa")]
+        if idx:
+            result[group] = metrics([rows[i] for i in idx], [predicted[i] for i in idx])
+    hard = [i for i, r in enumerate(rows) if r.get("hard")]
+    result["hard cases"] = metrics([rows[i] for i in hard], [predicted[i] for i in hard])
+    return result
+
+
+def speed(rows: list[dict[str, Any]], clf: Classifier, repeat: int) -> dict[str, float]:
+    texts = [r["text"] for r in rows]
+    start = time.perf_counter()
+    for _ in range(repeat):
+        for text in texts:
+            clf.classify(text)
+    elapsed = time.perf_counter() - start
+    tracemalloc.start()
+    for text in texts:
+        clf.classify(text)
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "messages": len(texts) * repeat,
+        "seconds": elapsed,
+        "per_second": len(texts) * repeat / elapsed,
+        "traced_peak_mb": traced_peak / 1e6,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def report(quality: dict[str, Any], perf: dict[str, float], markdown: bool) -> str:
+    head = ["group", "n", "compl. P", "compl. R", *[f"F1 {i}" for i in INTENTS], "macro-F1", "lang acc", "sent acc"]
+    lines = []
+    for group, m in quality.items():
+        cells = [
+            group,
+            str(m["n"]),
+            _fmt(m["complaint_precision"]),
+            _fmt(m["complaint_recall"]),
+            *[_fmt(m["f1"][i]) for i in INTENTS],
+            _fmt(m["macro_f1"]),
+            _fmt(m["language_accuracy"]),
+            _fmt(m["sentiment_accuracy"]),
+        ]
+        lines.append(cells)
+    if markdown:
+        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        out += ["| " + " | ".join(cells) + " |" for cells in lines]
+    else:
+        widths = [max(len(row[i]) for row in [head, *lines]) for i in range(len(head))]
+        out = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in [head, *lines]]
+    out.append("")
+    out.append(
+        f"speed: {perf['messages']} messages in {perf['seconds']:.2f} s on one core = "
+        f"{perf['per_second']:,.0f} messages/s; peak RSS {perf['peak_rss_mb']:.0f} MB, "
+        f"peak traced allocation of one pass {perf['traced_peak_mb']:.2f} MB"
+    )
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--set", default=str(EVAL_SET), help="labelled JSONL (default: the evaluation set)")
+    parser.add_argument("--repeat", type=int, default=50, help="timing passes over the set (scale factor)")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    args = parser.parse_args(argv)
+    rows = load(Path(args.set))
+    clf = Classifier.from_files()
+    clf.classify("warm-up")
+    quality = evaluate(rows, clf)
+    perf = speed(rows, clf, max(1, args.repeat))
+    if args.json:
+        print(json.dumps({"quality": quality, "speed": perf}, indent=2))
+    else:
+        print(report(quality, perf, args.markdown))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
