@@ -9,15 +9,10 @@ contacts, so the events are the ones production writes to ``merges.json``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 import pytest
-from wh_helpers import batch, golden_row, standard_batch, ts, versions
+from wh_helpers import batch, contact, golden_row, stage_run, standard_batch, ts, versions
 
-from crmhub.model import CONTACT_COLUMNS, INTERACTION_COLUMNS, conform
-from crmhub.reconcile.rules import load_rules
-from crmhub.stages import reconcile as stage
 from crmhub.warehouse import Warehouse
 from crmhub.warehouse.load import UnknownGoldenEvent, merges_frame
 
@@ -30,23 +25,6 @@ HISTORY_TABLES = [
     "core.golden_merge_log",
     "mart.customer_360",
 ]
-
-
-def contact(source: str, source_id: str, updated: str, **over: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {c: None for c in CONTACT_COLUMNS}
-    row.update(
-        source=source,
-        source_id=source_id,
-        source_updated_at=ts(updated),
-        first_name="Sanne",
-        last_name="Bakker",
-        email="sanne.bakker@example.nl",
-        city="Haarlem",
-        country="NL",
-        is_deleted=False,
-    )
-    row.update(over)
-    return row
 
 
 #: One person known to two CRMs (Salesforce also knows her company) ...
@@ -66,15 +44,6 @@ CORRECTED = [
         company="Rahimi Advies",
     ),
 ]
-
-
-def run(wh: Warehouse, data: Path, run_id: str, contacts: list[dict[str, Any]]) -> dict[str, Any]:
-    """One reconcile run through the stage functions: match and survive, then the (incremental) load."""
-    files = stage.run_folder(data, run_id)
-    files.write("contacts", conform(pd.DataFrame(contacts), CONTACT_COLUMNS))
-    files.write("interactions", conform(pd.DataFrame(columns=INTERACTION_COLUMNS), INTERACTION_COLUMNS))
-    stage.match_and_survive(wh, load_rules(), files)
-    return stage.load(wh, files, run_id)
 
 
 def golden_of(wh: Warehouse, source: str, source_id: str) -> str:
@@ -100,11 +69,11 @@ def checksums(wh: Warehouse) -> dict[str, str]:
 
 
 def test_a_record_corrected_into_another_person_splits_and_every_later_run_loads(wh: Warehouse, tmp_path: Path) -> None:
-    run(wh, tmp_path, "run-1", SANNE)
+    stage_run(wh, tmp_path, "run-1", SANNE)
     sanne = golden_of(wh, "hubspot", "101")
     assert golden_of(wh, "salesforce", "0035") == sanne
 
-    split = run(wh, tmp_path, "run-2", CORRECTED)
+    split = stage_run(wh, tmp_path, "run-2", CORRECTED)
     farid = golden_of(wh, "salesforce", "0035")
     assert farid != sanne
     assert split["handover"] == "incremental"
@@ -113,15 +82,15 @@ def test_a_record_corrected_into_another_person_splits_and_every_later_run_loads
     assert {g for g, _ in memberships(wh, "hubspot", "101")} == {sanne}  # its match evidence changed, not its id
 
     before = checksums(wh)
-    assert run(wh, tmp_path, "run-3", CORRECTED)["handover"] == "incremental"
+    assert stage_run(wh, tmp_path, "run-3", CORRECTED)["handover"] == "incremental"
     assert checksums(wh) == before
 
 
 def test_the_split_closes_the_merged_state_of_the_golden_id_that_stays_when_the_split_happens(
     wh: Warehouse, tmp_path: Path
 ) -> None:
-    run(wh, tmp_path, "run-1", SANNE)
-    run(wh, tmp_path, "run-2", CORRECTED)
+    stage_run(wh, tmp_path, "run-1", SANNE)
+    stage_run(wh, tmp_path, "run-2", CORRECTED)
     sanne = golden_of(wh, "hubspot", "101")
     history = [(v["valid_from"], v["valid_to"]) for v in versions(wh, sanne)]
     # the hubspot record alone before salesforce's record joined; both until the correction; alone again
@@ -133,9 +102,9 @@ def test_the_split_closes_the_merged_state_of_the_golden_id_that_stays_when_the_
 
 
 def test_the_merge_log_records_the_split(wh: Warehouse, tmp_path: Path) -> None:
-    run(wh, tmp_path, "run-1", SANNE)
+    stage_run(wh, tmp_path, "run-1", SANNE)
     sanne = golden_of(wh, "hubspot", "101")
-    run(wh, tmp_path, "run-2", CORRECTED)
+    stage_run(wh, tmp_path, "run-2", CORRECTED)
     log = wh.merge_log()
     assert log[["event", "winner_golden_id", "loser_golden_id", "run_id"]].values.tolist() == [
         ["split", sanne, golden_of(wh, "salesforce", "0035"), "run-2"]
@@ -145,26 +114,26 @@ def test_the_merge_log_records_the_split(wh: Warehouse, tmp_path: Path) -> None:
 def test_a_split_cannot_be_undone_like_a_merge(wh: Warehouse, tmp_path: Path) -> None:
     from crmhub.warehouse.steward import StewardError
 
-    run(wh, tmp_path, "run-1", SANNE)
-    run(wh, tmp_path, "run-2", CORRECTED)
+    stage_run(wh, tmp_path, "run-1", SANNE)
+    stage_run(wh, tmp_path, "run-2", CORRECTED)
     with pytest.raises(StewardError, match="split"):
         wh.undo_merge(wh.merge_log().loc[0, "merge_id"], "anna")
 
 
 def test_a_steward_split_and_a_later_link_load_with_history(wh: Warehouse, tmp_path: Path) -> None:
-    run(wh, tmp_path, "run-1", SANNE)
+    stage_run(wh, tmp_path, "run-1", SANNE)
     sanne = golden_of(wh, "hubspot", "101")
     wh.record_decision(("hubspot", "101"), ("salesforce", "0035"), "split", "anna", decided_at=ts("2025-04-01"))
-    run(wh, tmp_path, "run-2", SANNE)
+    stage_run(wh, tmp_path, "run-2", SANNE)
     parted = golden_of(wh, "salesforce", "0035")
     assert parted != sanne
     assert [e for e in wh.merge_log()["event"]] == ["split"]
     before = checksums(wh)
-    run(wh, tmp_path, "run-3", SANNE)
+    stage_run(wh, tmp_path, "run-3", SANNE)
     assert checksums(wh) == before
 
     wh.record_decision(("hubspot", "101"), ("salesforce", "0035"), "link", "bram", decided_at=ts("2025-05-01"))
-    run(wh, tmp_path, "run-4", SANNE)
+    stage_run(wh, tmp_path, "run-4", SANNE)
     assert golden_of(wh, "salesforce", "0035") == golden_of(wh, "hubspot", "101")
     assert sorted(wh.merge_log()["event"]) == ["merge", "split"]
     assert len(wh.query("SELECT 1 FROM core.golden_contacts WHERE is_current")) == 1
@@ -177,15 +146,15 @@ def test_an_undone_merge_restores_the_losers_golden_id_through_the_stage(wh: War
         contact(s, f"k{s}", "2025-01-05", first_name="Kees", email="kees@example.nl") for s in ("hubspot", "dynamics")
     ]
     apart = [SANNE[0], contact("salesforce", "0035", "2025-02-02", email="sanne@bakker.example"), *kees]
-    run(wh, tmp_path, "run-1", apart)
+    stage_run(wh, tmp_path, "run-1", apart)
     loser_ids = {golden_of(wh, "hubspot", "101"), golden_of(wh, "salesforce", "0035")}
     assert len(loser_ids) == 2
     wh.record_decision(("hubspot", "101"), ("salesforce", "0035"), "link", "anna", decided_at=ts("2025-04-01"))
-    run(wh, tmp_path, "run-2", apart)
+    stage_run(wh, tmp_path, "run-2", apart)
     (merge,) = wh.merge_log().itertuples()
     assert merge.event == "merge"
     wh.undo_merge(merge.merge_id, "bram")
-    run(wh, tmp_path, "run-3", apart)
+    stage_run(wh, tmp_path, "run-3", apart)
     assert {golden_of(wh, "hubspot", "101"), golden_of(wh, "salesforce", "0035")} == loser_ids
     assert len(wh.query("SELECT 1 FROM core.golden_contacts WHERE is_current")) == 3
 

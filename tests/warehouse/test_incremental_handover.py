@@ -74,7 +74,8 @@ def first_run() -> dict[str, Any]:
 
 def second_run() -> dict[str, Any]:
     """Every kind of change: attribute change, lineage-only change, vanished lineage, a golden merge,
-    a new golden contact, an edited and a new interaction, an updated deal, a new campaign."""
+    a new golden contact, an edited and a new interaction, an updated deal, a new campaign, a changed
+    and a new conflict (they vanish again in the run-4 of the sequence)."""
     run = first_run()
     golden = {g["golden_id"]: g for g in run["golden"]}
     golden["G1"] = golden_row("G1", "2025-03-01T00:00:00", first_name="NaamG1", city="Zwolle")
@@ -94,6 +95,7 @@ def second_run() -> dict[str, Any]:
     run["interactions"].append(interaction_row("m9", "2025-03-03T09:00:00", golden_id="G7"))
     run["opportunities"][1] = opportunity_row("d2", "2025-03-01", stage="won", is_closed=True, is_won=True)
     run["campaigns"].append(campaign_row("k2", "2025-03-01"))
+    run["conflicts"] = [{**conflict_row(), "other_value": "Zwolle"}, {**conflict_row("G2"), "attribute": "email"}]
     run["merges"] = [{"event": "merge", "into_golden_id": "G5", "from_golden_id": "G4"}]
     return run
 
@@ -228,12 +230,12 @@ def test_second_run_hands_over_only_changed_rows(wh: Warehouse, tmp_path: Path) 
     assert second["handed_rows"] < second["snapshot_rows"]
 
 
-def test_rerun_hands_over_nothing_but_the_run_log(wh: Warehouse, tmp_path: Path) -> None:
+def test_rerun_hands_over_nothing(wh: Warehouse, tmp_path: Path) -> None:
     load_incremental(wh, tmp_path, "run-1", first_run())
     before = checksums(wh, core_and_mart_tables())
     rerun = load_incremental(wh, tmp_path, "run-1", first_run())
     assert rerun["handover"] == "incremental"
-    assert rerun["handed_rows"] == 1  # the run's conflicts log, always whole
+    assert rerun["handed_rows"] == 0  # conflicts too: kept per golden ID since issue 12
     assert checksums(wh, core_and_mart_tables()) == before
 
 

@@ -7,7 +7,6 @@ import json
 import pandas as pd
 import pytest
 from wh_helpers import (
-    CORE_TABLES,
     batch,
     checksums,
     current_counts,
@@ -123,6 +122,26 @@ def test_deleted_golden_becomes_a_deleted_current_version_and_leaves_the_mart(wh
     assert wh.table_counts()["mart.customer_360"] == 0
 
 
+def test_conflicts_are_kept_per_golden_id_and_a_resolved_one_leaves_the_table(wh: Warehouse) -> None:
+    _load(wh, "run-1", standard_batch())
+    _load(wh, "run-2", standard_batch())  # found again by the next run: still one row, from run-1
+    assert wh.query("SELECT run_id, golden_id FROM core.golden_conflicts").values.tolist() == [["run-1", "G1"]]
+    resolved = standard_batch()
+    resolved["conflicts"] = resolved["conflicts"].iloc[0:0]
+    _load(wh, "run-3", resolved)
+    assert wh.table_counts()["core.golden_conflicts"] == 0
+
+
+def test_migrate_keeps_the_first_of_a_conflict_logged_once_per_run_before(wh: Warehouse) -> None:
+    for run_id in ("run-1", "run-2", "run-3"):  # what per-run conflict logs left behind
+        wh.engine.execute(
+            "INSERT INTO core.golden_conflicts VALUES "
+            f"('{run_id}', 'G1', 'city', 'hubspot', 'Amsterdam', 'hootsuite', NULL, 'source_priority', now())"
+        )
+    wh.migrate()
+    assert wh.query("SELECT run_id FROM core.golden_conflicts")["run_id"].tolist() == ["run-1"]
+
+
 def test_identical_rerun_changes_no_core_checksum(wh: Warehouse) -> None:
     wh.land_raw(pd.DataFrame([raw_record("101", "2025-01-01", {"a": 1})]))
     _load(wh, "run-1", standard_batch())
@@ -130,14 +149,11 @@ def test_identical_rerun_changes_no_core_checksum(wh: Warehouse) -> None:
     stats = _load(wh, "run-1", standard_batch())
     assert checksums(wh) == before
     assert stats.counts() | {"golden_received": 0, "xref_received": 0, "interactions_received": 0} == {
-        **{k: 0 for k in stats.counts()},
-        "conflicts_deleted": 1,  # the run's conflicts are replaced by identical rows
-        "conflicts_inserted": 1,
+        k: 0 for k in stats.counts()
     }
-    # a new run with the same data: everything but the per-run conflict log stays identical
+    # a new run with the same data: every table stays identical, conflicts included (issue 12)
     _load(wh, "run-2", standard_batch())
-    after = checksums(wh)
-    assert {t for t in CORE_TABLES if after[t] != before[t]} == {"core.golden_conflicts"}
+    assert checksums(wh) == before
     audit = wh.query("SELECT run_id, status FROM audit.load_audit WHERE stage = 'load_reconciled' ORDER BY audit_id")
     assert audit.to_dict("records") == [
         {"run_id": "run-1", "status": "success"},

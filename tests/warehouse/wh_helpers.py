@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -11,11 +12,15 @@ import pandas as pd
 from crmhub.model import (
     CAMPAIGN_COLUMNS,
     CONFLICT_COLUMNS,
+    CONTACT_COLUMNS,
     GOLDEN_COLUMNS,
     INTERACTION_COLUMNS,
     LINEAGE_COLUMNS,
     XREF_COLUMNS,
+    conform,
 )
+from crmhub.reconcile.rules import load_rules
+from crmhub.stages import reconcile as stage
 from crmhub.warehouse import Warehouse
 from crmhub.warehouse.tables import LOAD_CASE_COLUMNS, LOAD_INTERACTION_COLUMNS, LOAD_OPPORTUNITY_COLUMNS
 
@@ -266,3 +271,42 @@ def versions(wh: Warehouse, golden_id: str) -> list[dict[str, Any]]:
     for row in out:
         row["is_deleted"], row["is_current"] = bool(row["is_deleted"]), bool(row["is_current"])
     return out
+
+
+# -- the reconcile stage on hand-built canonical contacts (real matching, real load) ----------------
+
+
+def contact(source: str, source_id: str, updated: str, **over: Any) -> dict[str, Any]:
+    """A canonical contact record (``CONTACT_COLUMNS``): Sanne Bakker from Haarlem unless told otherwise."""
+    row: dict[str, Any] = {c: None for c in CONTACT_COLUMNS}
+    row.update(
+        source=source,
+        source_id=source_id,
+        source_updated_at=ts(updated),
+        first_name="Sanne",
+        last_name="Bakker",
+        email="sanne.bakker@example.nl",
+        city="Haarlem",
+        country="NL",
+        is_deleted=False,
+    )
+    row.update(over)
+    return row
+
+
+def stage_run(
+    wh: Warehouse,
+    data: Path,
+    run_id: str,
+    contacts: list[dict[str, Any]],
+    interactions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One reconcile run through the stage functions: match and survive, then the (incremental) load.
+
+    ``interactions`` are canonical interactions (``contact_source_id`` names the contact record)."""
+    files = stage.run_folder(data, run_id)
+    files.write("contacts", conform(pd.DataFrame(contacts), CONTACT_COLUMNS))
+    frame = pd.DataFrame(interactions or [], columns=INTERACTION_COLUMNS)
+    files.write("interactions", conform(frame, INTERACTION_COLUMNS))
+    stage.match_and_survive(wh, load_rules(), files)
+    return stage.load(wh, files, run_id)

@@ -8,11 +8,11 @@ Fingerprints are computed by DuckDB straight from the run's Parquet files (all c
 and the changed rows are then read by row number, so the loader sees the same dtypes either way.
 
 Why this gives the same warehouse as handing over the snapshot: every load statement works per key
-(golden ID, source record, interaction, lineage group) and leaves a key untouched when its staged
-row equals what the previous load left, so dropping the unchanged keys changes nothing. Lineage is
-replaced per golden ID, so it is compared and handed over per golden ID; golden IDs in this run's
-merges are always handed over (the merge close reads the winner's staged business time); conflicts
-and merges are a per-run log and always go whole.
+(golden ID, source record, interaction, lineage or conflicts group) and leaves a key untouched when
+its staged row equals what the previous load left, so dropping the unchanged keys changes nothing.
+Lineage and conflicts are replaced per golden ID, so they are compared and handed over per golden
+ID; golden IDs in this run's merges and splits are always handed over (the merge close and the
+split read their staged business times); the merge log always goes whole.
 
 The state is trusted only when it belongs to the warehouse's latest successful load (the audit id
 stored with it) and no erasure ran since; anything else (first run, a failed state write, a load
@@ -51,11 +51,11 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "cases_attached": ("source", "source_id"),
     "campaigns": ("source", "source_id"),
 }
-#: Run files compared per group: lineage is replaced per golden ID.
-GROUP_KEYS: dict[str, str] = {"lineage": "golden_id"}
-#: Run files always handed over whole (a per-run log).
-WHOLE: tuple[str, ...] = ("conflicts",)
-STATE_VERSION = 2
+#: Run files compared per group: lineage and conflicts are replaced per golden ID.
+GROUP_KEYS: dict[str, str] = {"lineage": "golden_id", "conflicts": "golden_id"}
+#: Run files always handed over whole (none since conflicts are kept per golden ID, issue 12).
+WHOLE: tuple[str, ...] = ()
+STATE_VERSION = 3
 #: Run files are compared on this many threads (one file per thread; DuckDB releases the GIL).
 #: A small run file is one Parquet row group, which DuckDB scans on one thread, so at 100k
 #: contacts this overlaps the interactions file with all the others.
@@ -262,24 +262,26 @@ def _changed_rows(con: duckdb.DuckDBPyConnection, present: Mapping[str, Path], s
             out[name] = rows(f"SELECT r FROM fp_{name} n ANTI JOIN {previous(name)} p ON n.h = p.h")
     golden_keys = "(SELECT NULL::UBIGINT AS k WHERE FALSE)"
     if "golden" in present:
-        # golden IDs always handed over: changed rows, merge parties, and golden IDs whose lineage
-        # vanished (only a staged golden ID makes the loader delete its old lineage)
+        # golden IDs always handed over: changed rows, merge and split parties, and golden IDs whose
+        # lineage or conflicts vanished (only a staged golden ID makes the loader delete their old rows)
         parts = [
             "SELECT k FROM fp_golden WHERE r IN (SELECT unnest($1::BIGINT[]))",
             "SELECT hash(unnest($2::VARCHAR[])) AS k",
         ]
-        if "lineage" in present:
-            parts.append(f"SELECT p.k FROM {previous('lineage')} p WHERE p.k NOT IN (SELECT k FROM groups_lineage)")
+        for name in GROUP_KEYS:
+            if name in present:
+                parts.append(f"SELECT p.k FROM {previous(name)} p WHERE p.k NOT IN (SELECT k FROM groups_{name})")
         params = [out.get("golden", []), _merge_ids(present)]
         con.execute(f"CREATE TABLE staged_golden AS {' UNION '.join(parts)}", params)
         out["golden"] = rows("SELECT r FROM fp_golden WHERE k IN (SELECT k FROM staged_golden)")
         golden_keys = "staged_golden"
-    if "lineage" in present:
-        out["lineage"] = rows(
-            "SELECT r FROM fp_lineage WHERE k IN ("
-            f" SELECT n.k FROM groups_lineage n ANTI JOIN {previous('lineage')} p ON n.k = p.k AND n.h = p.h"
-            f" UNION SELECT k FROM {golden_keys})"
-        )
+    for name in GROUP_KEYS:
+        if name in present:
+            out[name] = rows(
+                f"SELECT r FROM fp_{name} WHERE k IN ("
+                f" SELECT n.k FROM groups_{name} n ANTI JOIN {previous(name)} p ON n.k = p.k AND n.h = p.h"
+                f" UNION SELECT k FROM {golden_keys})"
+            )
     return out
 
 

@@ -1,5 +1,6 @@
 -- Current lineage of every golden attribute (replaced per golden_id on each load) and the
--- conflicts each run logged for stewards (replaced per run_id, so a rerun does not duplicate).
+-- current conflicts per golden_id for stewards (replaced per golden_id; an identical conflict is
+-- kept as first recorded, so reruns add nothing: ddl 161 and load/conflicts_*.sql, issue 12).
 CREATE TABLE IF NOT EXISTS core.golden_lineage (
     golden_id TEXT NOT NULL,
     attribute TEXT NOT NULL,
