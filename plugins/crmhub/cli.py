@@ -95,6 +95,7 @@ def _reconcile_command(parser: argparse.ArgumentParser) -> Handler:
 
 def build_parser() -> argparse.ArgumentParser:
     import crmhub.devtools.commands  # noqa: F401  (registers demo, ui and airflow-init)
+    import crmhub.messages.commands  # noqa: F401  (registers messages)
     import crmhub.warehouse.commands  # noqa: F401  (registers dictionary and bi-role)
 
     parser = argparse.ArgumentParser(prog="python -m crmhub", description="Social CRM Hub tools")
