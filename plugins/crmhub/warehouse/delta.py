@@ -27,7 +27,9 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -61,6 +63,10 @@ STATE_VERSION = 3
 #: contacts this overlaps the interactions file with all the others.
 FILE_THREADS = max(1, min(4, os.cpu_count() or 1))
 
+#: A pending or old state folder whose load cannot be asked whether it still runs (another host, or
+#: written before folders named their process) is stale once untouched this long; loads take minutes.
+STALE_AFTER_SECONDS = 24 * 3600
+
 _T = TypeVar("_T")
 
 
@@ -76,6 +82,8 @@ class LoadPlan:
     pending: Path
     seconds: float = 0.0
     handed_rows: dict[str, int] = field(default_factory=dict)
+    #: stale state folders of killed loads removed before this plan
+    cleaned: int = 0
 
     def summary(self) -> dict[str, object]:
         """Counts for the run summary and the task log (no personal data)."""
@@ -85,6 +93,7 @@ class LoadPlan:
             "snapshot_rows": sum(self.snapshot_rows.values()),
             "handed_rows": sum(self.handed_rows.values()),
             "diff_seconds": round(self.seconds, 2),
+            "stale_state_removed": self.cleaned,
         }
 
 
@@ -130,7 +139,7 @@ class LoadState:
         meta = {"version": STATE_VERSION, "duckdb": duckdb.__version__, "load_id": load_id}
         (pending / "state.json").write_text(json.dumps(meta), encoding="utf-8")
         self.folder.parent.mkdir(parents=True, exist_ok=True)
-        old = self.folder.with_name(f"{self.folder.name}.old-{uuid.uuid4().hex[:8]}")
+        old = self._sibling("old")
         if self.folder.exists():
             os.replace(self.folder, old)
         os.replace(pending, self.folder)
@@ -139,6 +148,69 @@ class LoadState:
     def discard(self, pending: Path) -> None:
         """Drop fingerprints that were never committed (the load failed)."""
         shutil.rmtree(pending, ignore_errors=True)
+
+    def new_pending(self, pid: int | None = None) -> Path:
+        """A new pending folder for this process's fingerprints, named after its host and process id
+        so a later run can tell whether the load that wrote it still runs (:meth:`clean_stale`)."""
+        return self._sibling("pending", pid, create=True)
+
+    def clean_stale(self) -> list[Path]:
+        """Remove pending and old folders that a killed load left beside the state; return them.
+
+        A folder of this host whose process is gone is stale at once; a folder of another host, or
+        one without an owner (written before issue 12), once untouched for :data:`STALE_AFTER_SECONDS`.
+        The folder of a load still running (this or another process) is kept.
+        """
+        removed = []
+        pattern = re.compile(rf"^{re.escape(self.folder.name)}\.(pending|old)-(?:(.+)-(\d+)-)?[0-9a-f]{{8}}$")
+        try:
+            candidates = list(self.folder.parent.iterdir()) if self.folder.parent.exists() else []
+        except OSError:
+            return removed
+        for path in candidates:
+            match = pattern.match(path.name)
+            if match is None or not path.is_dir():
+                continue
+            host, pid = match.group(2), match.group(3)
+            if host == _host() and pid is not None:
+                stale = not _alive(int(pid)) or _age(path) > STALE_AFTER_SECONDS
+            else:
+                stale = _age(path) > STALE_AFTER_SECONDS
+            if stale:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        if removed:
+            log.info("load state: removed %d folder(s) left by loads that no longer run", len(removed))
+        return removed
+
+    def _sibling(self, kind: str, pid: int | None = None, *, create: bool = False) -> Path:
+        owner = f"{_host()}-{os.getpid() if pid is None else pid}"
+        path = self.folder.with_name(f"{self.folder.name}.{kind}-{owner}-{uuid.uuid4().hex[:8]}")
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def _host() -> str:
+    """This host's name as it appears in state folder names (no dots or dashes)."""
+    return re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname()) or "host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def plan_load(paths: Mapping[str, Path], state: LoadState, last_load: Mapping[str, object] | None) -> LoadPlan:
@@ -149,8 +221,8 @@ def plan_load(paths: Mapping[str, Path], state: LoadState, last_load: Mapping[st
     started = time.perf_counter()
     present = {name: Path(p) for name, p in paths.items() if p is not None and Path(p).exists()}
     trusted, reason = state.trusted_for(last_load)
-    pending = state.folder.with_name(f"{state.folder.name}.pending-{uuid.uuid4().hex[:8]}")
-    pending.mkdir(parents=True, exist_ok=True)
+    cleaned = state.clean_stale()  # what loads killed mid-way left behind (issue 12)
+    pending = state.new_pending()
     con = duckdb.connect()
     try:
         snapshot_rows = _fingerprint(con, present, pending)
@@ -175,6 +247,7 @@ def plan_load(paths: Mapping[str, Path], state: LoadState, last_load: Mapping[st
         pending=pending,
         seconds=time.perf_counter() - started,
         handed_rows={name: len(f) for name, f in frames.items()},
+        cleaned=len(cleaned),
     )
     log.info(
         "load handover: %s (%s): %d of %d snapshot rows in %.1f s",

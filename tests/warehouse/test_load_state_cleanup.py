@@ -1,0 +1,107 @@
+"""Load-state folders a killed load leaves behind are cleaned by the next run (issue 12), and only
+those: the pending fingerprints of a load still running are left alone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_incremental_handover import first_run, second_run, write_run
+
+from crmhub.stages import reconcile as stage
+from crmhub.warehouse import Warehouse
+from crmhub.warehouse.delta import STALE_AFTER_SECONDS, LoadState
+from crmhub.warehouse.load import PAUSE_ENV, PAUSE_FILE_ENV
+
+HERE = Path(__file__).resolve().parent
+
+CHILD = """
+import sys
+sys.path.insert(0, {helpers!r})
+from test_incremental_handover import second_run, write_run
+from pathlib import Path
+from crmhub.stages import reconcile as stage
+from crmhub.warehouse import Warehouse
+with Warehouse.from_url({url!r}) as wh:
+    stage.load(wh, write_run(Path({data!r}), "run-killed", second_run()), "run-killed")
+"""
+
+
+def leftovers(state: LoadState) -> list[str]:
+    """Names of the state folder's pending and old siblings."""
+    return sorted(p.name for p in state.folder.parent.glob(f"{state.folder.name}.*"))
+
+
+def state_of(wh: Warehouse, data: Path) -> LoadState:
+    return stage.load_state(wh, stage.run_folder(data, "any"))
+
+
+def kill_a_load_mid_transaction(url: str, data: Path, marker: Path) -> None:
+    env = {**os.environ, PAUSE_ENV: "golden", PAUSE_FILE_ENV: str(marker)}
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE.parents[1] / "plugins"), env.get("PYTHONPATH", "")])
+    code = CHILD.format(helpers=str(HERE), url=url, data=str(data))
+    child = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        deadline = time.monotonic() + 90
+        while not marker.exists():
+            assert child.poll() is None, "the load finished or failed before reaching its checkpoint"
+            assert time.monotonic() < deadline, "the load never reached its checkpoint"
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+
+
+def test_the_next_run_cleans_the_pending_fingerprints_of_a_killed_load(url: str, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with Warehouse.from_url(url) as wh:
+        wh.migrate()
+        stage.load(wh, write_run(data, "run-1", first_run()), "run-1")
+        state = state_of(wh, data)
+    kill_a_load_mid_transaction(url, data, tmp_path / "paused")
+    assert [n.split(".")[1].split("-")[0] for n in leftovers(state)] == ["pending"]  # what the kill left
+    with Warehouse.from_url(url) as wh:
+        result = stage.load(wh, write_run(data, "run-2", second_run()), "run-2")
+    assert result["handover"] == "incremental"
+    assert leftovers(state) == []
+
+
+def test_pending_fingerprints_of_a_load_still_running_are_kept(tmp_path: Path) -> None:
+    state = LoadState(tmp_path / "warehouse_load" / "abc")
+    running = state.new_pending()  # this process: alive
+    assert state.clean_stale() == []
+    assert running.exists()
+
+
+def test_pending_fingerprints_of_a_dead_process_are_removed(tmp_path: Path) -> None:
+    state = LoadState(tmp_path / "warehouse_load" / "abc")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = state.new_pending(pid=int(dead.stdout))
+    assert state.clean_stale() == [orphan]
+    assert not orphan.exists()
+
+
+@pytest.mark.parametrize("name", ["abc.pending-1a2b3c4d", "abc.old-1a2b3c4d"])
+def test_leftovers_without_an_owner_are_removed_once_old(tmp_path: Path, name: str) -> None:
+    state = LoadState(tmp_path / "warehouse_load" / "abc")
+    leftover = state.folder.parent / name  # written before pending folders named their process
+    leftover.mkdir(parents=True)
+    assert state.clean_stale() == []  # young: it may belong to a load on another host
+    old = time.time() - STALE_AFTER_SECONDS - 60
+    os.utime(leftover, (old, old))
+    assert state.clean_stale() == [leftover]
+    assert not leftover.exists()
+
+
+def test_cleaning_leaves_other_warehouses_state_alone(tmp_path: Path) -> None:
+    state = LoadState(tmp_path / "warehouse_load" / "abc")
+    other = LoadState(tmp_path / "warehouse_load" / "abd")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    theirs = other.new_pending(pid=int(dead.stdout))
+    assert state.clean_stale() == []
+    assert theirs.exists()
