@@ -56,7 +56,8 @@ def test_server_error_mid_pagination_retries_that_page_only(hubspot_connector, s
     ("fault", "says"), [("malformed_page", "malformed JSON"), ("html_error_page", "expected JSON, got text/html")]
 )
 def test_bad_page_fails_naming_source_endpoint_and_page(hubspot_connector, sandbox, fault, says):
-    sandbox.set_faults("hubspot", **{fault: 2})
+    hubspot_connector.http.policy.base_backoff = 0.01
+    sandbox.set_faults("hubspot", **{fault: 2, "page_fault_repeat": 9})  # broken through every retry
     with pytest.raises(SourceDataError) as raised:
         pull(hubspot_connector, Window(None, ANCHOR))
     assert "hubspot: GET /crm/v3/objects/contacts page 2" in str(raised.value)
