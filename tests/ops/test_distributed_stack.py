@@ -137,8 +137,8 @@ def test_a_failed_task_notifies_with_dag_task_run_try_and_log_link(deployment):
         "the failure alert", lambda: _alert(deployment, "task_failed", "crmhub_gdpr_erasure"), timeout=300
     )
     (run_id, _), *_ = deployment.stack.runs("crmhub_gdpr_erasure")
-    assert alert["task_id"] == "request_vendor_deletion" and alert["run_id"] == run_id
-    assert alert["try_number"] == 1 and alert["error_type"] == "ValueError"
+    assert alert["task_id"] == "erase_from_hub" and alert["run_id"] == run_id
+    assert alert["try_number"] == 1 and alert["error_type"] == "RequestError"
     assert alert["log_url"].startswith(deployment.stack.api_url + "/dags/crmhub_gdpr_erasure/runs/")
 
 

@@ -147,6 +147,9 @@ def test_the_dag_erases_in_the_hub_first_and_asks_the_vendors_even_if_that_faile
     dag = build_erasure_dag(load_sources())
     vendor = dag.get_task("request_vendor_deletion")
     assert vendor.upstream_task_ids == {"erase_from_hub"} and vendor.trigger_rule == "all_done"
+    complete = dag.get_task("erasure_complete")  # the leaf: the run fails unless both steps succeeded
+    assert complete.upstream_task_ids == {"erase_from_hub", "request_vendor_deletion"}
+    assert complete.trigger_rule == "all_success" and dag.leaves == [complete]
     assert set(dag.params) == {"request_id", "golden_id"}  # no e-mail or phone field to type into
 
 

@@ -25,6 +25,7 @@ in the conf is refused: Airflow would keep it in plain text with the DAG run.
 2. **request_vendor_deletion** (runs even if step 1 failed): asks each source to delete the noted
    records where its API allows (HubSpot: GDPR delete), through the same Connection and TLS settings as
    ingest. A vendor failure fails this task loudly; the records stay noted and are retried.
+3. **erasure_complete**: succeeds only if both did, so the run's state says whether the erasure is done.
 
 Task logs and XComs carry counts, never the identifier. See docs/operations.md.
 """
@@ -82,7 +83,14 @@ def build_erasure_dag(sources: dict[str, SourceConfig]) -> DAG:
             with open_warehouse() as warehouse:
                 return delete_at_vendors(warehouse, sources, data_dir())
 
-        erase_from_hub() >> request_vendor_deletion()
+        @task(doc_md="Succeeds only when the hub erasure and every vendor deletion succeeded (the run's state).")
+        def erasure_complete(erased: dict[str, Any], vendor_requests: dict[str, Any]) -> dict[str, Any]:
+            return {"erasure_id": erased["erasure_id"], "status": erased["status"], "vendors": len(vendor_requests)}
+
+        erased = erase_from_hub()
+        vendor_requests = request_vendor_deletion()
+        erased >> vendor_requests
+        erasure_complete(erased, vendor_requests)
     return dag
 
 
