@@ -11,14 +11,16 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import pandas as pd
 import psycopg
 import pytest
-from conftest import ADMIN_URL, SCHEMAS
+from conftest import ADMIN_URL, SCHEMAS, throwaway_database
 from psycopg import errors
+from wh_helpers import raw_record
 
 from crmhub.cli import main
 from crmhub.warehouse import Warehouse
-from crmhub.warehouse.bi import BiRoleError, apply_bi_role
+from crmhub.warehouse.bi import BI_ROLE, BiRoleError, apply_bi_role, other_database_script
 
 pytestmark = pytest.mark.postgres
 
@@ -156,3 +158,70 @@ def test_the_command_applies_the_role_and_creates_the_login(
     assert "crmhub_bi" in out and "6 mart view(s)" in out and "from-env" not in out
     with bi_connect(pg_url, login, "from-env") as bi:
         assert bi.execute("SELECT count(*) FROM mart.customer_360").fetchone() == (1,)
+
+
+# -- issue 12: read-only by privilege, no temporary objects, no other databases ------------------------
+
+#: Every way a login without write privileges could still write once it lifts read-only.
+WRITES_WITHOUT_GRANTS = [
+    "CREATE TEMP TABLE scratch (a int)",
+    "CREATE TEMP SEQUENCE scratch_seq",
+    "CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+    "CREATE TABLE public.mine (a int)",
+    "CREATE SCHEMA mine",
+    "SELECT lo_create(0)",
+    "SELECT lo_from_bytea(0, 'x'::bytea)",
+]
+
+
+@pytest.mark.parametrize("statement", WRITES_WITHOUT_GRANTS)
+@pytest.mark.parametrize("lift", ["SET default_transaction_read_only = off", "SET TRANSACTION READ WRITE"])
+def test_the_bi_user_cannot_write_after_lifting_read_only(
+    owner: Warehouse, pg_url: str, login: str, lift: str, statement: str
+) -> None:
+    apply_bi_role(owner, login)
+    with bi_connect(pg_url, login, "") as bi:
+        bi.autocommit = lift.startswith("SET default")
+        bi.execute(lift)
+        assert bi.execute("SHOW transaction_read_only").fetchone() == ("off",)  # read-write as far as it goes
+        with pytest.raises(errors.InsufficientPrivilege):
+            bi.execute(statement)
+
+
+def test_public_may_not_create_temporary_objects_in_the_warehouse_but_the_loader_may(
+    owner: Warehouse, login: str
+) -> None:
+    apply_bi_role(owner, login)
+    grants = owner.query(
+        "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END AS grantee, "
+        "a.privilege_type FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = current_database()"
+    )
+    temp = set(grants[grants["privilege_type"] == "TEMPORARY"]["grantee"])
+    assert "PUBLIC" not in temp and BI_ROLE not in temp and login not in temp
+    (me,) = owner.query("SELECT current_user AS me")["me"]
+    assert me in temp
+    owner.land_raw(pd.DataFrame([raw_record("1", "2025-01-01", {"a": 1})]))  # the loader's TEMP landing table
+    assert owner.table_counts()["raw.payloads"] == 1
+
+
+def test_the_bi_role_is_granted_connect_on_the_warehouse_database_only(owner: Warehouse, login: str) -> None:
+    apply_bi_role(owner, login)
+    granted = owner.query(
+        "SELECT d.datname FROM pg_database d, aclexplode(d.datacl) a "
+        "WHERE a.privilege_type = 'CONNECT' AND a.grantee IN (SELECT oid FROM pg_roles WHERE rolname IN (:r, :l))",
+        {"r": BI_ROLE, "l": login},
+    )
+    (database,) = owner.query("SELECT current_database() AS d")["d"]
+    assert granted["datname"].tolist() == [database]
+
+
+def test_the_bi_user_cannot_connect_to_a_database_whose_public_connect_was_revoked_as_documented(
+    owner: Warehouse, pg_url: str, login: str
+) -> None:
+    apply_bi_role(owner, login)
+    with throwaway_database("crmhub_test_other_") as other:
+        name = other.rsplit("/", 1)[1]
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(other_database_script(name))
+        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+            bi_connect(other, login, "")

@@ -115,6 +115,15 @@ def _set_password(conn: object, login: str, password: str) -> None:
     )
 
 
+def other_database_script(database: str) -> str:
+    """``bi/040_other_databases.sql`` for ``database``: revoke PUBLIC's CONNECT and TEMPORARY there.
+
+    Not run by :func:`apply_bi_role` (other databases are the cluster DBA's); the DBA runs it.
+    """
+    quoted = '"' + database.replace('"', '""') + '"'
+    return (BI_SQL_DIR / "040_other_databases.sql").read_text(encoding="utf-8").replace(':"database"', quoted)
+
+
 def bi_sql_files() -> list[Path]:
     """The role SQL files in the order a DBA runs them with psql."""
     return sorted(BI_SQL_DIR.glob("*.sql"))

@@ -1,0 +1,12 @@
+-- Optional, for the cluster's DBA (issue 12): keep BI logins out of the cluster's other databases.
+-- PostgreSQL grants CONNECT on every database to PUBLIC, and a grant to PUBLIC cannot be taken back
+-- from one role, so a BI login can open a session on any other database of the cluster (it reads
+-- nothing there it has no grant for, but it can look at the catalog). crmhub does not change other
+-- databases; run this once per database that is not the warehouse (as its owner or a superuser),
+-- after granting CONNECT to the roles that still need it:
+--   psql "$ADMIN_URL" -v database=postgres -f include/sql/warehouse/bi/040_other_databases.sql
+--   psql "$ADMIN_URL" -c 'GRANT CONNECT ON DATABASE postgres TO <role that needs it>'
+-- or restrict BI logins in pg_hba.conf to the warehouse database:
+--   host  warehouse  +crmhub_bi  0.0.0.0/0  scram-sha-256
+--   host  all        +crmhub_bi  0.0.0.0/0  reject
+REVOKE CONNECT, TEMPORARY ON DATABASE :"database" FROM PUBLIC;
