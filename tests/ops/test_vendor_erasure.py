@@ -16,7 +16,8 @@ from crmhub.config import load_sources
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.hubspot import HubSpotConnector
 from crmhub.devtools.localrun import sandbox_connections
-from crmhub.ops.vendors import FAILED, NO_API, NOT_SUPPORTED, request_deletion, request_deletions
+from crmhub.ops.erasure_flow import FAILED, NO_API, NOT_SUPPORTED, request_deletion, request_deletions
+from crmhub.orchestration.hooks import SourceHook
 from crmhub.sandbox.hubspot import DEFAULT_TOKEN
 from crmhub.sandbox.server import SandboxServer
 
@@ -94,7 +95,7 @@ def test_vendor_deletion_trusts_the_connections_ca_even_when_requests_ca_bundle_
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # which requests would let override the session
     ids = https_live_ids(https_sandbox)[:2]
 
-    results, pending = request_deletions(load_sources(), {"hubspot": ids})
+    results, pending = request_deletions(load_sources(), {"hubspot": ids}, connect=SourceHook.for_source)
 
     assert results == {"hubspot": {"status": "requested", "records": 2, "deleted": 2}} and pending == {}
     assert [https_status(https_sandbox, i) for i in ids] == [404, 404]
@@ -107,7 +108,8 @@ def test_a_vendor_that_cannot_be_reached_stays_pending_while_the_other_sources_a
     monkeypatch.setenv("AIRFLOW_CONN_CRMHUB_HUBSPOT", json.dumps(untrusted))
     ids = https_live_ids(https_sandbox)[2:3]
 
-    results, pending = request_deletions(load_sources(), {"hubspot": ids, "legacy": ["00000001"]})
+    pending_ids = {"hubspot": ids, "legacy": ["00000001"]}
+    results, pending = request_deletions(load_sources(), pending_ids, connect=SourceHook.for_source)
 
     assert results["hubspot"] == {"status": FAILED, "records": 1, "error": "SourceDataError"}
     assert results["legacy"]["status"] == NO_API  # a file drop needs no Connection: no hook is built for it

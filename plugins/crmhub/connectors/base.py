@@ -172,6 +172,11 @@ class CanonicalBatch:
     }
 
 
+#: :meth:`Connector.erase` statuses: the vendor was asked; the vendor's API offers no deletion
+ERASURE_REQUESTED = "requested"
+ERASURE_NOT_SUPPORTED = "not supported by the vendor API"
+
+
 class Connector(ABC):
     """Base class of source plugins.
 
@@ -267,6 +272,21 @@ class Connector(ABC):
         failed landing leaves the input where it was for the next run. HTTP sources do nothing.
         """
         return None
+
+    @classmethod
+    def supports_erasure(cls) -> bool:
+        """True when the plugin can ask its vendor to delete records (it overrides :meth:`erase`)."""
+        return cls.erase is not Connector.erase
+
+    def erase(self, source_ids: list[str]) -> dict[str, Any]:
+        """Ask the vendor to delete these records for good (GDPR); counts only, never an identifier.
+
+        Returns ``{"status": ERASURE_REQUESTED, "records": n, "deleted": k}`` (``k`` the records the vendor
+        still had), or, by default, ``{"status": ERASURE_NOT_SUPPORTED, "records": n}``: the vendor's API
+        has no deletion, so the hub can only stop re-importing them (suppression list). Raises when the
+        vendor cannot be reached or refuses, so the caller keeps the request pending.
+        """
+        return {"status": ERASURE_NOT_SUPPORTED, "records": len(source_ids)}
 
     @abstractmethod
     def to_canonical(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> CanonicalBatch:

@@ -19,6 +19,9 @@ information group); it becomes ``social_followers``.
 
 Auth: a private-app token (Connection password). Such tokens do not expire by themselves; a token rotated
 or revoked mid-run answers 401, the client retries once with the same token and then fails naming the page.
+
+Erasure (:meth:`HubSpotConnector.erase`): HubSpot's GDPR delete removes a contact for good, unlike the
+plain ``DELETE``, which only archives it; a contact HubSpot no longer has answers 404 and is not counted.
 """
 
 from __future__ import annotations
@@ -34,8 +37,16 @@ from typing import Any
 
 import requests
 
-from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, RecordError, Window
-from crmhub.connectors.http import retry_after_seconds
+from crmhub.connectors.base import (
+    ERASURE_REQUESTED,
+    CanonicalBatch,
+    Connector,
+    Page,
+    RawRecord,
+    RecordError,
+    Window,
+)
+from crmhub.connectors.http import SourceHttpClient, retry_after_seconds
 from crmhub.connectors.timestamps import parse_timestamp
 from crmhub.errors import SourceDataError
 from crmhub.model import (
@@ -51,6 +62,8 @@ log = logging.getLogger(__name__)
 CONTACTS_PATH = "/crm/v3/objects/contacts"
 SEARCH_PATH = "/crm/v3/objects/contacts/search"
 CAMPAIGNS_PATH = "/marketing/v3/campaigns"
+#: permanent deletion, unlike ``DELETE /crm/v3/objects/contacts/{id}``, which only archives
+GDPR_DELETE_PATH = "/crm/v3/objects/contacts/gdpr-delete"
 SEARCH_CAP = 10_000
 #: Contact properties holding social handles, in order of preference. ``twitterhandle`` is HubSpot's;
 #: portals add their own (``instagram_handle`` here), so sources.yaml can override this map.
@@ -142,6 +155,12 @@ class HubSpotConnector(Connector):
         if response.status_code == 429 and interval_ms and interval_ms.isdigit():
             return int(interval_ms) / 1000
         return None
+
+    def erase(self, source_ids: list[str]) -> dict[str, Any]:
+        """GDPR-delete each contact (``POST /crm/v3/objects/contacts/gdpr-delete``); counts only."""
+        deleted = sum(hubspot_gdpr_delete(self.http, source_id, n) for n, source_id in enumerate(source_ids, start=1))
+        log.info("%s: asked to delete %d records, %d deleted", self.source_name, len(source_ids), deleted)
+        return {"status": ERASURE_REQUESTED, "records": len(source_ids), "deleted": deleted}
 
     def extract(self, object_type: str, window: Window) -> Iterator[Page]:
         if object_type not in self.objects:
@@ -432,6 +451,14 @@ def _field(body: Any, name: str, source: str, endpoint: str, page: int) -> list[
     if not isinstance(body, dict) or not isinstance(body.get(name), list):
         raise SourceDataError(f"{source}: {endpoint} page {page}: response has no '{name}' list")
     return body[name]
+
+
+def hubspot_gdpr_delete(http: SourceHttpClient, contact_id: str, number: int = 1) -> bool:
+    """Permanently delete one HubSpot contact; ``False`` when HubSpot no longer has it (404)."""
+    status, _ = http.request_json(
+        "POST", GDPR_DELETE_PATH, page=number, json_body={"objectId": contact_id}, accept_status=(204, 404)
+    )
+    return status == 204
 
 
 CONNECTOR = HubSpotConnector

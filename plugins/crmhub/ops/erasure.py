@@ -5,8 +5,8 @@ identifies the person (every golden version, linked source records, their intera
 that mention them); :func:`erase` then, in one warehouse transaction, deletes their rows from every
 table in :mod:`crmhub.ops.registry` (redacting mentions in other people's rows), adds them to the
 suppression list and writes an audit row with counts only; finally it scrubs the run files and Data
-Docs on disk. Vendor-side deletion is separate (:mod:`crmhub.ops.vendors`) because it needs the
-Connections; its outcome is recorded in the same audit row.
+Docs on disk. Vendor-side deletion is separate (:mod:`crmhub.ops.erasure_flow`, through each connector's
+``erase``) because it needs the Connections; its outcome is recorded in the same audit row.
 
 Nothing here logs or returns an identifier: results are counts.
 """

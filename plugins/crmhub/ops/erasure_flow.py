@@ -23,15 +23,82 @@ from pathlib import Path
 from typing import Any
 
 from crmhub.config import SourceConfig
-from crmhub.connectors.base import Connector
+from crmhub.connectors.base import ERASURE_NOT_SUPPORTED, ERASURE_REQUESTED, Connector
+from crmhub.connectors.registry import connector_class
 from crmhub.ops import erasure_requests as requests_store
-from crmhub.ops import vendors
 from crmhub.ops.drop_files import drop_folders
 from crmhub.ops.erasure import add_source_identifiers, erase, find_subject, record_vendor_outcome
 
 log = logging.getLogger(__name__)
 
 PENDING = "pending"
+NOT_SUPPORTED = ERASURE_NOT_SUPPORTED
+NO_API = "no vendor API: the hub scrubbed its own copies (drop files)"
+REQUESTED = ERASURE_REQUESTED
+FAILED = "failed"
+
+
+def supports_deletion(source: SourceConfig) -> bool:
+    """The source's connector can ask its vendor to delete records (:meth:`Connector.erase`)."""
+    try:
+        return connector_class(source.connector).supports_erasure()
+    except LookupError:
+        return False
+
+
+def request_deletion(source: SourceConfig, connector: Connector | None, source_ids: list[str]) -> dict[str, Any]:
+    """Ask one source to delete the person's records through its connector; counts, or why it could not.
+
+    A source without a Connection (a file drop) has no vendor API: the hub's own copies (the drop
+    files) are scrubbed by :mod:`crmhub.ops.drop_files`.
+    """
+    if source.conn_id is None:
+        return {"status": NO_API, "records": len(source_ids)}
+    if connector is None:
+        return {"status": NOT_SUPPORTED, "records": len(source_ids)}
+    return connector.erase(list(source_ids))
+
+
+def default_connect(source: SourceConfig) -> Connector:
+    """The source's connector as ingest builds it: Connection, TLS (``verify``), auth, rate limits.
+
+    There is no second way to reach a vendor: the same Connection, session and TLS settings (the
+    Connection's ``verify`` extra, passed on every request so ``REQUESTS_CA_BUNDLE`` cannot override it),
+    the same authentication, back-off and rate limits.
+    """
+    from crmhub.orchestration.hooks import SourceHook
+
+    return SourceHook.for_source(source)
+
+
+def request_deletions(
+    sources: Mapping[str, SourceConfig],
+    pending: Mapping[str, list[str]],
+    *,
+    connect: Callable[[SourceConfig], Connector] = default_connect,
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Ask every source in ``pending`` (source name → its record IDs) to delete the person.
+
+    One source failing (down, TLS, 5xx after the client's retries) does not stop the others. Returns
+    ``(results per source, still pending)``: what failed stays pending, to be retried. Results carry
+    counts and the error's class, never an identifier or a vendor message.
+    """
+    results: dict[str, Any] = {}
+    remaining: dict[str, list[str]] = {}
+    for name, ids in sorted(pending.items()):
+        source = sources.get(name)
+        if source is None:
+            results[name] = {"status": FAILED, "records": len(ids), "error": "source no longer configured"}
+            remaining[name] = list(ids)
+            continue
+        try:
+            connector = connect(source) if source.conn_id and supports_deletion(source) else None
+            results[name] = request_deletion(source, connector, list(ids))
+        except Exception as exc:  # noqa: BLE001 - reported per source, retried, and the task fails loudly
+            log.error("%s: vendor deletion of %d records failed: %s", name, len(ids), type(exc).__name__)
+            results[name] = {"status": FAILED, "records": len(ids), "error": type(exc).__name__}
+            remaining[name] = list(ids)
+    return results, remaining
 
 
 def erase_from_hub(
@@ -53,11 +120,11 @@ def erase_from_hub(
         ids = subject.source_ids(source.name)
         if not ids:
             continue
-        if source.conn_id and vendors.supports_deletion(source):
+        if source.conn_id and supports_deletion(source):
             pending[source.name] = ids
             outcome[source.name] = {"status": PENDING, "records": len(ids)}
         else:
-            outcome[source.name] = vendors.request_deletion(source, None, ids)
+            outcome[source.name] = request_deletion(source, None, ids)
     # noted before anything is deleted: once the hub has forgotten the person, these IDs are the only
     # way left to ask the vendor
     requests_store.save_vendor_pending(data_dir, erasure_id, pending)
@@ -84,7 +151,7 @@ def delete_at_vendors(
     sources: Mapping[str, SourceConfig],
     data_dir: Path,
     *,
-    connect: Callable[[SourceConfig], Connector] = vendors.default_connect,
+    connect: Callable[[SourceConfig], Connector] = default_connect,
 ) -> dict[str, Any]:
     """Step 2: carry out every noted vendor deletion (this erasure's and any left over); counts only.
 
@@ -96,7 +163,7 @@ def delete_at_vendors(
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         erasure_id = path.stem
         pending = requests_store.load_vendor_pending(data_dir, erasure_id)
-        results, remaining = vendors.request_deletions(sources, pending, connect=connect)
+        results, remaining = request_deletions(sources, pending, connect=connect)
         _, rows = warehouse.engine.fetch(
             "SELECT vendor_requests FROM audit.erasure_log WHERE erasure_id = :id", {"id": erasure_id}
         )
@@ -105,7 +172,7 @@ def delete_at_vendors(
         if rows:
             record_vendor_outcome(warehouse, erasure_id, outcome)
         requests_store.save_vendor_pending(data_dir, erasure_id, remaining)
-        done[erasure_id] = vendors.summarize(results)
+        done[erasure_id] = dict(sorted(results.items()))
         if remaining:
             failed[erasure_id] = sorted(remaining)
     if failed:
