@@ -92,6 +92,20 @@ class RotatedRefreshTokens:
         log.info("%s: stored the refresh token the vendor rotated", self.conn_id)
 
 
+def _keep_extras_out_of_headers(session: requests.Session, extra: dict[str, Any]) -> None:
+    """Undo HttpHook's habit of sending every unrecognised extra as an HTTP header.
+
+    The hub's extras (tenant_id, scope, organization_id, refresh_token, ...) are settings, and some are
+    secrets: none may travel to the vendor as a header. Headers a user really wants go in the extra
+    ``headers`` (a mapping), which is applied as given.
+    """
+    for key in extra:
+        session.headers.pop(key, None)
+    headers = extra.get("headers")
+    if isinstance(headers, dict):
+        session.headers.update({str(k): str(v) for k, v in headers.items()})
+
+
 def _mask(secret: str) -> None:
     try:
         from airflow.sdk.log import mask_secret
@@ -123,6 +137,7 @@ class SourceHook(HttpHook):
         session.auth = None
         conn = self.get_connection(self.http_conn_id)
         extra = dict(conn.extra_dejson)
+        _keep_extras_out_of_headers(session, extra)
         tokens = RotatedRefreshTokens(self.token_store, self.http_conn_id, extra.get("refresh_token"))
         current = tokens.current()
         if current:
