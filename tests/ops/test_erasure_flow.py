@@ -17,6 +17,7 @@ from crmhub.ops import erasure_requests
 from crmhub.ops.erasure_flow import delete_at_vendors, erase_from_hub
 from crmhub.ops.identifiers import norm_phone
 from crmhub.ops.proof import ErasureNotProven
+from crmhub.orchestration.hooks import SourceHook
 from crmhub.sandbox import datagen
 from crmhub.sandbox.hubspot import DEFAULT_TOKEN
 from crmhub.sandbox.server import SandboxServer
@@ -178,14 +179,14 @@ def test_a_vendor_that_cannot_be_reached_does_not_keep_the_person_in_the_hub_and
 
     erased = erase_from_hub(warehouse, request_for(data_dir, person), hub_sources(), data_dir)
     with pytest.raises(RuntimeError, match=r"vendor deletion failed.*hubspot.*already erased from the hub"):
-        delete_at_vendors(warehouse, hub_sources(), data_dir)
+        delete_at_vendors(warehouse, hub_sources(), data_dir, connect=SourceHook.for_source)
 
     assert erased["proof"]["found"] == 0 and at_vendor() == 200
     assert audit(warehouse)["vendor"]["hubspot"]["status"] == "failed"
     assert audit(warehouse)["vendor"]["legacy"]["status"].startswith("no vendor API")
 
     monkeypatch.setenv("AIRFLOW_CONN_CRMHUB_HUBSPOT", good)  # the vendor is reachable again: the retry
-    delete_at_vendors(warehouse, hub_sources(), data_dir)
+    delete_at_vendors(warehouse, hub_sources(), data_dir, connect=SourceHook.for_source)
 
     assert at_vendor() == 404
     assert audit(warehouse)["vendor"]["hubspot"] == {"status": "requested", "records": 1, "deleted": 1}

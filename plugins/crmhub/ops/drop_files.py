@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from crmhub.config import SourceConfig
-from crmhub.connectors.file_drop import MANIFEST, DropOptions, FileDropConnector, _sniff
 from crmhub.connectors.registry import connector_class
 from crmhub.ops.identifiers import norm_email, norm_phone
 
@@ -38,6 +37,9 @@ log = logging.getLogger(__name__)
 _PHONE = re.compile(r"\+?\d[\d\s().\-/]{6,}\d")
 DROP_DAYS_ENV = "CRMHUB_DROP_RETENTION_DAYS"
 DEFAULT_DROP_DAYS = 30
+#: the file-drop connector's record of landed files (content hashes, no personal data): never pruned
+MANIFEST = "manifest.jsonl"
+DELIMITERS = ";,|\t"
 _NOTES = (".reason.txt", ".duplicate.txt")
 
 
@@ -45,24 +47,40 @@ _NOTES = (".reason.txt", ".duplicate.txt")
 class DropFolder:
     source: str
     folder: Path
-    options: DropOptions
+    id_column: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
 
 
 def drop_folders(sources: Mapping[str, SourceConfig], data_dir: Path) -> list[DropFolder]:
-    """Every file-drop source's folder, a relative ``folder`` option taken under ``data_dir``."""
+    """Every file-drop source's folder, a relative ``folder`` option taken under ``data_dir``.
+
+    A file-drop source is one whose connector (found through the registry) needs no Connection and reads
+    a folder: its parsed options (``drop``) name the folder, the id column and any encoding/delimiter.
+    """
     found = []
     for source in sources.values():
         try:
             cls = connector_class(source.connector)
-        except LookupError:
+            if cls.uses_connection or "folder" not in source.options:
+                continue
+            options = getattr(cls(source.name, None, source.options), "drop", None)
+        except (LookupError, ValueError):
             continue
-        if not issubclass(cls, FileDropConnector):
+        if options is None:
             continue
-        options = DropOptions.parse(source.name, source.options)
-        folder = Path(str(source.options.get("folder", "")))
+        folder = Path(str(source.options["folder"]))
         folder = folder if folder.is_absolute() else Path(data_dir) / folder
-        found.append(DropFolder(source.name, folder, options))
+        found.append(DropFolder(source.name, folder, options.id_column, options.encoding, options.delimiter))
     return found
+
+
+def _sniff(header: str) -> str:
+    """The delimiter of a header line, as the file-drop connector detects it (``; , | tab``)."""
+    try:
+        return csv.Sniffer().sniff(header, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return max(DELIMITERS, key=header.count)
 
 
 def drop_files(drop: DropFolder) -> Iterator[Path]:
@@ -124,23 +142,20 @@ def _records(lines: list[str], delimiter: str) -> list[tuple[int, int, list[str]
     return spans
 
 
-def scrub_csv(path: Path, needles: Needles, options: DropOptions) -> int:
+def scrub_csv(path: Path, needles: Needles, drop: DropFolder) -> int:
     """Rewrite ``path`` without the person's records (header kept); returns records removed."""
     content = path.read_bytes()
     try:
-        text, encoding = decode(content, options.encoding)
+        text, encoding = decode(content, drop.encoding)
     except (UnicodeDecodeError, LookupError):
         text, encoding = content.decode("cp1252", errors="surrogateescape"), "cp1252"
     lines = io.StringIO(text, newline="").readlines()
     if not lines:
         return 0
-    try:
-        delimiter = options.delimiter or _sniff(path.name, lines[0])
-    except Exception:  # noqa: BLE001 - no delimiter: every line is one record
-        delimiter = ";"
+    delimiter = drop.delimiter or _sniff(lines[0])
     records = _records(lines, delimiter)
     header = [h.strip() for h in records[0][2]] if records else []
-    id_index = header.index(options.id_column) if options.id_column in header else None
+    id_index = header.index(drop.id_column) if drop.id_column in header else None
     keep: list[str] = []
     removed = 0
     for number, (first, end, fields) in enumerate(records):
@@ -183,7 +198,7 @@ def scrub_drops(
         ids = [sid for src, sid in records if src == drop.source]
         needles = Needles.of(emails, phones, ids)
         for path in drop_files(drop):
-            removed = scrub_csv(path, needles, drop.options)
+            removed = scrub_csv(path, needles, drop)
             if removed:
                 stats["drop_files_rewritten"] += 1
                 stats["drop_rows_removed"] += removed

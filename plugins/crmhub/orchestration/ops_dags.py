@@ -78,10 +78,11 @@ def build_erasure_dag(sources: dict[str, SourceConfig]) -> DAG:
         )
         def request_vendor_deletion() -> dict[str, Any]:
             from crmhub.ops.erasure_flow import delete_at_vendors
+            from crmhub.orchestration.hooks import SourceHook
             from crmhub.orchestration.resources import data_dir, open_warehouse
 
-            with open_warehouse() as warehouse:
-                return delete_at_vendors(warehouse, sources, data_dir())
+            with open_warehouse() as warehouse:  # vendors reached exactly as ingest reaches them
+                return delete_at_vendors(warehouse, sources, data_dir(), connect=SourceHook.for_source)
 
         @task(doc_md="Succeeds only when the hub erasure and every vendor deletion succeeded (the run's state).")
         def erasure_complete(erased: dict[str, Any], vendor_requests: dict[str, Any]) -> dict[str, Any]:
@@ -149,10 +150,11 @@ def build_retention_dag() -> DAG:
         def retry_vendor_deletions() -> dict[str, Any]:
             from crmhub.config import load_sources
             from crmhub.ops.erasure_flow import delete_at_vendors
+            from crmhub.orchestration.hooks import SourceHook
             from crmhub.orchestration.resources import data_dir, open_warehouse
 
             with open_warehouse() as warehouse:
-                return delete_at_vendors(warehouse, load_sources(), data_dir())
+                return delete_at_vendors(warehouse, load_sources(), data_dir(), connect=SourceHook.for_source)
 
         prune_raw_payloads() >> prune_run_folders() >> prune_drop_files()
         retry_vendor_deletions()
