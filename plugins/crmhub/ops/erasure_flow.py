@@ -59,25 +59,18 @@ def request_deletion(source: SourceConfig, connector: Connector | None, source_i
     return connector.erase(list(source_ids))
 
 
-def default_connect(source: SourceConfig) -> Connector:
-    """The source's connector as ingest builds it: Connection, TLS (``verify``), auth, rate limits.
-
-    There is no second way to reach a vendor: the same Connection, session and TLS settings (the
-    Connection's ``verify`` extra, passed on every request so ``REQUESTS_CA_BUNDLE`` cannot override it),
-    the same authentication, back-off and rate limits.
-    """
-    from crmhub.orchestration.hooks import SourceHook
-
-    return SourceHook.for_source(source)
-
-
 def request_deletions(
     sources: Mapping[str, SourceConfig],
     pending: Mapping[str, list[str]],
     *,
-    connect: Callable[[SourceConfig], Connector] = default_connect,
+    connect: Callable[[SourceConfig], Connector],
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Ask every source in ``pending`` (source name → its record IDs) to delete the person.
+
+    ``connect`` builds a source's connector exactly as ingest does (the DAG passes
+    ``SourceHook.for_source``): the same Connection, session and TLS settings (the Connection's
+    ``verify`` extra, passed on every request so ``REQUESTS_CA_BUNDLE`` cannot override it), the same
+    authentication, back-off and rate limits — there is no second way to reach a vendor.
 
     One source failing (down, TLS, 5xx after the client's retries) does not stop the others. Returns
     ``(results per source, still pending)``: what failed stays pending, to be retried. Results carry
@@ -151,7 +144,7 @@ def delete_at_vendors(
     sources: Mapping[str, SourceConfig],
     data_dir: Path,
     *,
-    connect: Callable[[SourceConfig], Connector] = default_connect,
+    connect: Callable[[SourceConfig], Connector],
 ) -> dict[str, Any]:
     """Step 2: carry out every noted vendor deletion (this erasure's and any left over); counts only.
 
