@@ -47,7 +47,7 @@ class RequestError(ValueError):
 
 def _write_private(path: Path, content: dict[str, Any]) -> None:
     """Write JSON atomically, readable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
