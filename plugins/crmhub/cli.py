@@ -1,103 +1,48 @@
 """Command line: ``python -m crmhub <command> ...``.
 
-Subcommands register themselves in :data:`COMMANDS` with :func:`command`; adding one is one
-decorated function that configures its parser and returns the handler. Output is counts only: the
-terminal and CI logs must never show personal data.
+Subcommands live next to what they drive and register themselves in
+:mod:`crmhub.command_registry`; this module loads every module of the ``crmhub.commands``
+entry-point group (``pyproject.toml``) and dispatches. A group member that cannot be imported (the
+dev tools are not part of a production image) is left out. Output is counts only: the terminal and
+CI logs must never show personal data.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from importlib.metadata import entry_points
 
+from crmhub.command_registry import COMMANDS
 from crmhub.errors import CrmHubError
 
-Handler = Callable[[argparse.Namespace], int]
-Configure = Callable[[argparse.ArgumentParser], Handler]
-
-#: name -> (help text, function that adds arguments and returns the handler)
-COMMANDS: dict[str, tuple[str, Configure]] = {}
-
-
-def command(name: str, help: str) -> Callable[[Configure], Configure]:  # noqa: A002 (argparse's word)
-    """Register a subcommand."""
-
-    def register(configure: Configure) -> Configure:
-        COMMANDS[name] = (help, configure)
-        return configure
-
-    return register
+#: The product's own command modules, loaded even where the package is not installed (a checkout on
+#: ``sys.path``); entry points add others (``crmhub_dev``'s demo and ui).
+PRODUCT_COMMANDS = (
+    "crmhub.reconcile.reconcile_command",
+    "crmhub.warehouse.bi_commands",
+    "crmhub.messages.classify_command",
+    "crmhub.orchestration.deploy_command",
+)
 
 
-@command("reconcile", "reconcile canonical contact files (CSV/Parquet) under a rules file")
-def _reconcile_command(parser: argparse.ArgumentParser) -> Handler:
-    parser.add_argument(
-        "--contacts",
-        nargs="+",
-        required=True,
-        metavar="FILE",
-        help="canonical contact files (.csv or .parquet, columns = crmhub.model.CONTACT_COLUMNS)",
-    )
-    parser.add_argument(
-        "--rules", metavar="FILE", default=None, help="precedence rules file (default: include/config/precedence.yaml)"
-    )
-    parser.add_argument(
-        "--previous-xref", metavar="FILE", default=None, help="xref.csv of an earlier run, to keep golden ids stable"
-    )
-    parser.add_argument(
-        "--out", required=True, metavar="DIR", help="directory for golden/xref/lineage/conflicts/review_queue CSV"
-    )
-    parser.add_argument(
-        "--decisions", metavar="FILE", default=None, help="steward decisions CSV (link/split pairs) to apply"
-    )
-    parser.add_argument(
-        "--pins", metavar="FILE", default=None, help="steward pins CSV (golden_id,attribute,field,value)"
-    )
-    parser.add_argument(
-        "--diff-rules",
-        metavar="OLD_RULES",
-        default=None,
-        help="also reconcile under OLD_RULES and write rules_diff.csv: what changing OLD_RULES to --rules alters",
-    )
-
-    def run(args: argparse.Namespace) -> int:
-        from pathlib import Path
-
-        from crmhub.reconcile.diff import diff_results
-        from crmhub.reconcile.files import read_contacts, read_table, write_result
-        from crmhub.reconcile.pipeline import reconcile
-        from crmhub.reconcile.rules import load_rules
-
-        rules = load_rules(args.rules)
-        contacts = read_contacts(args.contacts)
-        previous = read_table(args.previous_xref) if args.previous_xref else None
-        decisions = read_table(args.decisions) if args.decisions else None
-        pins = read_table(args.pins) if args.pins else None
-        result = reconcile(contacts, rules, previous, decisions=decisions, pins=pins)
-        write_result(result, args.out)
-        if args.diff_rules:
-            old = reconcile(contacts, load_rules(args.diff_rules), previous, decisions=decisions, pins=pins)
-            diff = diff_results(old, result)
-            diff.to_csv(Path(args.out) / "rules_diff.csv", index=False)
-            counts = diff["kind"].value_counts().to_dict()
-            print(f"rules diff: {len(diff)} change(s) {json.dumps(counts, sort_keys=True)}; wrote rules_diff.csv")
-        print(
-            f"reconciled {result.stats['source_records']} source records "
-            f"into {result.stats['golden']} golden records; wrote {args.out}"
-        )
-        print(json.dumps(result.stats, indent=2, sort_keys=True))
-        return 0
-
-    return run
+def load_commands() -> None:
+    """Import every command module: the product's and those named in the ``crmhub.commands`` group."""
+    modules = list(PRODUCT_COMMANDS)
+    modules += [ep.value for ep in entry_points(group="crmhub.commands") if ep.value not in modules]
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if module in PRODUCT_COMMANDS or not module.startswith(exc.name or "\0"):
+                raise
+            # an optional package (the dev tools) that this installation does not have
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import crmhub.devtools.commands  # noqa: F401  (registers demo, ui and airflow-init)
-    import crmhub.messages.commands  # noqa: F401  (registers messages)
-    import crmhub.warehouse.commands  # noqa: F401  (registers dictionary and bi-role)
-
+    load_commands()
     parser = argparse.ArgumentParser(prog="python -m crmhub", description="Social CRM Hub tools")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, configure) in COMMANDS.items():

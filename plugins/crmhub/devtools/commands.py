@@ -1,4 +1,4 @@
-"""``python -m crmhub demo | ui | airflow-init``: the commands that drive Airflow itself."""
+"""``python -m crmhub demo | ui``: the developer commands (sandbox, demo, a local Airflow UI)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crmhub.cli import Handler, command
+from crmhub.command_registry import Handler, command
 
 #: Bind addresses that keep the no-login UI on this machine.
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -71,22 +71,5 @@ def _ui(parser: argparse.ArgumentParser) -> Handler:
                 return subprocess.call([str(airflow_bin), "standalone"], env=airflow.env)
             except KeyboardInterrupt:
                 return 0
-
-    return run
-
-
-@command("airflow-init", "prepare an Airflow deployment: migrate the metadata DB and create the source pools")
-def _airflow_init(parser: argparse.ArgumentParser) -> Handler:
-    def run(args: argparse.Namespace) -> int:
-        from crmhub.config import load_sources
-        from crmhub.devtools.localrun import LocalAirflow
-
-        home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
-        home.mkdir(parents=True, exist_ok=True)
-        airflow = LocalAirflow(home, dict(os.environ))
-        airflow.migrate()
-        airflow.import_pools(load_sources())
-        print("airflow-init: metadata DB migrated, pools created")
-        return 0
 
     return run

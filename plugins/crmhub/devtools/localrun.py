@@ -41,16 +41,10 @@ class LocalAirflow:
         self.run("db", "migrate")
 
     def import_pools(self, sources: Mapping[str, SourceConfig]) -> None:
-        pools = {
-            s.pool: {
-                "slots": max(t.pool_size for t in sources.values() if t.pool == s.pool),
-                "description": f"concurrent calls to the {s.name} API",
-                "include_deferred": False,
-            }
-            for s in sources.values()
-        }
+        from crmhub.orchestration.deploy_command import source_pools
+
         path = self.home / "pools.json"
-        path.write_text(json.dumps(pools, indent=2), encoding="utf-8")
+        path.write_text(json.dumps(source_pools(sources), indent=2), encoding="utf-8")
         self.run("pools", "import", str(path))
 
     def dags_test(

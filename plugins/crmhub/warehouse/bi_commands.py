@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from crmhub.cli import Handler, command
+from crmhub.command_registry import Handler, command
 from crmhub.errors import CrmHubError
 
 

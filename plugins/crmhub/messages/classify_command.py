@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from crmhub.cli import Handler, command
+from crmhub.command_registry import Handler, command
 from crmhub.errors import CrmHubError
 
 #: longest text classified; longer lines are rejected with an error (a message is at most a few thousand)
