@@ -12,6 +12,9 @@ from crmhub.errors import SourceDataError
 from crmhub.model import CONTACT_COLUMNS, conform
 from crmhub.reconcile.pipeline import ReconcileResult
 
+#: The columns a contact file must have; every other canonical column is optional (empty when absent).
+REQUIRED_COLUMNS: tuple[str, ...] = ("source", "source_id", "source_updated_at")
+
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 
@@ -30,7 +33,9 @@ def read_contacts_file(path: str | Path) -> pd.DataFrame:
     """One canonical contact file (``.csv`` or ``.parquet``) as a ``CONTACT_COLUMNS`` frame.
 
     Every column is read as text (source ids like ``00123`` must not become numbers); empty cells are
-    nulls. Missing columns are an error naming the file and the columns; extra columns are ignored.
+    nulls. Only ``source``, ``source_id`` and ``source_updated_at`` are required (an error naming the
+    file and the columns when absent); a missing optional column is empty (``is_deleted`` false); extra
+    columns are ignored.
     """
     file = Path(path)
     if not file.is_file():
@@ -46,10 +51,11 @@ def read_contacts_file(path: str | Path) -> pd.DataFrame:
     except (UnicodeDecodeError, pd.errors.ParserError, OSError, ValueError) as exc:
         raise SourceDataError(f"{file}: cannot read: {type(exc).__name__}") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in CONTACT_COLUMNS if c not in frame.columns]
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
-        raise SourceDataError(f"{file}: missing column(s): {', '.join(missing)}")
-    frame = frame[CONTACT_COLUMNS].copy()
+        raise SourceDataError(f"{file}: missing required column(s): {', '.join(missing)}")
+    frame = frame.reindex(columns=CONTACT_COLUMNS)
+    frame["is_deleted"] = frame["is_deleted"].astype(object).where(frame["is_deleted"].notna(), "")
     for col in CONTACT_COLUMNS:
         if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
             text = frame[col].astype("object")
