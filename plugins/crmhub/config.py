@@ -12,13 +12,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from crmhub.connectors.registry import connector_class
 from crmhub.errors import ConfigError
 from crmhub.paths import CONFIG_DIR
+from crmhub.yamlfile import read_yaml
+
+__all__ = ["SOURCES_FILE", "SourceConfig", "load_sources", "read_yaml", "validate_schedule"]
 
 SOURCES_FILE = CONFIG_DIR / "sources.yaml"
+#: the presets Airflow's cron timetable accepts besides a cron expression (ingest DAGs pull data intervals,
+#: so ``@once`` and an unscheduled source have no place here)
+SCHEDULE_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")
 _SOURCE_KEYS = {
     "connector",
     "conn_id",
@@ -54,19 +58,6 @@ class SourceConfig:
     options: Mapping[str, Any] = field(default_factory=dict)
     owner: str = "crmhub"
     tags: tuple[str, ...] = ()
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file, turning syntax errors into a ConfigError with the line."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
-    except FileNotFoundError as exc:
-        raise ConfigError(path, "(file)", "file not found") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "(file)"
-        raise ConfigError(path, where, f"invalid YAML: {getattr(exc, 'problem', exc)}") from exc
 
 
 def load_sources(path: Path | str = SOURCES_FILE) -> dict[str, SourceConfig]:
@@ -115,9 +106,11 @@ def load_sources(path: Path | str = SOURCES_FILE) -> dict[str, SourceConfig]:
         options = raw.get("options", {})
         if not isinstance(options, dict):
             raise ConfigError(path, f"{key}.options", "must be a mapping")
+        _check_options(path, f"{key}.options", options, cls.options_spec)
         tags = raw.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise ConfigError(path, f"{key}.tags", "must be a list of text")
+        validate_schedule(path, f"{key}.schedule", raw["schedule"])
         sources[name] = SourceConfig(
             name=name,
             connector=raw["connector"],
@@ -161,3 +154,29 @@ def _rate_limits(path: Path, key: str, value: Any) -> tuple[Mapping[str, Any], .
             raise ConfigError(path, f"{where}.paths", "must be a list of path fragments")
         out.append({"requests": requests, "per_seconds": float(per_seconds), "paths": tuple(paths)})
     return tuple(out)
+
+
+def validate_schedule(path: Path | str, key: str, value: Any) -> str:
+    """A five-field cron expression (``0 2 * * *``) or one of :data:`SCHEDULE_PRESETS`; else a ConfigError."""
+    from croniter import croniter
+
+    if isinstance(value, str) and value.strip() in SCHEDULE_PRESETS:
+        return value.strip()
+    if isinstance(value, str) and len(value.split()) == 5 and croniter.is_valid(value):
+        return value
+    raise ConfigError(
+        path, key, f"must be a cron expression like '0 2 * * *' or one of {', '.join(SCHEDULE_PRESETS)}; got {value!r}"
+    )
+
+
+def _check_options(path: Path, key: str, options: Mapping[str, Any], spec: Mapping[str, Any] | None) -> None:
+    """Every option is one the plugin declares (``Connector.options_spec``), of a type it accepts."""
+    if spec is None:  # a plugin that declares no options (e.g. one outside this package): not checked
+        return
+    for name, value in options.items():
+        option = spec.get(name) if isinstance(name, str) else None
+        if option is None:
+            allowed = ", ".join(sorted(spec)) or "(none)"
+            raise ConfigError(path, f"{key}.{name}", f"unknown option; allowed: {allowed}")
+        if not option.accepts(value):
+            raise ConfigError(path, f"{key}.{name}", f"must be {option.describe()}, got {type(value).__name__}")

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+#: what :meth:`Connector.auth` returns: headers for a request; called with ``True`` to renew after a 401
+AuthHeader = Callable[[bool], Mapping[str, str]]
+
+
 @dataclass(frozen=True)
 class Window:
     """The slice of source time to pull. ``since=None`` means a full pull."""
@@ -172,6 +176,33 @@ class CanonicalBatch:
     }
 
 
+@dataclass(frozen=True)
+class Option:
+    """One source option a plugin reads (sources.yaml ``options``): its accepted types and its default.
+
+    ``nullable`` options may be set to null (e.g. to switch off an org-specific field). ``bool`` is not
+    an ``int`` here: ``page_size: true`` is refused.
+    """
+
+    types: type | tuple[type, ...]
+    default: Any = None
+    nullable: bool = False
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.nullable
+        types = self.types if isinstance(self.types, tuple) else (self.types,)
+        if isinstance(value, bool) and bool not in types:
+            return False
+        return isinstance(value, types)
+
+    def describe(self) -> str:
+        types = self.types if isinstance(self.types, tuple) else (self.types,)
+        names = {str: "text", int: "whole number", float: "number", bool: "true/false", list: "list", dict: "mapping"}
+        shown = " or ".join(names.get(t, t.__name__) for t in types)
+        return f"{shown} or null" if self.nullable else shown
+
+
 #: :meth:`Connector.erase` statuses: the vendor was asked; the vendor's API offers no deletion
 ERASURE_REQUESTED = "requested"
 ERASURE_NOT_SUPPORTED = "not supported by the vendor API"
@@ -188,29 +219,71 @@ class Connector(ABC):
     objects: ClassVar[tuple[str, ...]] = ()
     #: False for sources that read no API (a file drop): they need no Airflow Connection
     uses_connection: ClassVar[bool] = True
+    #: the sources.yaml ``options`` the plugin reads, name -> :class:`Option`; ``crmhub.config.load_sources``
+    #: refuses any other option and a value of the wrong type. None: the plugin declares none (not checked)
+    options_spec: ClassVar[Mapping[str, Option] | None] = None
 
     def __init__(self, source_name: str, http: Any, options: Mapping[str, Any] | None = None) -> None:
         self.source_name = source_name
         self.http = http
         self.options = dict(options or {})
+        #: the OAuth token provider, for plugins whose :meth:`auth` uses one
+        self.tokens: Any = None
 
     @classmethod
     def connect(
         cls,
         source_name: str,
-        session: requests.Session,
-        base_url: str,
-        credentials: Credentials,
+        session: requests.Session | None = None,
+        base_url: str = "",
+        credentials: Credentials | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> Connector:
-        """Build the connector on a configured session; the default is a bearer token in ``password``."""
+        """Build the connector on a configured session: the one ``connect`` of every plugin.
+
+        Plugins adjust it through small hooks instead of copying it: :meth:`connect_options` (options
+        taken from the Connection), :meth:`api_base_url`, :meth:`auth` (the auth-header callable; the
+        default is a bearer token in ``password``), :meth:`prepare_session` and :meth:`wait_hint`. A
+        source that reads no API (``uses_connection`` false) gets no HTTP client at all.
+        """
+        credentials = credentials or Credentials()
+        merged = cls.connect_options(credentials, options)
+        if not cls.uses_connection:
+            return cls(source_name, None, merged)
+        if session is None:
+            raise ValueError(f"{source_name}: an HTTP source needs a session")
+        http = SourceHttpClient(source_name, session, cls.api_base_url(base_url, credentials), wait_hint=cls.wait_hint)
+        connector = cls(source_name, http, merged)
+        http.auth_header = connector.auth(credentials, session)
+        connector.prepare_session(session)
+        return connector
+
+    @classmethod
+    def connect_options(cls, credentials: Credentials, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The source options the connector is built with; plugins fill defaults from the Connection."""
+        return dict(options or {})
+
+    @classmethod
+    def api_base_url(cls, base_url: str, credentials: Credentials) -> str:
+        """Where API paths are resolved (the Connection's host unless the plugin knows better)."""
+        return base_url.rstrip("/")
+
+    def auth(self, credentials: Credentials, session: requests.Session) -> AuthHeader | None:
+        """The HTTP client's auth-header callable (called with ``True`` to renew after a 401).
+
+        The default is a bearer token in the Connection's password; OAuth plugins return a
+        :class:`crmhub.connectors.oauth.TokenProvider`'s ``header`` (and keep it in ``self.tokens``).
+        """
         token = credentials.password
 
         def bearer(_refresh: bool) -> dict[str, str]:
             return {"Authorization": f"Bearer {token}"} if token else {}
 
-        http = SourceHttpClient(source_name, session, base_url, auth_header=bearer, wait_hint=cls.wait_hint)
-        return cls(source_name, http, options)
+        return bearer
+
+    def prepare_session(self, session: requests.Session) -> None:
+        """Last touches on the session (vendor headers, response hooks); nothing by default."""
+        return None
 
     def apply_rate_limits(self, limits: Iterable[Mapping[str, Any]]) -> None:
         """Make the API client keep to the vendor's configured request limits (sources.yaml ``rate_limits``).

@@ -29,17 +29,17 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 
-from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, RecordError, Window
+from crmhub.connectors.base import AuthHeader, CanonicalBatch, Connector, Option, Page, RawRecord, RecordError, Window
 from crmhub.connectors.credentials import Credentials
-from crmhub.connectors.http import SourceHttpClient, parse_json, retry_after_seconds
+from crmhub.connectors.http import retry_after_seconds
+from crmhub.connectors.oauth import TokenProvider
 from crmhub.connectors.timestamps import parse_timestamp
 from crmhub.errors import SourceDataError
 from crmhub.model import CASE_COLUMNS, CONTACT_COLUMNS, conform
@@ -73,106 +73,53 @@ NAME_PARTICLES = {
 }  # fmt: skip
 
 
-class EntraTokenProvider:
-    """Client-credentials tokens from the Microsoft identity platform (client secret in the form body).
-
-    Client-credentials responses carry no refresh token: renewing means asking for a new grant. The
-    token is never logged; errors quote Entra's ``AADSTS`` code, which names the problem without secrets.
-    """
-
-    def __init__(
-        self,
-        source_name: str,
-        session: requests.Session,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        scope: str,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        skew_seconds: float = 60.0,
-    ) -> None:
-        self.source_name = source_name
-        self._session = session
-        self._token_url = token_url
-        self._form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret,
-                      "scope": scope}  # fmt: skip
-        self._clock = clock
-        self._skew = skew_seconds
-        self._access: str | None = None
-        self._expires_at = 0.0
-        self.tokens_issued = 0
-
-    def token(self, force_refresh: bool = False) -> str:
-        if force_refresh or self._access is None or self._clock() >= self._expires_at - self._skew:
-            self._renew()
-        assert self._access is not None
-        return self._access
-
-    def _renew(self) -> None:
-        what = f"{self.source_name}: POST token endpoint"
-        try:
-            # verify passed explicitly: requests lets REQUESTS_CA_BUNDLE override a session's own CA bundle
-            response = self._session.post(self._token_url, data=self._form, timeout=30, verify=self._session.verify)
-        except requests.RequestException as exc:
-            raise SourceDataError(f"{what}: {type(exc).__name__}") from exc
-        if response.status_code != 200:
-            raise SourceDataError(f"{what}: HTTP {response.status_code} {_aad_error(response)}")
-        body = parse_json(response, what)
-        if not isinstance(body, dict) or not body.get("access_token"):
-            raise SourceDataError(f"{what}: response has no access_token")
-        self._access = str(body["access_token"])
-        self._expires_at = self._clock() + float(body.get("expires_in", 3599))
-        self.tokens_issued += 1
-        log.info("%s: access token acquired (valid %ss)", self.source_name, body.get("expires_in", "?"))
-
-
-def _aad_error(response: requests.Response) -> str:
-    """``error`` and the AADSTS code of an Entra error body (its description may echo the client id)."""
+def entra_error(response: requests.Response) -> str:
+    """The token endpoint's refusal as ``HTTP 401 invalid_client AADSTS7000215``: Entra's ``error`` and
+    AADSTS codes, which name the problem without secrets (its description may echo the client id)."""
     try:
         body = response.json()
     except ValueError:
-        return "(no JSON error body)"
+        return f"HTTP {response.status_code} (no JSON error body)"
     if not isinstance(body, dict):
-        return ""
+        return f"HTTP {response.status_code}"
     codes = ",".join(f"AADSTS{c}" for c in body.get("error_codes") or [])
-    return f"{body.get('error', '')} {codes}".strip()
+    return f"HTTP {response.status_code} {body.get('error', '')} {codes}".strip()
 
 
 class DynamicsConnector(Connector):
     """Contacts and cases from a Dataverse environment (Dynamics 365 Sales / Customer Service)."""
 
     objects = ("contacts", "incidents")
+    options_spec = {
+        "page_size": Option(int, 1000),
+        "complaint_case_types": Option(list, [2]),
+    }
 
-    def __init__(self, source_name: str, http: Any, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(source_name, http, options)
-        self.tokens: EntraTokenProvider | None = None
+    tokens: TokenProvider | None
 
-    @classmethod
-    def connect(
-        cls,
-        source_name: str,
-        session: requests.Session,
-        base_url: str,
-        credentials: Credentials,
-        options: Mapping[str, Any] | None = None,
-    ) -> Connector:
+    def auth(self, credentials: Credentials, session: requests.Session) -> AuthHeader:
+        """Entra ID client credentials (secret in the form body, scope ``<environment URL>/.default``),
+        plus the OData headers every Dataverse request carries."""
         extra = dict(credentials.extra)
-        base = base_url.rstrip("/")
         token_url = extra.get("token_url")
         if not token_url:
             if not extra.get("tenant_id"):
-                raise SourceDataError(f"{source_name}: the Connection's extra needs 'tenant_id' (or 'token_url')")
+                raise SourceDataError(f"{self.source_name}: the Connection's extra needs 'tenant_id' (or 'token_url')")
             token_url = f"{AUTHORITY}/{extra['tenant_id']}/oauth2/v2.0/token"
-        tokens = EntraTokenProvider(
-            source_name,
+        tokens = TokenProvider(
+            self.source_name,
             session,
             str(token_url),
             credentials.login or "",
             credentials.password or "",
-            str(extra.get("scope") or f"{base}/.default"),
+            {"grant_type": "client_credentials", "scope": str(extra.get("scope") or f"{self.http.base_url}/.default")},
+            client_auth="body",  # client-credentials responses carry no refresh token: renewing is a new grant
+            skew_seconds=60.0,
+            default_lifetime=3599.0,
+            describe_error=entra_error,
         )
-        page_size = min(int((options or {}).get("page_size", 1000)), 5000)
+        self.tokens = tokens
+        page_size = min(int(self.options.get("page_size", 1000)), 5000)
         prefer = f'odata.maxpagesize={page_size},odata.include-annotations="*"'
 
         def headers(refresh: bool) -> dict[str, str]:
@@ -184,10 +131,7 @@ class DynamicsConnector(Connector):
                 "Prefer": prefer,
             }
 
-        http = SourceHttpClient(source_name, session, base, auth_header=headers, wait_hint=cls.wait_hint)
-        connector = cls(source_name, http, options)
-        connector.tokens = tokens
-        return connector
+        return headers
 
     @staticmethod
     def wait_hint(response: requests.Response) -> float | None:

@@ -59,11 +59,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from crmhub import paths
-from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, RejectedRecord, Window, raw_text
-from crmhub.connectors.credentials import Credentials
+from crmhub.connectors.base import CanonicalBatch, Connector, Option, Page, RawRecord, RejectedRecord, Window, raw_text
 from crmhub.model import CONTACT_COLUMNS, conform
 
 log = logging.getLogger(__name__)
@@ -193,6 +190,19 @@ class FileDropConnector(Connector):
 
     objects = ("contacts",)
     uses_connection = False
+    options_spec = {
+        "folder": Option(str),
+        "pattern": Option(str, "*.csv"),
+        "id_column": Option(str),
+        "columns": Option(dict),
+        "updated_column": Option(str),
+        "updated_format": Option(str),
+        "default_country": Option(str),
+        "encoding": Option(str),
+        "delimiter": Option(str),
+        "deleted_column": Option(str),
+        "deleted_values": Option(list, []),
+    }
 
     def __init__(self, source_name: str, http: Any = None, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(source_name, http, options)
@@ -201,18 +211,6 @@ class FileDropConnector(Connector):
         self.rejected: list[tuple[str, str]] = []  # (file, reason) of this connector's pulls
         self.rejected_rows: list[RejectedRecord] = []  # rows that did not decode (also on their pages)
         self.read_as: dict[str, tuple[str, str]] = {}  # file -> (encoding, delimiter) as detected
-
-    @classmethod
-    def connect(
-        cls,
-        source_name: str,
-        session: requests.Session | None = None,
-        base_url: str = "",
-        credentials: Credentials | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> Connector:
-        """No API and no Connection: only the options matter."""
-        return cls(source_name, None, options)
 
     # -- extraction ----------------------------------------------------------------------------
     def extract(self, object_type: str, window: Window) -> Iterator[Page]:

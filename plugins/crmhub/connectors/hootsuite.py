@@ -31,10 +31,9 @@ from typing import Any
 
 import requests
 
-from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, RecordError, Window
+from crmhub.connectors.base import AuthHeader, CanonicalBatch, Connector, Option, Page, RawRecord, RecordError, Window
 from crmhub.connectors.credentials import Credentials
-from crmhub.connectors.http import SourceHttpClient
-from crmhub.connectors.oauth import OAuthTokenProvider
+from crmhub.connectors.oauth import TokenProvider
 from crmhub.connectors.timestamps import iso_z, parse_timestamp
 from crmhub.errors import SourceDataError
 from crmhub.model import CAMPAIGN_COLUMNS, CONTACT_COLUMNS, INTERACTION_COLUMNS, conform
@@ -49,16 +48,15 @@ class HootsuiteConnector(Connector):
     """Outbound messages and the organisation's social profiles from Hootsuite."""
 
     objects = ("social_profiles", "messages")
+    options_spec = {
+        "history_days": Option(int, 120),
+        "page_size": Option(int, 100),
+        "state": Option(str),
+        "campaign_tags": Option(list, []),
+    }
 
-    @classmethod
-    def connect(
-        cls,
-        source_name: str,
-        session: requests.Session,
-        base_url: str,
-        credentials: Credentials,
-        options: Mapping[str, Any] | None = None,
-    ) -> Connector:
+    def auth(self, credentials: Credentials, session: requests.Session) -> AuthHeader:
+        """OAuth2, client credentials in HTTP Basic; a refresh token from the Connection is tried first."""
         extra = dict(credentials.extra)
         grant: dict[str, Any] = {"grant_type": extra.get("grant_type", "organization_app")}
         if extra.get("organization_id"):
@@ -66,18 +64,22 @@ class HootsuiteConnector(Connector):
         refresh = extra.get("refresh_token")
         if refresh and not extra.get("organization_id"):
             grant, refresh = {"grant_type": "refresh_token", "refresh_token": refresh}, None
-        tokens = OAuthTokenProvider(
-            source_name,
+        token_path = "/" + str(extra.get("token_path", "oauth2/token")).lstrip("/")
+        self.tokens = TokenProvider(
+            self.source_name,
             session,
-            f"{base_url.rstrip('/')}/{extra.get('token_path', 'oauth2/token').lstrip('/')}",
+            f"{self.http.base_url}{token_path}",
             credentials.login or "",
             credentials.password or "",
             grant,
+            client_auth="basic",
             refresh_token=refresh,  # with an organization_id, the organization grant is the fallback
             on_token_rotated=credentials.on_token_rotated,
+            skew_seconds=30.0,
+            default_lifetime=3600.0,
+            endpoint_label=token_path,
         )
-        http = SourceHttpClient(source_name, session, base_url, auth_header=tokens.header, wait_hint=cls.wait_hint)
-        return cls(source_name, http, options)
+        return self.tokens.header
 
     @staticmethod
     def wait_hint(response: requests.Response) -> float | None:

@@ -114,7 +114,7 @@ class SourceHttpClient:
         self.source_name = source_name
         self.session = session
         self.base_url = base_url.rstrip("/")
-        self._auth_header = auth_header
+        self.auth_header = auth_header
         self._wait_hint = wait_hint or retry_after_seconds
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
@@ -186,7 +186,7 @@ class SourceHttpClient:
     ) -> tuple[int, Any]:
         refreshed = False
         while True:
-            headers = dict(self._auth_header(refreshed)) if self._auth_header else {}
+            headers = dict(self.auth_header(refreshed)) if self.auth_header else {}
             limits = self._wait_for_slot(path)
             self.requests_made += 1
             try:
@@ -205,7 +205,7 @@ class SourceHttpClient:
                 answered = time.monotonic()
                 for limit in limits:
                     limit.record(answered)
-            if response.status_code == 401 and self._auth_header and not refreshed:
+            if response.status_code == 401 and self.auth_header and not refreshed:
                 refreshed = True  # token expired or revoked: fetch a new one once, then give up
                 continue
             break

@@ -41,6 +41,7 @@ from crmhub.connectors.base import (
     ERASURE_REQUESTED,
     CanonicalBatch,
     Connector,
+    Option,
     Page,
     RawRecord,
     RecordError,
@@ -144,6 +145,12 @@ class HubSpotConnector(Connector):
     """Contacts, deals, notes and campaigns from HubSpot (private-app bearer token in the password)."""
 
     objects = ("campaigns", "contacts", "deals", "notes")
+    options_spec = {
+        "page_size": Option(int, 100),
+        "search_page_size": Option(int, 100),
+        "social_properties": Option(dict, DEFAULT_SOCIAL_PROPERTIES),
+        "default_phone_region": Option(str),  # documents the portal's region; reconcile reads precedence.yaml's
+    }
 
     @staticmethod
     def wait_hint(response: requests.Response) -> float | None:

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 
-from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, RecordError, Window
+from crmhub.connectors.base import AuthHeader, CanonicalBatch, Connector, Option, Page, RawRecord, RecordError, Window
 from crmhub.connectors.credentials import Credentials
-from crmhub.connectors.http import SourceHttpClient, parse_json, retry_after_seconds
+from crmhub.connectors.http import retry_after_seconds
+from crmhub.connectors.oauth import TokenProvider, oauth_error
 from crmhub.connectors.timestamps import parse_timestamp
 from crmhub.errors import SourceDataError
 from crmhub.model import CAMPAIGN_COLUMNS, CASE_COLUMNS, CONTACT_COLUMNS, OPPORTUNITY_COLUMNS, conform
@@ -77,94 +78,67 @@ CAMPAIGN_CHANNELS = {"social media": "social", "email": "email", "webinar": "web
                      "direct mail": "mail", "telemarketing": "phone", "public relations": "pr"}  # fmt: skip
 
 
-class SalesforceSession:
-    """Client-credentials access tokens kept in memory only; tells the HTTP client the org's instance URL."""
-
-    def __init__(
-        self,
-        source_name: str,
-        session: requests.Session,
-        token_url: str,
-        consumer_key: str,
-        consumer_secret: str,
-        on_instance_url: Callable[[str], None],
-    ) -> None:
-        self.source_name = source_name
-        self._session = session
-        self._token_url = token_url
-        self._form = {"grant_type": "client_credentials", "client_id": consumer_key, "client_secret": consumer_secret}
-        self._on_instance_url = on_instance_url
-        self._access: str | None = None
-        self.tokens_issued = 0
-
-    def header(self, force_refresh: bool = False) -> dict[str, str]:
-        """The Authorization header; ``force_refresh`` after a 401 (the session ended)."""
-        if force_refresh or self._access is None:
-            self._renew()
-        return {"Authorization": f"Bearer {self._access}"}
-
-    def _renew(self) -> None:
-        what = f"{self.source_name}: POST {TOKEN_PATH}"
-        try:
-            response = self._session.post(self._token_url, data=self._form, timeout=30, verify=self._session.verify)
-        except requests.RequestException as exc:
-            raise SourceDataError(f"{what}: token endpoint unreachable ({type(exc).__name__})") from exc
-        if response.status_code != 200:
-            reason = ""
-            try:
-                body = response.json()
-                if isinstance(body, dict):  # OAuth error codes and descriptions carry no secrets
-                    reason = f": {body.get('error')}: {body.get('error_description')}"
-            except ValueError:
-                pass
-            raise SourceDataError(f"{what}: client credentials grant refused, HTTP {response.status_code}{reason}")
-        body = parse_json(response, what)
-        if not isinstance(body, dict) or not body.get("access_token") or not body.get("instance_url"):
-            raise SourceDataError(f"{what}: token response lacks access_token or instance_url")
-        self._access = str(body["access_token"])
-        self._on_instance_url(str(body["instance_url"]).rstrip("/"))
-        self.tokens_issued += 1
-        log.info("%s: new Salesforce session (%d this run)", self.source_name, self.tokens_issued)
-
-
 class SalesforceConnector(Connector):
     """Campaigns, contacts, opportunities and cases from a Salesforce org (connected app credentials)."""
 
     objects = ("campaigns", "contacts", "opportunities", "cases")
+    options_spec = {
+        "api_version": Option((str, int, float), DEFAULT_API_VERSION),
+        "batch_size": Option(int, MAX_BATCH),
+        **{name: Option(str, default, nullable=True) for name, default in DEFAULT_OPTIONS.items()},
+        "currency": Option(str),
+        "complaint_types": Option(list, ["Complaint"]),
+    }
 
     def __init__(self, source_name: str, http: Any, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(source_name, http, options)
         self.api_version = str(self.options.get("api_version") or DEFAULT_API_VERSION).lstrip("vV")
         self.api_usage: tuple[int, int] | None = None  # (used, limit) from the last Sforce-Limit-Info seen
-        self.session: SalesforceSession | None = None
+
+    tokens: TokenProvider | None
+
+    @property
+    def session(self) -> TokenProvider | None:
+        """The Salesforce session (its token provider), as earlier versions named it."""
+        return self.tokens
 
     @classmethod
-    def connect(
-        cls,
-        source_name: str,
-        session: requests.Session,
-        base_url: str,
-        credentials: Credentials,
-        options: Mapping[str, Any] | None = None,
-    ) -> Connector:
-        extra = dict(credentials.extra)
+    def connect_options(cls, credentials: Credentials, options: Mapping[str, Any] | None) -> dict[str, Any]:
         opts = dict(options or {})
-        opts.setdefault("api_version", extra.get("api_version") or DEFAULT_API_VERSION)
-        batch = max(MIN_BATCH, min(MAX_BATCH, int(opts.get("batch_size", MAX_BATCH))))
-        session.headers["Sforce-Query-Options"] = f"batchSize={batch}"
-        token_url = extra.get("token_url") or f"{base_url.rstrip('/')}{TOKEN_PATH}"
+        opts.setdefault("api_version", dict(credentials.extra).get("api_version") or DEFAULT_API_VERSION)
+        return opts
 
-        def use_instance(url: str) -> None:
-            http.base_url = url  # API calls go to the org's instance, whatever host issued the token
+    def auth(self, credentials: Credentials, session: requests.Session) -> AuthHeader:
+        """Client credentials in the form body; the token response's ``instance_url`` becomes the API's base
+        URL, whatever host issued the token. Sessions carry no expiry: renewed only after a 401."""
+        token_url = dict(credentials.extra).get("token_url") or f"{self.http.base_url}{TOKEN_PATH}"
+        http = self.http
 
-        sf_session = SalesforceSession(
-            source_name, session, token_url, credentials.login or "", credentials.password or "", use_instance
+        def use_instance(body: Mapping[str, Any]) -> None:
+            http.base_url = str(body["instance_url"]).rstrip("/")
+
+        self.tokens = TokenProvider(
+            self.source_name,
+            session,
+            token_url,
+            credentials.login or "",
+            credentials.password or "",
+            {"grant_type": "client_credentials"},
+            client_auth="body",
+            default_lifetime=None,
+            describe_error=oauth_error,  # HTTP 400: invalid_client: invalid client credentials
+            endpoint_label=TOKEN_PATH,
+            refusal="client credentials grant refused",
+            required=("access_token", "instance_url"),
+            on_token=use_instance,
         )
-        http = SourceHttpClient(source_name, session, base_url, auth_header=sf_session.header, wait_hint=cls.wait_hint)
-        connector = cls(source_name, http, opts)
-        connector.session = sf_session
-        session.hooks.setdefault("response", []).append(connector._observe_limits)
-        return connector
+        return self.tokens.header
+
+    def prepare_session(self, session: requests.Session) -> None:
+        """Page size in ``Sforce-Query-Options``; the daily API usage read from every response."""
+        batch = max(MIN_BATCH, min(MAX_BATCH, int(self.options.get("batch_size", MAX_BATCH))))
+        session.headers["Sforce-Query-Options"] = f"batchSize={batch}"
+        session.hooks.setdefault("response", []).append(self._observe_limits)
 
     @staticmethod
     def wait_hint(response: requests.Response) -> float | None:

@@ -32,7 +32,7 @@ from typing import Any
 
 import requests
 
-from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, RecordError, Window
+from crmhub.connectors.base import CanonicalBatch, Connector, Option, Page, RawRecord, RecordError, Window
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.timestamps import parse_timestamp
 from crmhub.errors import SourceDataError
@@ -74,6 +74,15 @@ class SproutConnector(Connector):
     """Inbox messages (and their authors as social contacts), tags as campaigns, from Sprout Social."""
 
     objects = ("profiles", "tags", "profile_analytics", "messages")
+    options_spec = {
+        "customer_id": Option((str, int)),
+        "profile_ids": Option(list),
+        "not_ready_attempts": Option(int, 5),
+        "not_ready_wait": Option((int, float), 2.0),
+        "history_days": Option(int, 120),
+        "page_size": Option(int, 100),
+        "window_days": Option(int, 30),
+    }
 
     def __init__(self, source_name: str, http: Any, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(source_name, http, options)
@@ -82,18 +91,10 @@ class SproutConnector(Connector):
         self.not_ready_answers = 0
 
     @classmethod
-    def connect(
-        cls,
-        source_name: str,
-        session: requests.Session,
-        base_url: str,
-        credentials: Credentials,
-        options: Mapping[str, Any] | None = None,
-    ) -> Connector:
-        """Bearer token from the password; ``customer_id`` may come from the Connection extra."""
+    def connect_options(cls, credentials: Credentials, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Bearer token from the password (the default auth); ``customer_id`` may come from the Connection extra."""
         extra_customer = dict(credentials.extra).get("customer_id")
-        merged = {**({"customer_id": extra_customer} if extra_customer else {}), **dict(options or {})}
-        return super().connect(source_name, session, base_url, credentials, merged)
+        return {**({"customer_id": extra_customer} if extra_customer else {}), **dict(options or {})}
 
     @staticmethod
     def wait_hint(response: requests.Response) -> float | None:

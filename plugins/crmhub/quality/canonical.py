@@ -47,7 +47,7 @@ class CanonicalConfig:
 
 def load_canonical_config(path: Path | str = CANONICAL_CONFIG_FILE) -> CanonicalConfig:
     """Read and validate ``canonical.yaml``; a missing file gives the defaults, a wrong one a ConfigError."""
-    from crmhub.config import read_yaml
+    from crmhub.yamlfile import read_yaml
 
     path = Path(path)
     if not path.exists():

@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from crmhub.errors import ConfigError
 from crmhub.paths import CONFIG_DIR
 from crmhub.reconcile.match import RULES as MATCH_RULES
 from crmhub.reconcile.match import Blocklist, FuzzyConfig, MatchConfig
+from crmhub.yamlfile import read_yaml
 
 DEFAULT_RULES_FILE = CONFIG_DIR / "precedence.yaml"
 
@@ -112,16 +111,7 @@ class _Reader:
 def load_rules(path: str | Path | None = None) -> PrecedenceRules:
     """Read and validate a rules file (default: ``include/config/precedence.yaml``)."""
     file = Path(path) if path is not None else DEFAULT_RULES_FILE
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(file), "(file)", f"cannot read: {exc.strerror or exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(str(file), "(file)", f"not valid YAML{where}") from exc
+    data = read_yaml(file)
     return parse_rules(data, str(file))
 
 

@@ -17,10 +17,9 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from crmhub import paths
 from crmhub.errors import ConfigError
+from crmhub.yamlfile import read_yaml
 
 WAREHOUSE_SQL_DIR = paths.SQL_DIR / "warehouse"
 DIALECTS = ("duckdb", "postgresql")
@@ -126,14 +125,7 @@ def load_mart_settings(path: Path | str | None = None) -> dict[str, int]:
     Only bounded integers are allowed: they are pasted into SQL text, so nothing else may get there.
     """
     path = Path(path) if path is not None else marts_config_path()
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(path, "(file)", "file not found") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "(file)"
-        raise ConfigError(path, where, f"invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    doc = read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("settings"), dict):
         raise ConfigError(path, "settings", "must be a mapping of setting name to a whole number")
     unknown = sorted(str(k) for k in doc if k != "settings")
