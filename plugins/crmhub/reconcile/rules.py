@@ -111,7 +111,12 @@ class _Reader:
 def load_rules(path: str | Path | None = None) -> PrecedenceRules:
     """Read and validate a rules file (default: ``include/config/precedence.yaml``)."""
     file = Path(path) if path is not None else DEFAULT_RULES_FILE
-    data = read_yaml(file)
+    try:
+        data = read_yaml(file)
+    except ConfigError as exc:
+        if exc.key.startswith("line"):  # this file has always reported syntax errors on its "(file)" key
+            raise ConfigError(str(file), "(file)", f"{exc.reason} ({exc.key})") from exc
+        raise
     return parse_rules(data, str(file))
 
 
