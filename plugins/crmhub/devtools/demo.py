@@ -10,20 +10,32 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from crmhub.config import load_sources
-from crmhub.devtools.localrun import local_airflow, prepare_file_drops, run_pipeline, sandbox_connections
+from crmhub.devtools.localrun import (
+    local_airflow,
+    pipeline_dag_ids,
+    prepare_file_drops,
+    run_pipeline,
+    sandbox_connections,
+)
 from crmhub.paths import PROJECT_DIR
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--people", type=int, default=200, help="people in the sandbox data (default 200)")
     parser.add_argument("--seed", type=int, default=42, help="sandbox data seed (default 42)")
-    parser.add_argument("--date", help="logical date of the runs, YYYY-MM-DD (default: today, UTC)")
+    parser.add_argument(
+        "--date",
+        help="logical date of the runs, YYYY-MM-DD (default: each run's real start, so the UI shows real durations)",
+    )
     parser.add_argument("--data-dir", type=Path, default=PROJECT_DIR / "data", help="warehouse and run files")
     parser.add_argument("--warehouse-url", help="postgresql://... instead of the embedded DuckDB file")
 
@@ -33,14 +45,18 @@ def run(args: argparse.Namespace) -> int:
     from crmhub.sandbox.server import SandboxServer
 
     started = time.monotonic()
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    logical_date = args.date or today.strftime("%Y-%m-%d")
-    # The sandbox's newest data is a day before the logical date: the daily interval that run covers.
-    anchor = datetime.fromisoformat(logical_date).replace(tzinfo=UTC) - timedelta(days=1)
+    logical_date = args.date  # None: every run's logical date is its real start (see localrun)
+    # The sandbox's newest data lies in the interval a run covers: a day before a given date, else the
+    # midnight before yesterday-at-this-time (before every daily cron tick of the last 24 hours).
+    if args.date:
+        anchor = datetime.fromisoformat(args.date).replace(tzinfo=UTC) - timedelta(days=1)
+    else:
+        anchor = (datetime.now(UTC) - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     warehouse_url = args.warehouse_url or f"duckdb:///{data_dir / 'warehouse.duckdb'}"
-    print(f"crmhub demo: sandbox with {args.people} people (seed {args.seed}), logical date {logical_date}")
+    when = f"logical date {logical_date}" if logical_date else "logical dates = each run's start"
+    print(f"crmhub demo: sandbox with {args.people} people (seed {args.seed}), {when}", flush=True)
     data = generate(seed=args.seed, people=args.people, anchor=anchor)
     with SandboxServer(data=data, tls=True) as sandbox:
         print(f"crmhub demo: sandbox vendors {', '.join(sandbox.vendors)} on HTTPS (CA {sandbox.ca_bundle})")
@@ -53,18 +69,41 @@ def run(args: argparse.Namespace) -> int:
             warehouse_url=warehouse_url,
             data_dir=data_dir,
         )
-        print("crmhub demo: preparing Airflow metadata DB and pools in .airflow/ ...")
+        print("crmhub demo: preparing Airflow metadata DB and pools in .airflow/ ...", flush=True)
         airflow.migrate()
         airflow.import_pools(load_sources())
-        for dag_id in _dag_ids():
-            print(f"crmhub demo: airflow dags test {dag_id} {logical_date} ...", flush=True)
-        run_pipeline(airflow, logical_date)
+        on_start, on_finish = progress_printer(len(pipeline_dag_ids()))
+        run_pipeline(airflow, logical_date, on_start=on_start, on_finish=on_finish)
+        print(f"crmhub demo: task logs in {airflow.log_folder} (the UI shows them: make ui)", flush=True)
     print_summary(warehouse_url, data_dir, time.monotonic() - started)
     return 0
 
 
-def _dag_ids() -> list[str]:
-    return [f"crmhub_ingest_{name}" for name in load_sources()] + ["crmhub_reconcile"]
+def progress_printer(
+    total: int, out: TextIO | None = None
+) -> tuple[Callable[[str], None], Callable[[str, float, subprocess.CompletedProcess[str] | None], None]]:
+    """``run_pipeline`` callbacks printing one line as each DAG run starts and one as it ends (with its
+    duration and outcome), flushed at once so the demo shows where it is."""
+    counter = {"n": 0}
+
+    def write(line: str) -> None:
+        stream = out if out is not None else sys.stdout
+        stream.write(line + "\n")
+        stream.flush()
+
+    def on_start(dag_id: str) -> None:
+        counter["n"] += 1
+        write(f"crmhub demo: [{counter['n']}/{total}] {dag_id} started ...")
+
+    def on_finish(dag_id: str, seconds: float, result: subprocess.CompletedProcess[str] | None) -> None:
+        outcome = "done" if result is not None and result.returncode == 0 else "FAILED"
+        write(f"crmhub demo: [{counter['n']}/{total}] {dag_id} {outcome} in {_duration(seconds)}")
+
+    return on_start, on_finish
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
 
 
 def latest_run_summary(data_dir: Path) -> dict[str, Any]:

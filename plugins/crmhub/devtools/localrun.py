@@ -3,16 +3,28 @@ Connections as ``AIRFLOW_CONN_*`` variables, pools from the source config, ``air
 
 The demo and the end-to-end tests both drive Airflow through here, so what the tests prove is what
 the demo does.
+
+``airflow dags test`` runs every task in its own process and writes the task logs to stdout only:
+no file appears under ``<AIRFLOW_HOME>/logs``, so the UI (``crmhub ui`` on the same home) says
+"Log file not found". After each run, :meth:`LocalAirflow.keep_task_logs` splits the captured output
+into one file per task try, at the path and in the JSON-lines format the UI reads. And ``dags test``
+takes the run's start date from its logical date: a run at 18:00 with logical date 00:00 shows 18 hours.
+:func:`run_pipeline` therefore defaults to each run's real start as its logical date.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import sqlite3
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from contextlib import closing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -50,10 +62,128 @@ class LocalAirflow:
     def dags_test(
         self, dag_id: str, logical_date: str, conf: Mapping[str, object] | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
+        """One DAG run in one process; its task logs are kept where the UI reads them (also on failure)."""
         args = ["dags", "test", dag_id, logical_date]
         if conf:
             args += ["--conf", json.dumps(conf)]
-        return self.run(*args, check=check)
+        result = self.run(*args, check=False)
+        try:
+            self.keep_task_logs(dag_id, result.stdout + "\n" + result.stderr)
+        except (OSError, sqlite3.Error) as exc:  # the run itself counts more than its log files
+            print(f"crmhub: could not keep the task logs of {dag_id}: {exc}", file=sys.stderr)
+        if check and result.returncode != 0:
+            tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
+            raise RuntimeError(f"airflow {' '.join(args)} failed (exit {result.returncode}):\n{tail}")
+        return result
+
+    @property
+    def log_folder(self) -> Path:
+        """``[logging] base_log_folder`` of this installation (Airflow's default: ``<home>/logs``)."""
+        return Path(self.env.get("AIRFLOW__LOGGING__BASE_LOG_FOLDER") or self.home / "logs")
+
+    def latest_run_id(self, dag_id: str) -> str | None:
+        db = self._sqlite_db()
+        if db is None:
+            return None
+        with closing(sqlite3.connect(db)) as conn:
+            query = "SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1"
+            row = conn.execute(query, (dag_id,)).fetchone()
+        return row[0] if row else None
+
+    def keep_task_logs(self, dag_id: str, output: str, run_id: str | None = None) -> list[Path]:
+        """Write each task try of the DAG's latest run (or ``run_id``) from ``output`` to its log file.
+
+        Paths follow Airflow's default ``log_filename_template``
+        (``dag_id=…/run_id=…/task_id=…/attempt=N.log``); lines are JSON like a worker writes them.
+        The in-process execution API's own lines (``airflow.api_fastapi``) are left out: a worker's log
+        does not have them either.
+        """
+        db = self._sqlite_db()
+        run_id = run_id or self.latest_run_id(dag_id)
+        if db is None or run_id is None:
+            return []
+        with closing(sqlite3.connect(db)) as conn:
+            tries = {
+                (task_id, int(map_index)): int(try_number)
+                for task_id, map_index, try_number in conn.execute(
+                    "SELECT task_id, map_index, try_number FROM task_instance WHERE dag_id = ? AND run_id = ?",
+                    (dag_id, run_id),
+                )
+            }
+        segments = split_task_output(output)
+        written = []
+        seen: dict[tuple[str, int], int] = {}
+        for (task_id, map_index), _ in segments:
+            seen[(task_id, map_index)] = seen.get((task_id, map_index), 0) + 1
+        for (task_id, map_index), records in segments:
+            key = (task_id, map_index)
+            attempt = tries.get(key, seen[key]) - seen[key] + 1  # earlier segments are earlier tries
+            seen[key] -= 1
+            folder = self.log_folder / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+            if map_index >= 0:
+                folder /= f"map_index={map_index}"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"attempt={max(attempt, 1)}.log"
+            path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+            written.append(path)
+        return written
+
+    def _sqlite_db(self) -> Path | None:
+        url = self.env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
+        path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+        return path if path is not None and path.is_file() else None
+
+
+_LINE = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) \[(?P<level>\w+)\s*\] (?P<rest>.*)$")
+_LOGGER = re.compile(r"^(?P<event>.*?)\s*\[(?P<logger>[A-Za-z_][\w.]*)\](?P<fields>(?: \S+=.*)?)$")
+_TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(?P<task>\S+) map_index=(?P<map>-?\d+)")
+_TASK_END = re.compile(r"\[DAG TEST\] end task task_id=(?P<task>\S+) map_index=(?P<map>-?\d+)")
+_NOT_TASK_LOGGERS = ("airflow.api_fastapi",)
+
+
+def parse_console_log(output: str) -> list[dict[str, str]]:
+    """Airflow's console log lines as records (``timestamp``, ``level``, ``event``, ``logger``);
+    a line without a timestamp continues the record before it (multi-line messages, tracebacks)."""
+    records: list[dict[str, str]] = []
+    for line in output.splitlines():
+        match = _LINE.match(line)
+        if match is None:
+            if records:
+                records[-1]["event"] += "\n" + line
+            elif line.strip():
+                records.append({"event": line})
+            continue
+        record = {"timestamp": match["ts"], "level": match["level"].lower()}
+        named = _LOGGER.match(match["rest"])
+        if named is not None:
+            record["event"] = (named["event"] + named["fields"]).rstrip()
+            record["logger"] = named["logger"]
+        else:
+            record["event"] = match["rest"].rstrip()
+        records.append(record)
+    return records
+
+
+def split_task_output(output: str) -> list[tuple[tuple[str, int], list[dict[str, str]]]]:
+    """The records of each task try in ``airflow dags test`` output, in run order: what lies between
+    ``[DAG TEST] starting task_id=…`` and ``[DAG TEST] end task task_id=…``."""
+    segments: list[tuple[tuple[str, int], list[dict[str, str]]]] = []
+    current: list[dict[str, str]] | None = None
+    for record in parse_console_log(output):
+        event = record.get("event", "")
+        if (start := _TASK_START.search(event)) is not None and record.get("logger", "").startswith("airflow.sdk"):
+            current = []
+            segments.append(((start["task"], int(start["map"])), current))
+            continue
+        if _TASK_END.search(event) is not None and record.get("logger", "").startswith("airflow.sdk"):
+            current = None
+            continue
+        if current is None or record.get("logger", "").startswith(_NOT_TASK_LOGGERS):
+            continue
+        if "[DAG TEST] running task" in event:
+            continue
+        current.append(record)
+    return segments
 
 
 def http_connection(conn_type: str, url: str, **fields: object) -> str:
@@ -139,13 +269,41 @@ def local_airflow(
     return LocalAirflow(home, env)
 
 
+def pipeline_dag_ids() -> list[str]:
+    """The DAGs of one pipeline run, in order: every configured source's ingest, then reconcile."""
+    return [f"crmhub_ingest_{name}" for name in load_sources()] + ["crmhub_reconcile"]
+
+
+def now_logical_date() -> str:
+    """The current moment as a logical date: ``dags test`` starts the run "at" its logical date."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
 def run_pipeline(
-    airflow: LocalAirflow, logical_date: str, *, full_refresh: bool = False
+    airflow: LocalAirflow,
+    logical_date: str | None = None,
+    *,
+    full_refresh: bool = False,
+    on_start: Callable[[str], None] | None = None,
+    on_finish: Callable[[str, float, subprocess.CompletedProcess[str] | None], None] | None = None,
 ) -> dict[str, subprocess.CompletedProcess[str]]:
-    """Ingest every configured source, then reconcile; returns each DAG's run output (its task logs)."""
+    """Ingest every configured source, then reconcile; returns each DAG's run output (its task logs).
+
+    Without ``logical_date`` each run's logical date is the moment it starts, so its start and duration
+    are real. ``on_start(dag_id)`` and ``on_finish(dag_id, seconds, result)`` report progress (``result``
+    is ``None`` when the run raised).
+    """
     outputs = {}
-    for name in load_sources():
-        dag_id = f"crmhub_ingest_{name}"
-        outputs[dag_id] = airflow.dags_test(dag_id, logical_date, conf={"full_refresh": True} if full_refresh else None)
-    outputs["crmhub_reconcile"] = airflow.dags_test("crmhub_reconcile", logical_date)
+    for dag_id in pipeline_dag_ids():
+        conf = {"full_refresh": True} if full_refresh and dag_id.startswith("crmhub_ingest_") else None
+        if on_start is not None:
+            on_start(dag_id)
+        started = time.monotonic()
+        result = None
+        try:
+            result = airflow.dags_test(dag_id, logical_date or now_logical_date(), conf=conf)
+        finally:
+            if on_finish is not None:
+                on_finish(dag_id, time.monotonic() - started, result)
+        outputs[dag_id] = result
     return outputs
