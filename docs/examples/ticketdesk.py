@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from crmhub.connectors.base import CanonicalBatch, Connector, Page, RawRecord, Window
+from crmhub.connectors.base import CanonicalBatch, Connector, Option, Page, RawRecord, RecordError, Window
 from crmhub.connectors.timestamps import parse_timestamp
 from crmhub.errors import SourceDataError
 from crmhub.model import CONTACT_COLUMNS, conform
@@ -21,6 +21,7 @@ PATH = "/api/v1/customers"
 
 class TicketDeskConnector(Connector):
     objects = ("customers",)  # what sources.yaml may list under `objects`
+    options_spec = {"page_size": Option(int, 100)}  # what sources.yaml may set under `options` (checked on load)
 
     def extract(self, object_type: str, window: Window) -> Iterator[Page]:
         page = 1
@@ -31,11 +32,19 @@ class TicketDeskConnector(Connector):
             _, body = self.http.request_json("GET", PATH, page=page, params=params)  # retries 429/5xx per page
             if not isinstance(body, dict) or not isinstance(body.get("customers"), list):
                 raise SourceDataError(f"{self.source_name}: GET {PATH} page {page}: no 'customers' list")
-            records = [
-                RawRecord("customers", str(c["id"]), parse_timestamp(c.get("updated_at")), c) for c in body["customers"]
-            ]
-            yield Page(page, PATH, records)
+            # each record is read on its own: one without an id is quarantined, the rest of the page lands
+            yield self.read_page(page, PATH, "customers", body["customers"], self._raw, "id")
             page = body.get("next_page")
+
+    @staticmethod
+    def _raw(customer: Any) -> RawRecord:
+        if not isinstance(customer, dict) or not customer.get("id"):
+            raise RecordError("id", "customer without 'id'")
+        try:
+            updated = parse_timestamp(customer.get("updated_at"))
+        except ValueError as exc:
+            raise RecordError("updated_at", "is not a timestamp", str(customer["id"])) from exc
+        return RawRecord("customers", str(customer["id"]), updated, customer)
 
     def to_canonical(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> CanonicalBatch:
         import pandas as pd

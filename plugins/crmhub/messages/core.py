@@ -20,8 +20,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 MODEL_ID = "crmhub.messages/rules-1"
 INTENTS: tuple[str, ...] = ("complaint", "service_question", "sales_lead", "praise", "other")
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
@@ -235,7 +233,9 @@ class Classifier:
 
         lex = Path(lexicon_path) if lexicon_path else CONFIG_DIR / "messages" / "lexicon.yaml"
         brd = Path(brands_path) if brands_path else CONFIG_DIR / "messages" / "brands.yaml"
-        return cls(yaml.safe_load(lex.read_text(encoding="utf-8")), yaml.safe_load(brd.read_text(encoding="utf-8")))
+        from crmhub.yamlfile import read_yaml
+
+        return cls(read_yaml(lex), read_yaml(brd))
 
     def _lexicon(self, langs: tuple[str, ...]) -> _Lexicon:
         lex = self._lexicons.get(langs)
