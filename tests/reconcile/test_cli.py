@@ -113,12 +113,37 @@ def test_cli_reads_several_files_and_parquet(tmp_path: Path) -> None:
     assert len(pd.read_csv(tmp_path / "out/golden.csv")) == 1
 
 
-def test_cli_missing_column_names_file_and_column(tmp_path: Path, capsys) -> None:
+def test_cli_missing_required_column_names_file_and_column(tmp_path: Path, capsys) -> None:
     path = tmp_path / "broken.csv"
-    pd.DataFrame([ROWS[0]]).drop(columns=["postcode"]).to_csv(path, index=False)
+    pd.DataFrame([ROWS[0]]).drop(columns=["source_updated_at"]).to_csv(path, index=False)
     assert cli.main(["reconcile", "--contacts", str(path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert str(path) in err and "postcode" in err
+    assert str(path) in err and "source_updated_at" in err
+
+
+def test_cli_runs_on_the_three_required_columns_plus_name_and_address(tmp_path: Path, capsys) -> None:
+    # Only source, source_id, source_updated_at are required (docs/reconcile.md): no source_created_at,
+    # name_prefix, company, is_deleted, merged_into_source_id or social_followers column.
+    path = tmp_path / "minimal.csv"
+    home = {"address_line": "12 Wallaby Place", "postcode": "2119", "city": "Cleveland"}
+    rows = [
+        {"source": "crm_a", "source_id": "1", "source_updated_at": "2024-01-01T00:00:00Z", "first_name": "Mitchell",
+         "last_name": "Green", **home},
+        {"source": "crm_b", "source_id": "9", "source_updated_at": "2024-02-01T00:00:00Z", "first_name": "Mitchell",
+         "last_name": "Green", **home},
+    ]  # fmt: skip
+    pd.DataFrame(rows).to_csv(path, index=False)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "version: 1\nsources: [crm_a, crm_b]\nattributes:\n"
+        + "".join(f"  {g}: {{rule: most_recent}}\n" for g in ("name", "email", "phone", "address", "social", "company"))
+    )
+    out = tmp_path / "out"
+    assert cli.main(["reconcile", "--contacts", str(path), "--rules", str(rules), "--out", str(out)]) == 0
+    xref = pd.read_csv(out / "xref.csv", dtype=str)
+    golden = pd.read_csv(out / "golden.csv", dtype=str)
+    assert len(xref) == 2 and xref["golden_id"].nunique() == 1  # identical Australian records link
+    assert len(golden) == 1 and golden.loc[0, "is_deleted"] == "False"
 
 
 def test_cli_broken_rules_file_is_reported_with_key(tmp_path: Path, capsys) -> None:

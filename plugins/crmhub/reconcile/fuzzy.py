@@ -46,6 +46,10 @@ PAIR_COLUMNS: list[str] = [
     "right",
     "name",
     "address",
+    "street",
+    "number",
+    "postcode",
+    "city",
     "email",
     "phone",
     "social",
@@ -156,6 +160,12 @@ def features(records: pd.DataFrame) -> Features:
     pc4, _ = _vocab([v[:4] for v in postcodes])
     pc4 = pc4[postcode]
     number, _ = _vocab(_map_unique(records["n_house_number"], lambda v: "" if v is None else str(v)).tolist())
+    addition, _ = _vocab(_map_unique(records["n_house_number_addition"], lambda v: v or "").tolist())
+    street, streets = _vocab(_optional(records, "key_street"))
+    line, lines = _vocab(_optional(records, "key_line"))
+    city, cities = _vocab(_optional(records, "key_city"))
+    n_number = int(number.max(initial=0)) + 1
+    has_number = number != 0
     # Handle ↔ name: a handle's letters against first + last name (or initial + last name), one vocabulary.
     first_alnum = [_ascii_alnum(v) for v in names]
     last_alnum = [_ascii_alnum(v) for v in full_lasts]
@@ -182,7 +192,18 @@ def features(records: pd.DataFrame) -> Features:
         "first_is_initial": name_len[first] == 1,
         "script": script,
         "postcode": postcode,
+        "v_postcodes": np.asarray(postcodes, dtype=object),
         "number": number,
+        "addition": addition,
+        "street": street,
+        "v_streets": streets,
+        "line": line,
+        "v_lines": lines,
+        "city": city,
+        "v_cities": cities,
+        "b_street_number": np.where((street != 0) & has_number, street * n_number + number, -1),
+        "b_pc_number": np.where((postcode != 0) & has_number, postcode * n_number + number, -1),
+        "b_line_pc": np.where((line != 0) & (postcode != 0), line * (len(postcodes) + 1) + postcode, -1),
         "address": _key_codes(records["key_address"]),
         "email": _key_codes(records["key_email"]),
         "phone": _key_codes(records["key_phone"]),
@@ -197,12 +218,30 @@ def features(records: pd.DataFrame) -> Features:
     }
 
 
+def _optional(records: pd.DataFrame, column: str) -> list[object]:
+    """A normalized key column as a list of strings ("" for none); absent columns are all empty."""
+    if column not in records.columns:
+        return [""] * len(records)
+    return records[column].astype(object).where(records[column].notna(), "").tolist()
+
+
 def _key_codes(values: pd.Series) -> np.ndarray:
     """Integer codes of a nullable key column; null is -1."""
     return pd.factorize(values, use_na_sentinel=True)[0].astype(np.int64)
 
 
-_BLOCK_KEYS = ("address", "b_sorted_name", "b_last_pc4", "b_first_pc4", "email", "phone", "social")
+_BLOCK_KEYS = (
+    "address",
+    "b_sorted_name",
+    "b_last_pc4",
+    "b_first_pc4",
+    "b_street_number",
+    "b_pc_number",
+    "b_line_pc",
+    "email",
+    "phone",
+    "social",
+)
 
 
 def _pairs_within(keys: np.ndarray, max_block: int, report: BlockingReport) -> np.ndarray:
@@ -327,6 +366,60 @@ def _is_prefix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     )
 
 
+def _jw_close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return _jw(a, b) >= _CLOSE
+
+
+def _one_edit(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One character replaced, dropped, added or two neighbours swapped (a postcode typo)."""
+    if len(a) == 0:
+        return np.empty(0, dtype=bool)
+    return process.cpdist(list(a), list(b), scorer=OSA.distance, workers=-1) <= 1
+
+
+def _similar_level(
+    a: np.ndarray, b: np.ndarray, vocab: np.ndarray, same: str, similar: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> pd.Categorical:
+    """``same`` / ``close`` / ``different`` / ``missing`` of two vocabulary-code arrays (0 = empty)."""
+    present = (a != 0) & (b != 0)
+    equal = present & (a == b)
+    close = np.zeros(len(a), dtype=bool)
+    todo = present & ~equal
+    if todo.any():
+        close[todo] = _pair_values(a[todo], b[todo], vocab, similar)
+    return _levels([~present, equal, close], ["missing", same, "close"], "different")
+
+
+def _street_level(f: Features, left: np.ndarray, right: np.ndarray) -> pd.Categorical:
+    """``exact`` / ``close`` (Jaro-Winkler >= 0.9) / ``similar`` (>= 0.8) / ``different`` / ``missing``.
+
+    Streets are compared folded, type words written out and without spaces ("Pridham St" =
+    "pridhamstreet"); a line without a house number compares its sorted words instead.
+    """
+    a, b = f["street"][left], f["street"][right]
+    la, lb = f["line"][left], f["line"][right]
+    present = (a != 0) & (b != 0)
+    equal = (present & (a == b)) | ((la != 0) & (la == lb))
+    sim = np.zeros(len(a), dtype=float)
+    todo = present & ~equal
+    if todo.any():
+        sim[todo] = _pair_values(a[todo], b[todo], f["v_streets"], _jw)
+    return _levels(
+        [equal, ~present & ~((la != 0) & (lb != 0)), sim >= _CLOSE, sim >= _RELATED],
+        ["exact", "missing", "close", "similar"],
+        "different",
+    )
+
+
+def _number_level(f: Features, left: np.ndarray, right: np.ndarray) -> pd.Categorical:
+    """``same`` (number and addition), ``same_number`` (other addition: another flat), ``different``, ``missing``."""
+    a, b = f["number"][left], f["number"][right]
+    present = (a != 0) & (b != 0)
+    same_number = present & (a == b)
+    same = same_number & (f["addition"][left] == f["addition"][right])
+    return _levels([~present, same, same_number], ["missing", "same", "same_number"], "different")
+
+
 def _levels(conditions: list[np.ndarray], names: list[str], default: str) -> pd.Categorical:
     """Like ``np.select`` but into a categorical: a million short strings would each become an object."""
     categories = list(dict.fromkeys([*names, default]))
@@ -385,15 +478,26 @@ def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame
         "different",
     )
 
+    street = _street_level(f, left, right)
+    number = _number_level(f, left, right)
+    postcode = _similar_level(f["postcode"][left], f["postcode"][right], f["v_postcodes"], "same", _one_edit)
+    city = _similar_level(f["city"][left], f["city"][right], f["v_cities"], "same", _jw_close)
     addr_a, addr_b = f["address"][left], f["address"][right]
     pc_a, pc_b = f["postcode"][left], f["postcode"][right]
     addr_present = (pc_a != 0) & (pc_b != 0)
-    number_same = f["number"][left] == f["number"][right]
+    addr_present |= (
+        (f["street"][left] != 0) & (f["street"][right] != 0) & (f["city"][left] != 0) & (f["city"][right] != 0)
+    )
+    addr_present |= (f["line"][left] != 0) & (f["line"][right] != 0)
+    number_same = np.asarray(number == "same")
+    street_ok = np.isin(np.asarray(street), ["exact", "close", "missing"])
+    place_same = ((pc_a != 0) & (pc_a == pc_b)) | (np.asarray(city == "same") & ((pc_a == 0) | (pc_b == 0)))
+    line_same = (f["line"][left] != 0) & (f["line"][left] == f["line"][right]) & place_same
     address = _levels(
         [
             ~addr_present,
-            (addr_a >= 0) & (addr_a == addr_b),
-            (pc_a == pc_b) & number_same,
+            ((addr_a >= 0) & (addr_a == addr_b)) | line_same,
+            (pc_a == pc_b) & number_same & street_ok,
             pc_a == pc_b,
         ],
         ["missing", "same", "same_building", "same_postcode"],
@@ -418,6 +522,10 @@ def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame
             "right": right,
             "name": name,
             "address": address,
+            "street": street,
+            "number": number,
+            "postcode": postcode,
+            "city": city,
             "email": _equal_level(f["email"][left], f["email"][right]),
             "phone": _equal_level(f["phone"][left], f["phone"][right]),
             "social": social,
@@ -426,14 +534,17 @@ def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame
     )
 
 
-def score(levels: pd.DataFrame, config: FuzzyConfig) -> pd.DataFrame:
+def score(levels: pd.DataFrame, config: FuzzyConfig, tf: np.ndarray | None = None) -> pd.DataFrame:
     """Add ``score`` (sum of level weights) and a human-readable ``explanation`` per pair.
 
-    Pairs share few distinct level combinations, so weights and explanations are computed once per
-    combination and mapped back (a million pairs cost a few thousand string joins).
+    The weights are the trained model's (``config.model``) when there is one, else the rules file's.
+    ``tf`` is each pair's term-frequency adjustment in bits (model only), added to the score and shown
+    as ``tf=+1.5`` in the explanation. Pairs share few distinct level combinations, so weights and
+    explanations are computed once per combination and mapped back.
     """
     out = levels.copy()
-    comparisons = list(config.weights)
+    weights = config.model.weights() if config.model is not None else config.weights
+    comparisons = [c for c in weights if c in out.columns]
     if out.empty:
         out["score"] = pd.Series(dtype=float)
         out["explanation"] = pd.Series(dtype=object)
@@ -455,18 +566,59 @@ def score(levels: pd.DataFrame, config: FuzzyConfig) -> pd.DataFrame:
     for values in uniques:
         parts, total = [], 0.0
         for comparison, level in zip(comparisons, values, strict=True):
-            weight = config.weights[comparison].get(level, 0.0)
+            weight = weights[comparison].get(level, 0.0)
             total += weight
             parts.append(f"{comparison}={level}({weight:+g})")
         totals.append(round(total, 3))
         texts.append(" ".join(parts))
-    out["score"] = np.asarray(totals, dtype=float)[combo]
-    out["explanation"] = pd.Categorical.from_codes(combo, categories=texts)
+    base = np.asarray(totals, dtype=float)[combo]
+    if tf is None or config.model is None:
+        out["score"] = base
+        out["explanation"] = pd.Categorical.from_codes(combo, categories=texts)
+        return out[PAIR_COLUMNS]
+    tf_rounded = np.round(tf, 1)
+    out["score"] = np.round(base + tf_rounded, 3)
+    both, pairs_of = pd.factorize(combo.astype(np.int64) * 1000 + np.round((tf_rounded + 50) * 10).astype(np.int64))
+    labels = [f"{texts[int(k) // 1000]} tf={(int(k) % 1000) / 10 - 50:+.1f}" for k in np.asarray(pairs_of).tolist()]
+    out["explanation"] = pd.Categorical.from_codes(both, categories=labels)
     return out[PAIR_COLUMNS]
+
+
+def tf_adjustment(feat: Features, levels: pd.DataFrame, model: Any) -> np.ndarray:
+    """Per pair, the bits a rare (or common) exact value adds to (or takes from) its level's weight.
+
+    ``log2(u_level / f(value))``: the level's average chance among random pairs against this value's own
+    frequency (first × last name for names), clipped to ±:data:`TF_CLIP`; 0 where the level is not one
+    of :data:`crmhub.reconcile.model.TF_LEVELS`.
+    """
+    from crmhub.reconcile.model import TF_CLIP, TF_LEVELS
+
+    left = levels["left"].to_numpy(dtype=np.int64)
+    total = np.zeros(len(levels), dtype=float)
+    vocab_of = {"first": ("v_names", "first"), "last": ("v_names", "last"), "street": ("v_streets", "street"),
+                "postcode": ("v_postcodes", "postcode"), "city": ("v_cities", "city")}  # fmt: skip
+    for comparison, (tf_levels, fields) in TF_LEVELS.items():
+        if comparison not in model.comparisons or comparison not in levels.columns:
+            continue
+        applies = np.asarray(levels[comparison].isin(tf_levels))
+        if not applies.any():
+            continue
+        bits = np.zeros(int(applies.sum()), dtype=float)
+        for name in fields:
+            vocab_key, code_key = vocab_of[name]
+            vocab = feat[vocab_key]
+            log_freq = model.log_freq(name, vocab)
+            log_freq[np.asarray([v == "" for v in vocab.tolist()], dtype=bool)] = 0.0  # no value: no rarity
+            bits += log_freq[feat[code_key][left[applies]]]
+        reference = model.u_bits(comparison, tf_levels[0])
+        total[applies] = np.clip(reference - bits, -TF_CLIP, TF_CLIP)
+    return total
 
 
 def score_pairs(records: pd.DataFrame, config: FuzzyConfig) -> tuple[pd.DataFrame, BlockingReport]:
     """Block, compare and score ``records`` (the normalized frame); returns :data:`PAIR_COLUMNS`."""
     feat = features(records)
     left, right, report = candidate_pairs(feat, config)
-    return score(compare(feat, left, right), config), report
+    levels = compare(feat, left, right)
+    tf = tf_adjustment(feat, levels, config.model) if config.model is not None else None
+    return score(levels, config, tf), report

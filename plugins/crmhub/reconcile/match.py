@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -149,6 +149,10 @@ class FuzzyConfig:
     weights: dict[str, dict[str, float]] = field(
         default_factory=lambda: {k: dict(v) for k, v in DEFAULT_WEIGHTS.items()}
     )
+    #: A trained :class:`crmhub.reconcile.model.MatchModel`: when set, its weights (m/u per level plus
+    #: term-frequency adjustments) replace ``weights``, and the comparisons are the model's.
+    model: Any = None
+    model_file: str | None = None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from crmhub.model import CONTACT_COLUMNS
+from crmhub.reconcile.address import address_key, city_key, country_from_postcode, line_key, parse_line, postcode_key
+from crmhub.reconcile.address import street_key as _street_key
 
 DEFAULT_PHONE_REGION = "NL"
 log = logging.getLogger(__name__)
@@ -60,7 +62,12 @@ NORMALIZED_COLUMNS: list[str] = [
     "key_phone",  # E.164, else null
     "key_social",  # "<network>:<handle>", else null
     "key_name",  # folded "first last" (without tussenvoegsel), for fuzzy matching later
-    "key_address",  # "<postcode w/o space>:<house number><addition>", NL only, for fuzzy matching later
+    "key_address",  # one text per physical address, any country (crmhub.reconcile.address.address_key)
+    "key_country",  # the record's country, else its source's default, else its postcode's shape (matching only)
+    "key_street",  # folded street, type word written out, no spaces ("Hauptstr." = "Haupt Straße")
+    "key_postcode",  # postcode without spaces
+    "key_city",  # folded city without spaces or punctuation
+    "key_line",  # sorted folded words of an address line that holds no house number (fallback comparison)
 ]
 
 # --------------------------------------------------------------------------------------------- text
@@ -408,30 +415,18 @@ def split_tussenvoegsel(last_name: Any, name_prefix: Any = None) -> tuple[str | 
 
 # ------------------------------------------------------------------------------------------- address
 
-_NUMBER_LAST = re.compile(
-    r"^(?P<street>.*?[^\W\d_].*?)[\s,]+(?P<number>\d{1,5})"
-    r"(?:\s*[-/]?\s*(?P<addition>[^\W_]{1,6}(?:[-/ ][^\W_]{1,4})?))?\s*$"
-)
-_NUMBER_FIRST = re.compile(r"^(?P<number>\d{1,5})(?P<addition>[a-zA-Z])?[\s,]+(?P<street>.*[^\W\d_].*)$")
 
-
-def parse_address_line(value: Any) -> tuple[str | None, str | None, str | None]:
-    """Split ``"Kerkstraat 12-A"`` into ``("Kerkstraat", "12", "A")``.
+def parse_address_line(value: Any, country: str | None = None) -> tuple[str | None, str | None, str | None]:
+    """Split ``"Kerkstraat 12-A"`` into ``("Kerkstraat", "12", "A")`` (any country: :mod:`.address`).
 
     Additions are upper-case without separators ("12a", "12 A", "12-A" → "A"; "12 bis" → "BIS") so the
-    same address from two sources compares equal. A line that does not parse stays whole in ``street``.
+    same address from two sources compares equal. What else the line holds (a building or locality after
+    a comma) stays in the street after a comma; a line that does not parse stays whole in ``street``.
     """
-    line = clean_text(value)
-    if line is None:
-        return None, None, None
-    match = _NUMBER_LAST.match(line) or _NUMBER_FIRST.match(line)
-    if not match:
-        return line, None, None
-    addition = match.group("addition")
-    if addition:
-        addition = re.sub(r"[\s\-/]+", "-", addition).upper()
-    street = match.group("street").strip(" ,")
-    return street or None, str(int(match.group("number"))), addition or None
+    street, number, addition, extra = parse_line(clean_text(value), country)
+    if extra:
+        street = f"{street}, {extra}" if street else extra
+    return street, number, addition
 
 
 _NL_POSTCODE = re.compile(r"^([1-9]\d{3})\s*([a-zA-Z]{2})$")
@@ -730,25 +725,38 @@ def _house_number(number: str | None, addition: str | None) -> str | None:
     return None if number is None else number + (addition or "")
 
 
-_NL_POSTCODE_KEY = re.compile(r"\d{4} [A-Z]{2}")
+def _map_rows(func: Callable[..., Any], *columns: pd.Series) -> list[Any]:
+    """``func`` applied once per distinct combination of several columns' values (null as None)."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    values = []
+    for col in columns:
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        key, _ = pd.factorize(key * (len(uniques) + 1) + (codes + 1))
+        values.append(np.asarray([*uniques, None], dtype=object))  # code -1 takes the last
+    _, first_row = np.unique(key, return_index=True)
+    col_codes = [pd.factorize(col, use_na_sentinel=True)[0] for col in columns]
+    table = _object_array([func(*(v[c[row]] for v, c in zip(values, col_codes, strict=True))) for row in first_row])
+    return table[key].tolist()
 
 
 def _address_key(postcode: str | None, number: str | None) -> str | None:
-    """``1234AB:12A`` for a Dutch postcode with a house number, else None."""
-    if postcode is None or number is None or not _NL_POSTCODE_KEY.fullmatch(postcode):
-        return None
-    return postcode.replace(" ", "") + ":" + number
+    """``1234AB:12A`` for a Dutch postcode with a house number, else None (kept for callers; see
+    :func:`crmhub.reconcile.address.address_key` for every country)."""
+    return address_key("NL", None, number, None, postcode, None) if postcode and number else None
 
 
 def normalize_contacts(
     contacts: pd.DataFrame,
     phone_regions: Mapping[str, str] | None = None,
     default_region: str = DEFAULT_PHONE_REGION,
+    source_countries: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Return ``contacts`` (canonical columns kept) plus :data:`NORMALIZED_COLUMNS`.
 
     ``phone_regions`` maps source name → region for numbers written without a country code. A record's
     own country wins over its source's region (a Belgian address with a local Belgian number).
+    ``source_countries`` maps source name → the country of its addresses when a record names none; the
+    matching country (``key_country``) is the record's, else that default, else the postcode's shape.
     """
     out = contacts.reset_index(drop=True).copy()
     for col in CONTACT_COLUMNS:  # optional canonical columns may be absent: treat as all-null
@@ -776,7 +784,14 @@ def normalize_contacts(
         out["email_valid"] = pd.array([v for _, v in emails], dtype="boolean")
         out["n_country"] = country
 
-        address = _map_unique(out["address_line"], parse_address_line)
+        defaults = {k: v.upper() for k, v in (source_countries or {}).items()}
+        known = country.where(country.isin(list(supported)), None)
+        if defaults:
+            known = known.where(known.notna(), _map_unique(out["source"], lambda s: defaults.get(s)))
+        shape = _map_unique(out["postcode"], lambda v: country_from_postcode(_blank_to_none(v)))
+        match_country = _none(known.where(known.notna(), shape))
+        parsed_lines = _map_pairs(out["address_line"], match_country, lambda v, c: parse_line(clean_text(v), c))
+        address = [(s if not x else (f"{s}, {x}" if s else x), n, a) for s, n, a, x in parsed_lines]
         formatted = pd.Series(_map_pairs(out["postcode"], country, normalize_postcode), dtype=object)
         postcode = _none(_map_pairs(formatted, country, _valid_postcode_or_none))
         city = _none(_map_unique(out["city"], clean_text))
@@ -802,8 +817,26 @@ def normalize_contacts(
     out["key_phone"] = _none(out["n_phone"])
     out["key_social"] = _none(_map_pairs(out["n_social_network"], out["n_social_handle"], _social_key))
     out["key_name"] = _none(_map_pairs(out["n_first_name"], out["n_last_name"], _name_key))
-    number = _map_pairs(out["n_house_number"], out["n_house_number_addition"], _house_number)
-    out["key_address"] = _none(_map_pairs(out["n_postcode"], pd.Series(number, dtype=object), _address_key))
+    out["key_country"] = match_country
+    street_only = _none([p[0] for p in parsed_lines])
+    out["key_street"] = _none(_map_unique(street_only, _street_key))
+    out["key_postcode"] = _none(_map_unique(out["n_postcode"], postcode_key))
+    out["key_city"] = _none(_map_unique(out["n_city"], city_key))
+    out["key_line"] = _none(
+        _map_pairs(out["n_street"], out["n_house_number"], lambda st, nr: line_key(st) if nr is None else None)
+    )
+    out["key_address"] = _none(
+        _map_rows(
+            address_key,
+            match_country,
+            street_only,
+            out["n_house_number"],
+            out["n_house_number_addition"],
+            out["n_postcode"],
+            out["n_city"],
+        )
+    )
+    del parsed_lines
     warnings = {
         "names_with_invisible_characters": int(
             sum(_map_unique(out[c], has_invisible).to_numpy(dtype=bool) for c in NAME_FIELDS).astype(bool).sum()

@@ -47,7 +47,18 @@ RAW_TEXT_COLUMNS: tuple[str, ...] = (
     "company",
 )
 #: Match keys: needed by matching only, dropped before survivorship (the peak of a run).
-MATCH_KEY_COLUMNS: tuple[str, ...] = ("key_email", "key_phone", "key_social", "key_name", "key_address")
+MATCH_KEY_COLUMNS: tuple[str, ...] = (
+    "key_email",
+    "key_phone",
+    "key_social",
+    "key_name",
+    "key_address",
+    "key_country",
+    "key_street",
+    "key_postcode",
+    "key_city",
+    "key_line",
+)
 
 
 @dataclass
@@ -115,7 +126,7 @@ def reconcile(
         .drop_duplicates(["source", "source_id"], keep="last")
         .reset_index(drop=True)
     )
-    records = normalize_contacts(frame, phone_regions=rules.phone_regions)
+    records = normalize_contacts(frame, phone_regions=rules.phone_regions, source_countries=rules.countries)
     del frame  # normalize_contacts copied it; at 1M records the duplicate costs ~1 GB of peak memory
     _drop(records, RAW_TEXT_COLUMNS)  # every later step reads the normalized form
 

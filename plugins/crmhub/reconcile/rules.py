@@ -7,14 +7,16 @@ odd golden value. Unknown keys are errors too: a misspelt option must not be sil
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from crmhub.errors import ConfigError
-from crmhub.paths import CONFIG_DIR
+from crmhub.paths import CONFIG_DIR, PROJECT_DIR
 from crmhub.reconcile.match import RULES as MATCH_RULES
 from crmhub.reconcile.match import Blocklist, FuzzyConfig, MatchConfig
+from crmhub.reconcile.model import load_model
 from crmhub.yamlfile import read_yaml
 
 DEFAULT_RULES_FILE = CONFIG_DIR / "precedence.yaml"
@@ -65,13 +67,15 @@ class PrecedenceRules:
     matching: MatchConfig = field(default_factory=MatchConfig)
     phone_regions: dict[str, str] = field(default_factory=dict)
     file: str = "<memory>"
+    #: Country of a source's addresses when a record names none (``countries:``), for address matching.
+    countries: dict[str, str] = field(default_factory=dict)
 
 
-_TOP_KEYS = {"version", "sources", "phone_regions", "matching", "attributes"}
+_TOP_KEYS = {"version", "sources", "phone_regions", "countries", "matching", "attributes"}
 _ATTRIBUTE_KEYS = {"rule", "sources", "valid_beats_invalid", "trust_decay"}
 _DECAY_KEYS = {"half_life_days", "trust"}
 _MATCHING_KEYS = {"rules", "max_records_per_key", "blocklist", "use_default_blocklist", "fuzzy"}
-_FUZZY_KEYS = {"enabled", "link", "review", "max_block_size", "handle_name", "weights"}
+_FUZZY_KEYS = {"enabled", "link", "review", "max_block_size", "handle_name", "weights", "model"}
 
 
 class _Reader:
@@ -140,6 +144,14 @@ def parse_rules(data: Any, file: str = "<memory>") -> PrecedenceRules:
                 raise r.fail(f"phone_regions.{src}", f"must be an ISO country code like 'NL', got {region!r}")
             regions[src] = region.upper()
 
+    countries: dict[str, str] = {}
+    if "countries" in doc:
+        raw_countries = r.mapping(doc["countries"], "countries", set(sources))
+        for src, code in raw_countries.items():
+            if not (isinstance(code, str) and len(code) == 2 and code.isalpha()):
+                raise r.fail(f"countries.{src}", f"must be an ISO country code like 'AU', got {code!r}")
+            countries[src] = code.upper()
+
     matching = _parse_matching(r, doc.get("matching", {}))
 
     if "attributes" not in doc:
@@ -149,7 +161,7 @@ def parse_rules(data: Any, file: str = "<memory>") -> PrecedenceRules:
     if missing:
         raise r.fail(f"attributes.{missing[0]}", f"missing: every group needs a rule ({', '.join(missing)})")
     attributes = {name: _parse_attribute(r, name, raw_attrs[name], sources) for name in ATTRIBUTE_GROUPS}
-    return PrecedenceRules(tuple(sources), attributes, matching, regions, file)
+    return PrecedenceRules(tuple(sources), attributes, matching, regions, file, countries)
 
 
 def _parse_attribute(r: _Reader, name: str, raw: Any, sources: list[str]) -> AttributeRule:
@@ -203,6 +215,14 @@ def _parse_fuzzy(r: _Reader, raw: Any) -> FuzzyConfig:
     if raw is None:
         return defaults
     spec = r.mapping(raw, "matching.fuzzy", _FUZZY_KEYS)
+    model, model_file = None, None
+    if spec.get("model") is not None:
+        model_file = _model_path(r, spec["model"])
+        try:
+            model = load_model(model_file)
+        except ValueError as exc:
+            raise r.fail("matching.fuzzy.model", str(exc)) from exc
+        defaults = dataclasses.replace(defaults, link=model.link, review=model.review)
     for flag in ("enabled", "handle_name"):
         if not isinstance(spec.get(flag, True), bool):
             raise r.fail(f"matching.fuzzy.{flag}", f"must be true or false, got {spec[flag]!r}")
@@ -226,7 +246,25 @@ def _parse_fuzzy(r: _Reader, raw: Any) -> FuzzyConfig:
         max_block_size=block,
         handle_name=spec.get("handle_name", True),
         weights=weights,
+        model=model,
+        model_file=str(model_file) if model_file else None,
     )
+
+
+def _model_path(r: _Reader, value: Any) -> Path:
+    """A model path as written in the rules file: relative to the rules file, else to the project."""
+    if not isinstance(value, str) or not value.strip():
+        raise r.fail("matching.fuzzy.model", f"must be a file path, got {value!r}")
+    path = Path(value)
+    if path.is_absolute():
+        candidates = [path]
+    else:
+        base = Path(r.file).parent if r.file not in ("<memory>", "") else Path.cwd()
+        candidates = [base / path, PROJECT_DIR / path]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise r.fail("matching.fuzzy.model", f"no such model file: {value!r}")
 
 
 def _parse_matching(r: _Reader, raw: Any) -> MatchConfig:
