@@ -3,6 +3,9 @@
 The gates build one static GX site in ``<data dir>/data_docs`` (``CRMHUB_DATA_DIR``). This small
 FastAPI app, mounted by ``plugins/crmhub_data_docs_plugin.py``, serves it and adds ``/runs/<run_id>``:
 the pages of one DAG run (raw, canonical, golden and warehouse suites), which the DAG-run view links to.
+Everything a page loads is served from here: ``/static/vendor/*`` (Bootstrap, jQuery, bootstrap-table,
+Font Awesome, ...) comes from the assets the hub ships (:mod:`crmhub.quality.offline`), so the pages
+are styled and the list of runs renders in a closed network too.
 No GX import here: serving files needs none.
 """
 
@@ -19,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from crmhub import paths
+from crmhub.quality.offline import SITE_VENDOR, VENDOR_DIR
 
 URL_PREFIX = "/crmhub-data-docs"
 
@@ -64,11 +68,15 @@ def create_app(site: Path | None = None) -> FastAPI:
                 f"<li><a href='{URL_PREFIX}/{quote(p.as_posix())}'>{html.escape(p.parts[1])}</a></li>" for p in pages
             )
             body = f"<ul>{items}</ul><p><a href='{URL_PREFIX}/index.html'>All runs</a></p>"
+        style = f"<link rel='stylesheet' href='{URL_PREFIX}/{SITE_VENDOR.as_posix()}/bootstrap/bootstrap.min.css'>"
         return HTMLResponse(
-            f"<!DOCTYPE html><html><head><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"
+            f"<!DOCTYPE html><html><head><title>{title}</title>{style}</head>"
+            f"<body class='container py-3'><h1>{title}</h1>{body}</body></html>"
         )
 
     with contextlib.suppress(OSError):  # before the first gate ran: serve 404s, not a server error
         root.mkdir(parents=True, exist_ok=True)
+    # The shipped assets, also for a site whose own copy is missing or older than this release.
+    app.mount(f"/{SITE_VENDOR.as_posix()}", StaticFiles(directory=VENDOR_DIR), name="data_docs_vendor")
     app.mount("/", StaticFiles(directory=root, html=True, check_dir=False), name="data_docs")
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -358,8 +359,14 @@ def _build_docs(
             context.validation_results_store.set(key, result)
             new_pages.append(key)
     # Render only this run's pages (older ones are already HTML); the index still lists them all.
+    rendering_since = time.time() - 1.0
     context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=new_pages)
     index = docs_dir / "index.html"
     if not index.is_file():
         raise RuntimeError(f"GX did not write Data Docs to {index}")
+    # Offline: the pages just written load the assets the hub ships, not CDNs, and no S3 logo beacon.
+    from crmhub.quality.offline import localize_site
+
+    rendered = [p for p in docs_dir.rglob("*.html") if p.stat().st_mtime >= rendering_since]
+    localize_site(docs_dir, [index, *rendered], once_all=True)
     return index
