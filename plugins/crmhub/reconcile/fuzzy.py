@@ -39,6 +39,19 @@ from crmhub.reconcile.normalize import _map_unique, fold_text
 
 #: Name levels that say "not the same person" and so forbid clustering the two records together.
 CONFLICT_NAME_LEVELS: frozenset[str] = frozenset({"same_last", "different"})
+#: With a trained model, a name level is a cannot-link when the model weighs it at or below this many
+#: bits: the data, not an assumption, says the level means "another person" (households in CRM data:
+#: ``same_last`` at one address; in FEBRL, where a first name is often replaced, it is not).
+CANNOT_LINK_BITS = -2.0
+
+
+def conflict_name_levels(config: FuzzyConfig) -> frozenset[str]:
+    """The name levels that forbid clustering two records together under ``config``."""
+    if config.model is None:
+        return CONFLICT_NAME_LEVELS
+    weights = config.model.weights().get("name", {})
+    return frozenset(level for level, w in weights.items() if level != "missing" and w <= CANNOT_LINK_BITS)
+
 
 #: Columns of the scored-pairs frame (record positions, levels, score, explanation).
 PAIR_COLUMNS: list[str] = [
@@ -165,6 +178,7 @@ def features(records: pd.DataFrame) -> Features:
     line, lines = _vocab(_optional(records, "key_line"))
     city, cities = _vocab(_optional(records, "key_city"))
     n_number = int(number.max(initial=0)) + 1
+    last_initial = _initial_codes(names)[last] % 64
     has_number = number != 0
     # Handle ↔ name: a handle's letters against first + last name (or initial + last name), one vocabulary.
     first_alnum = [_ascii_alnum(v) for v in names]
@@ -203,6 +217,11 @@ def features(records: pd.DataFrame) -> Features:
         "v_cities": cities,
         "b_street_number": np.where((street != 0) & has_number, street * n_number + number, -1),
         "b_pc_number": np.where((postcode != 0) & has_number, postcode * n_number + number, -1),
+        "b_last_street": np.where(has_last & (street != 0), last * (len(streets) + 1) + street, -1),
+        "b_first_street": np.where(has_first & (street != 0), first * (len(streets) + 1) + street, -1),
+        "b_last_city": np.where(has_last & (city != 0), last * (len(cities) + 1) + city, -1),
+        "b_first_city": np.where(has_first & (city != 0), first * (len(cities) + 1) + city, -1),
+        "b_first_last_initial": np.where(both, first * 64 + last_initial, -1),
         "b_line_pc": np.where((line != 0) & (postcode != 0), line * (len(postcodes) + 1) + postcode, -1),
         "address": _key_codes(records["key_address"]),
         "email": _key_codes(records["key_email"]),
@@ -216,6 +235,12 @@ def features(records: pd.DataFrame) -> Features:
         "name_handle": handle_codes[n : 2 * n],
         "initial_handle": handle_codes[2 * n :],
     }
+
+
+def _initial_codes(names: np.ndarray) -> np.ndarray:
+    """Per vocabulary entry, a small integer for its first letter (0 for the empty name)."""
+    codes, _ = pd.factorize(pd.Series([v[:1] for v in names.tolist()], dtype=object))
+    return codes.astype(np.int64)
 
 
 def _optional(records: pd.DataFrame, column: str) -> list[object]:
@@ -238,6 +263,11 @@ _BLOCK_KEYS = (
     "b_street_number",
     "b_pc_number",
     "b_line_pc",
+    "b_last_street",
+    "b_first_street",
+    "b_last_city",
+    "b_first_city",
+    "b_first_last_initial",
     "email",
     "phone",
     "social",

@@ -13,7 +13,7 @@ import pandas as pd
 
 from crmhub.errors import SourceDataError
 from crmhub.model import CONTACT_COLUMNS, INTERACTION_COLUMNS, XREF_COLUMNS, conform
-from crmhub.reconcile.fuzzy import CONFLICT_NAME_LEVELS, PAIR_COLUMNS, score_pairs
+from crmhub.reconcile.fuzzy import PAIR_COLUMNS, conflict_name_levels, score_pairs
 from crmhub.reconcile.golden_ids import assign_golden_ids
 from crmhub.reconcile.match import cluster_guarded, explain_records, find_links, source_merge_links
 from crmhub.reconcile.normalize import normalize_contacts
@@ -137,6 +137,7 @@ def reconcile(
     steward = check_decisions(decisions)
     steward_links, cannot_left, cannot_right, decided = decision_constraints(records, steward)
     fuzzy = rules.matching.fuzzy
+    conflict_levels = conflict_name_levels(fuzzy)
     pairs = pd.DataFrame(columns=PAIR_COLUMNS)
     blocking: dict[str, int] = {}
     link_frames = [steward_links, links.assign(priority=EXACT_PRIORITY)]
@@ -156,7 +157,7 @@ def reconcile(
                 }
             )
         )
-        conflict = pairs[pairs["name"].isin(CONFLICT_NAME_LEVELS)]
+        conflict = pairs[pairs["name"].isin(conflict_levels)]
         cannot_left = pd.concat([pd.Series(cannot_left), conflict["left"]]).to_numpy(dtype="int64")
         cannot_right = pd.concat([pd.Series(cannot_right), conflict["right"]]).to_numpy(dtype="int64")
     non_empty = [f for f in link_frames if not f.empty]
@@ -167,7 +168,7 @@ def reconcile(
         split_pairs = set(zip(cannot_left.tolist(), cannot_right.tolist(), strict=True)) & decided
         key = list(zip(all_links["left"].tolist(), all_links["right"].tolist(), strict=True))
         keep = [k not in split_pairs or r == "steward" for k, r in zip(key, all_links["rule"], strict=True)]
-        all_links = all_links[keep]
+        all_links = all_links[pd.Series(keep, index=all_links.index, dtype=bool)]  # a list of none picks no column
         all_links = all_links.reset_index(drop=True)
     records["cluster"], refused = cluster_guarded(len(records), all_links, cannot_left, cannot_right)
     accepted = all_links.drop(index=refused.index)
@@ -178,7 +179,7 @@ def reconcile(
         previous_xref = pd.concat([base, hints], ignore_index=True)
     records["golden_id"], merges = assign_golden_ids(records, previous_xref)
     review = (
-        build_review(records, pairs, refused, fuzzy.review, fuzzy.link, CONFLICT_NAME_LEVELS, decided)
+        build_review(records, pairs, refused, fuzzy.review, fuzzy.link, conflict_levels, decided)
         if fuzzy.enabled or not refused.empty
         else empty_review()
     )
