@@ -136,3 +136,12 @@ def test_without_decay_source_priority_keeps_the_stale_value(contacts, contact, 
     )
     assert reconcile(frame, default_rules).golden.loc[0, "first_name"] == "Jan"
     assert isinstance(default_rules.attributes["name"], AttributeRule)
+
+
+def test_a_steward_split_in_a_run_where_nothing_links_keeps_both_apart(contacts, contact, default_rules) -> None:
+    frame = contacts(
+        contact("hubspot", "h1", first_name="Jan", last_name="Smit", email="jan@x.nl"),
+        contact("hubspot", "h2", first_name="Anouk", last_name="Verbeek", email="anouk@y.nl"),
+    )
+    result = reconcile(frame, default_rules, decisions=pd.DataFrame([_decision("h1", "h2", "split")]))
+    assert _golden(result, "h1") != _golden(result, "h2")
