@@ -135,7 +135,7 @@ class LocalAirflow:
 
 
 _LINE = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) \[(?P<level>\w+)\s*\] (?P<rest>.*)$")
-_LOGGER = re.compile(r"^(?P<event>.*?)\s*\[(?P<logger>[A-Za-z_][\w.]*)\](?P<fields>(?: \S+=.*)?)$")
+_LOGGER = re.compile(r"^(?P<event>.*?)\s*\[(?P<logger>[A-Za-z_][\w.]*)\](?P<fields>(?: \S+=.*)?)$", re.DOTALL)
 _TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(?P<task>\S+) map_index=(?P<map>-?\d+)")
 _TASK_END = re.compile(r"\[DAG TEST\] end task task_id=(?P<task>\S+) map_index=(?P<map>-?\d+)")
 _NOT_TASK_LOGGERS = ("airflow.api_fastapi",)
@@ -144,22 +144,24 @@ _NOT_TASK_LOGGERS = ("airflow.api_fastapi",)
 def parse_console_log(output: str) -> list[dict[str, str]]:
     """Airflow's console log lines as records (``timestamp``, ``level``, ``event``, ``logger``);
     a line without a timestamp continues the record before it (multi-line messages, tracebacks)."""
-    records: list[dict[str, str]] = []
+    raw: list[tuple[dict[str, str], list[str]]] = []
     for line in output.splitlines():
         match = _LINE.match(line)
-        if match is None:
-            if records:
-                records[-1]["event"] += "\n" + line
-            elif line.strip():
-                records.append({"event": line})
-            continue
-        record = {"timestamp": match["ts"], "level": match["level"].lower()}
-        named = _LOGGER.match(match["rest"])
+        if match is not None:
+            raw.append(({"timestamp": match["ts"], "level": match["level"].lower()}, [match["rest"]]))
+        elif raw:
+            raw[-1][1].append(line)
+        elif line.strip():
+            raw.append(({}, [line]))
+    records = []
+    for record, lines in raw:
+        text = "\n".join(lines)
+        named = _LOGGER.match(text) if record else None
         if named is not None:
             record["event"] = (named["event"] + named["fields"]).rstrip()
             record["logger"] = named["logger"]
         else:
-            record["event"] = match["rest"].rstrip()
+            record["event"] = text.rstrip()
         records.append(record)
     return records
 
