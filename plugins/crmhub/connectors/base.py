@@ -18,6 +18,7 @@ import requests
 
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import RateLimit, SourceHttpClient, retry_after_seconds
+from crmhub.connectors.rate_limit_store import RedisRateLimitStore
 from crmhub.errors import SourceDataError
 from crmhub.model import (
     CAMPAIGN_COLUMNS,
@@ -285,13 +286,16 @@ class Connector(ABC):
         """Last touches on the session (vendor headers, response hooks); nothing by default."""
         return None
 
-    def apply_rate_limits(self, limits: Iterable[Mapping[str, Any]]) -> None:
+    def apply_rate_limits(self, limits: Iterable[Mapping[str, Any]], store: RedisRateLimitStore | None = None) -> None:
         """Make the API client keep to the vendor's configured request limits (sources.yaml ``rate_limits``).
 
-        Connectors whose API client is not ``self.http`` override this.
+        With a ``store`` (Airflow tasks: from ``CRMHUB_RATE_LIMIT_REDIS_URL``) the limits are shared by
+        every worker calling the source; without one they hold per process. Connectors whose API client
+        is not ``self.http`` override this.
         """
         if isinstance(self.http, SourceHttpClient):
             self.http.rate_limits = [RateLimit(**limit) for limit in limits]
+            self.http.rate_limit_store = store
 
     @staticmethod
     def wait_hint(response: requests.Response) -> float | None:

@@ -20,6 +20,7 @@ from typing import Any
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, retry_if_not_exception_type
 
+from crmhub.connectors.rate_limit_store import RateLimitStoreUnavailable, RedisRateLimitStore
 from crmhub.errors import SourceDataError
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,9 @@ class RateLimit:
 
     The vendor's documented limit goes in sources.yaml (``rate_limits``); the client waits for a free slot
     before sending, so a pull runs at the limit without tripping it (429s are still honoured if a
-    shared quota is used up by someone else).
+    shared quota is used up by someone else). This object keeps the window of one process; with a
+    shared store (:mod:`crmhub.connectors.rate_limit_store`) the window of every worker lives in Redis
+    and this one is the fallback while Redis is unreachable.
     """
 
     requests: int
@@ -110,6 +113,7 @@ class SourceHttpClient:
         timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         rate_limits: Sequence[RateLimit] = (),
+        rate_limit_store: RedisRateLimitStore | None = None,
     ) -> None:
         self.source_name = source_name
         self.session = session
@@ -120,6 +124,8 @@ class SourceHttpClient:
         self.timeout = timeout
         self._sleep = sleep
         self.rate_limits = list(rate_limits)
+        #: where the limits are shared with other workers (None: this process only)
+        self.rate_limit_store = rate_limit_store
         self.requests_made = 0
         self.retries = 0
         self.throttled_seconds = 0.0  # time spent waiting for our own rate limit, for the task log
@@ -187,7 +193,7 @@ class SourceHttpClient:
         refreshed = False
         while True:
             headers = dict(self.auth_header(refreshed)) if self.auth_header else {}
-            limits = self._wait_for_slot(path)
+            limits, member = self._wait_for_slot(path)
             self.requests_made += 1
             try:
                 response = self.session.request(
@@ -204,7 +210,9 @@ class SourceHttpClient:
                 # so our window never starts before the vendor's does
                 answered = time.monotonic()
                 for limit in limits:
-                    limit.record(answered)
+                    limit.record(answered)  # kept even when shared: the fallback if Redis goes away
+                if member is not None and self.rate_limit_store is not None:
+                    self.rate_limit_store.answered(self.source_name, limits, member)
             if response.status_code == 401 and self.auth_header and not refreshed:
                 refreshed = True  # token expired or revoked: fetch a new one once, then give up
                 continue
@@ -218,16 +226,31 @@ class SourceHttpClient:
         except SourceDataError as exc:
             raise UnparseablePage(str(exc).removeprefix(f"{what}: ")) from exc
 
-    def _wait_for_slot(self, path: str) -> list[RateLimit]:
-        """Sleep until every rate limit that applies to ``path`` has room; return those limits."""
+    def _wait_for_slot(self, path: str) -> tuple[list[RateLimit], str | None]:
+        """Sleep until every rate limit that applies to ``path`` has room; return those limits.
+
+        With a shared store the room is asked of Redis (the second value is the admitted request's
+        member there); if Redis cannot be asked, this process's own windows decide (None).
+        """
         limits = [limit for limit in self.rate_limits if limit.applies(path)]
+        store = self.rate_limit_store
+        if limits and store is not None and store.available():
+            try:
+                while True:
+                    admission = store.acquire(self.source_name, limits)
+                    if admission.member is not None:
+                        return limits, admission.member
+                    self.throttled_seconds += admission.wait
+                    self._sleep(admission.wait)
+            except RateLimitStoreUnavailable:
+                pass  # the store warned; fall back to the windows of this process
         while limits:
             wait = max(limit.wait_time(time.monotonic()) for limit in limits)
             if wait <= 0:
                 break
             self.throttled_seconds += wait
             self._sleep(wait)
-        return limits
+        return limits, None
 
 
 def parse_json(response: requests.Response, what: str) -> Any:

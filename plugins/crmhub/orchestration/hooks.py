@@ -25,6 +25,7 @@ from airflow.providers.http.hooks.http import HttpHook
 from crmhub.config import SourceConfig
 from crmhub.connectors.base import Connector
 from crmhub.connectors.credentials import Credentials
+from crmhub.connectors.rate_limit_store import shared_rate_limit_store
 from crmhub.connectors.registry import connector_class
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,8 @@ class SourceHook(HttpHook):
             connector = cls.connect(source.name, requests.Session(), "", Credentials(), source.options)
         else:
             connector = SourceHook(http_conn_id=source.conn_id, token_store=token_store).connector(source)
-        connector.apply_rate_limits(source.rate_limits)
+        # shared by every worker when CRMHUB_RATE_LIMIT_REDIS_URL is set, else kept per process
+        connector.apply_rate_limits(source.rate_limits, store=shared_rate_limit_store())
         return connector
 
     def connector(self, source: SourceConfig) -> Connector:
