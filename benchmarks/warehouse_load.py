@@ -327,23 +327,12 @@ def mode_copy(url: str, batch: dict[str, pd.DataFrame]) -> None:
 def mode_load(
     url: str, batch: dict[str, pd.DataFrame], run_id: str, migrate: bool, by_key: bool = False
 ) -> dict[str, int]:
-    from crmhub.warehouse import Warehouse
+    from crmhub.warehouse import LoadBatch, Warehouse
 
     with Warehouse.from_url(url) as wh:
         if migrate:
             wh.migrate()
-        stats = wh.load_reconciled(
-            run_id,
-            golden=batch["golden"],
-            xref=batch["xref"],
-            lineage=batch["lineage"],
-            conflicts=batch["conflicts"],
-            interactions=batch["interactions"],
-            opportunities=batch["opportunities"],
-            cases=batch["cases"],
-            campaigns=batch["campaigns"],
-            by_key=by_key,
-        )
+        stats = wh.load_reconciled(LoadBatch(run_id, **batch), by_key=by_key)
         return stats.counts()
 
 

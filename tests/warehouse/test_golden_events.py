@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from wh_helpers import batch, contact, golden_row, stage_run, standard_batch, ts, versions
 
-from crmhub.warehouse import Warehouse
+from crmhub.warehouse import LoadBatch, Warehouse
 from crmhub.warehouse.load import UnknownGoldenEvent, merges_frame
 
 #: Business tables a rerun must leave alone (the load audit is the only table a rerun adds to).
@@ -163,7 +163,7 @@ def test_an_undone_merge_restores_the_losers_golden_id_through_the_stage(wh: War
 
 
 def test_a_split_event_opens_the_new_golden_id_and_moves_the_records_membership(wh: Warehouse) -> None:
-    wh.load_reconciled("run-1", **standard_batch())
+    wh.load_reconciled(LoadBatch("run-1", **standard_batch()))
     split = batch(
         golden=[golden_row("G1", "2025-03-01", city="Zwolle"), golden_row("G9", "2025-03-01", first_name="Farid")],
         xref=[
@@ -172,34 +172,36 @@ def test_a_split_event_opens_the_new_golden_id_and_moves_the_records_membership(
         ],
     )
     events = [{"event": "split", "golden_id": "G1", "new_golden_id": "G9", "records": 1}]
-    stats = wh.load_reconciled("run-2", **split, merges=events)
+    stats = wh.load_reconciled(LoadBatch("run-2", **split, merges=events))
     assert stats.golden_merged == 0
     assert [v["is_current"] for v in versions(wh, "G9")] == [True]
     assert [(v["city"], v["is_current"]) for v in versions(wh, "G1")] == [("Amsterdam", False), ("Zwolle", True)]
     assert memberships(wh, "hootsuite", "twitter:handle_g1") == [("G1", False), ("G9", True)]
     before = checksums(wh)
-    wh.load_reconciled("run-2", **split, merges=events)
+    wh.load_reconciled(LoadBatch("run-2", **split, merges=events))
     assert checksums(wh) == before
 
 
 def test_a_split_whose_new_golden_id_changed_later_than_the_staying_one_closes_it_then(wh: Warehouse) -> None:
-    wh.load_reconciled("run-1", **batch(golden=[golden_row("G1", "2025-02-02")]))
+    wh.load_reconciled(LoadBatch("run-1", **batch(golden=[golden_row("G1", "2025-02-02")])))
     split = batch(golden=[golden_row("G1", "2025-02-01", city="Zwolle"), golden_row("G9", "2025-03-01")])
-    wh.load_reconciled("run-2", **split, merges=[{"event": "split", "golden_id": "G1", "new_golden_id": "G9"}])
+    wh.load_reconciled(
+        LoadBatch("run-2", **split, merges=[{"event": "split", "golden_id": "G1", "new_golden_id": "G9"}])
+    )
     assert [(v["city"], v["valid_from"], v["valid_to"]) for v in versions(wh, "G1")] == [
         ("Zwolle", ts("2025-02-01"), ts("2025-02-02")),
         ("Amsterdam", ts("2025-02-02"), ts("2025-03-01")),
         ("Zwolle", ts("2025-03-01"), None),
     ]
     before = checksums(wh)
-    wh.load_reconciled("run-3", **split)  # the same state again, no event: nothing changes
+    wh.load_reconciled(LoadBatch("run-3", **split))  # the same state again, no event: nothing changes
     assert checksums(wh) == before
 
 
 def test_an_unknown_golden_event_fails_naming_the_event(wh: Warehouse) -> None:
     before = checksums(wh)
     with pytest.raises(UnknownGoldenEvent, match="'rename'"):
-        wh.load_reconciled("run-1", **standard_batch(), merges=[{"event": "rename", "golden_id": "G1"}])
+        wh.load_reconciled(LoadBatch("run-1", **standard_batch(), merges=[{"event": "rename", "golden_id": "G1"}]))
     assert checksums(wh) == before
 
 

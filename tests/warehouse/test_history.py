@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -29,10 +28,10 @@ from wh_helpers import (
     standard_batch,
     ts,
     versions,
+    wait_then_kill,
 )
 
-from crmhub.warehouse import LoadIntegrityError, Warehouse
-from crmhub.warehouse.load import PAUSE_ENV, PAUSE_FILE_ENV
+from crmhub.warehouse import LoadBatch, LoadIntegrityError, Warehouse
 
 HERE = Path(__file__).parent
 
@@ -57,7 +56,7 @@ def all_checksums(wh: Warehouse) -> dict[str, str]:
 
 
 def test_opportunities_cases_and_campaigns_load_with_the_contacts_golden_id(wh: Warehouse) -> None:
-    stats = wh.load_reconciled("run-1", **full_batch())
+    stats = wh.load_reconciled(LoadBatch("run-1", **full_batch()))
     assert (stats.opportunities_upserted, stats.cases_upserted, stats.campaigns_upserted) == (2, 1, 1)
     opps = wh.query("SELECT source_id, golden_id, amount, is_closed FROM core.opportunities ORDER BY source_id")
     assert opps.astype(object).where(opps.notna(), None).to_dict("records") == [
@@ -74,15 +73,17 @@ def test_a_record_pulled_twice_is_loaded_once_as_its_newest_version(wh: Warehous
         opportunities=[opportunity_row("o1", "2025-02-01", stage="won"), opportunity_row("o1", "2025-01-01")],
         campaigns=[campaign_row("c1", "2025-01-01"), campaign_row("c1", "2025-01-05", status="Completed")],
     )
-    stats = wh.load_reconciled("run-1", **batch(), **frames)
+    stats = wh.load_reconciled(LoadBatch("run-1", **batch(), **frames))
     assert (stats.opportunities_received, stats.campaigns_received) == (1, 1)
     assert wh.query("SELECT stage FROM core.opportunities")["stage"].tolist() == ["won"]
     assert wh.query("SELECT status FROM core.campaigns")["status"].tolist() == ["Completed"]
 
 
 def test_an_older_record_version_arriving_late_does_not_overwrite_the_newer(wh: Warehouse) -> None:
-    wh.load_reconciled("run-1", **batch(), **records(cases=[case_row("k1", "2025-03-01", status="Closed")]))
-    stats = wh.load_reconciled("run-2", **batch(), **records(cases=[case_row("k1", "2025-02-01", status="New")]))
+    wh.load_reconciled(LoadBatch("run-1", **batch(), **records(cases=[case_row("k1", "2025-03-01", status="Closed")])))
+    stats = wh.load_reconciled(
+        LoadBatch("run-2", **batch(), **records(cases=[case_row("k1", "2025-02-01", status="New")]))
+    )
     assert stats.cases_upserted == 0
     assert wh.query("SELECT status, source_updated_at FROM core.cases").iloc[0].tolist() == [
         "Closed",
@@ -91,16 +92,16 @@ def test_an_older_record_version_arriving_late_does_not_overwrite_the_newer(wh: 
 
 
 def test_an_older_record_version_still_follows_its_contact_to_a_new_golden_id(wh: Warehouse) -> None:
-    wh.load_reconciled("run-1", **batch(), **records(opportunities=[opportunity_row("o1", "2025-03-01")]))
+    wh.load_reconciled(LoadBatch("run-1", **batch(), **records(opportunities=[opportunity_row("o1", "2025-03-01")])))
     relinked = records(opportunities=[opportunity_row("o1", "2025-01-01", stage="old", golden_id="G7")])
-    wh.load_reconciled("run-2", **batch(), **relinked)
+    wh.load_reconciled(LoadBatch("run-2", **batch(), **relinked))
     assert wh.query("SELECT stage, golden_id FROM core.opportunities").iloc[0].tolist() == ["qualified", "G7"]
 
 
 def test_a_deleted_opportunity_is_kept_with_its_deleted_flag(wh: Warehouse) -> None:
-    wh.load_reconciled("run-1", **batch(), **records(opportunities=[opportunity_row("o1", "2025-01-01")]))
+    wh.load_reconciled(LoadBatch("run-1", **batch(), **records(opportunities=[opportunity_row("o1", "2025-01-01")])))
     wh.load_reconciled(
-        "run-2", **batch(), **records(opportunities=[opportunity_row("o1", "2025-02-01", is_deleted=True)])
+        LoadBatch("run-2", **batch(), **records(opportunities=[opportunity_row("o1", "2025-02-01", is_deleted=True)]))
     )
     assert wh.query("SELECT is_deleted FROM core.opportunities")["is_deleted"].tolist() == [True]
 
@@ -109,11 +110,11 @@ def test_a_deleted_opportunity_is_kept_with_its_deleted_flag(wh: Warehouse) -> N
 
 
 def test_rerunning_a_load_leaves_every_core_and_mart_table_identical(wh: Warehouse) -> None:
-    wh.load_reconciled("run-1", **full_batch())
-    wh.load_reconciled("run-2", **full_batch(city="Utrecht", updated="2025-02-01"))
+    wh.load_reconciled(LoadBatch("run-1", **full_batch()))
+    wh.load_reconciled(LoadBatch("run-2", **full_batch(city="Utrecht", updated="2025-02-01")))
     before = all_checksums(wh)
     audit_rows = len(wh.query("SELECT * FROM audit.load_audit"))
-    stats = wh.load_reconciled("run-2", **full_batch(city="Utrecht", updated="2025-02-01"))
+    stats = wh.load_reconciled(LoadBatch("run-2", **full_batch(city="Utrecht", updated="2025-02-01")))
     assert all_checksums(wh) == before
     changed = {k: v for k, v in stats.counts().items() if v and not k.endswith("_received")}
     assert changed == {}  # conflicts too: an identical conflict is kept as first recorded (issue 12)
@@ -124,8 +125,9 @@ CHILD = """
 import sys
 sys.path[:0] = [{helpers!r}]
 import pandas as pd
-from wh_helpers import standard_batch, records, opportunity_row, case_row, campaign_row
-from crmhub.warehouse import Warehouse
+from pathlib import Path
+from wh_helpers import standard_batch, records, opportunity_row, case_row, campaign_row, pause_after_file
+from crmhub.warehouse import LoadBatch, Warehouse
 frames = {{
     **standard_batch(city="Rotterdam", updated="2025-03-01"),
     **records(opportunities=[opportunity_row("o1", "2025-03-01", stage="won")],
@@ -133,35 +135,38 @@ frames = {{
               campaigns=[campaign_row("c1", "2025-03-01", status="Completed")]),
 }}
 with Warehouse.from_url({url!r}) as wh:
-    wh.load_reconciled("run-killed", **frames, merges=[{{"winner_golden_id": "G1", "loser_golden_id": "G2"}}])
+    pause_after_file(wh, {sql_file!r}, Path({marker!r}))
+    merges = [{{"winner_golden_id": "G1", "loser_golden_id": "G2"}}]
+    wh.load_reconciled(LoadBatch("run-killed", **frames, merges=merges))
 """
 
 
-@pytest.mark.parametrize("step", ["golden", "records", "conflicts"])
+#: Points inside the load transaction where the kill test stops the load: after these SQL files.
+KILL_AFTER = {"golden": "golden_open", "records": "campaigns_upsert", "conflicts": "conflicts_insert"}
+
+
+@pytest.mark.parametrize("step", list(KILL_AFTER))
 def test_a_load_killed_mid_transaction_leaves_the_warehouse_as_before(url: str, step: str, tmp_path: Path) -> None:
     with Warehouse.from_url(url) as wh:
         wh.migrate()
-        wh.load_reconciled("run-1", **full_batch())
+        wh.load_reconciled(LoadBatch("run-1", **full_batch()))
         before = all_checksums(wh)
     marker = tmp_path / "paused"
-    env = {**os.environ, PAUSE_ENV: step, PAUSE_FILE_ENV: str(marker)}
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE.parents[1] / "plugins"), env.get("PYTHONPATH", "")])
-    child = subprocess.Popen([sys.executable, "-c", CHILD.format(helpers=str(HERE), url=url)], env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert child.poll() is None, "the load finished or failed before reaching its checkpoint"
-            assert time.monotonic() < deadline, "the load never reached its checkpoint"
-            time.sleep(0.05)
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.wait(timeout=30)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HERE.parents[1] / "plugins"), os.environ.get("PYTHONPATH", "")]),
+    }
+    code = CHILD.format(helpers=str(HERE), url=url, sql_file=KILL_AFTER[step], marker=str(marker))
+    child = subprocess.Popen([sys.executable, "-c", code], env=env)
+    wait_then_kill(child, marker, timeout=60)
     assert child.returncode == -signal.SIGKILL
     with Warehouse.from_url(url) as wh:
         assert all_checksums(wh) == before
         assert "run-killed" not in wh.query("SELECT run_id FROM audit.load_audit")["run_id"].tolist()
         # nothing half-done blocks the next load
-        assert wh.load_reconciled("run-2", **full_batch(city="Delft", updated="2025-04-01")).golden_opened == 1
+        assert (
+            wh.load_reconciled(LoadBatch("run-2", **full_batch(city="Delft", updated="2025-04-01"))).golden_opened == 1
+        )
 
 
 # -- one current version -----------------------------------------------------------------------------
@@ -169,7 +174,7 @@ def test_a_load_killed_mid_transaction_leaves_the_warehouse_as_before(url: str, 
 
 def test_a_second_current_version_is_refused(wh: Warehouse) -> None:
     """PostgreSQL refuses it with a partial unique index; DuckDB has none, so the loader's check does."""
-    wh.load_reconciled("run-1", **batch(golden=[golden_row("G1")]))
+    wh.load_reconciled(LoadBatch("run-1", **batch(golden=[golden_row("G1")])))
     duplicate = (
         "INSERT INTO core.golden_contacts (golden_id, source_updated_at, is_deleted, change_hash, valid_from, "
         "valid_to, is_current, loaded_run_id, loaded_at) VALUES ('G1', :t, FALSE, 'x', :t, NULL, TRUE, 'bad', :t)"
@@ -182,16 +187,16 @@ def test_a_second_current_version_is_refused(wh: Warehouse) -> None:
         return
     wh.engine.execute(duplicate, {"t": ts("2025-05-01")})
     with pytest.raises(LoadIntegrityError, match="more than one current"):
-        wh.load_reconciled("run-2", **batch(golden=[golden_row("G1", "2025-06-01", city="Delft")]))
+        wh.load_reconciled(LoadBatch("run-2", **batch(golden=[golden_row("G1", "2025-06-01", city="Delft")])))
 
 
 # -- business-time validity, late-arriving data, backfill -----------------------------------------------
 
 
 def test_late_arriving_state_lands_between_the_versions_it_falls_between(wh: Warehouse) -> None:
-    wh.load_reconciled("run-1", **batch(golden=[golden_row("G1", "2025-01-01", city="Amsterdam")]))
-    wh.load_reconciled("run-2", **batch(golden=[golden_row("G1", "2025-03-01", city="Delft")]))
-    stats = wh.load_reconciled("run-3", **batch(golden=[golden_row("G1", "2025-02-01", city="Utrecht")]))
+    wh.load_reconciled(LoadBatch("run-1", **batch(golden=[golden_row("G1", "2025-01-01", city="Amsterdam")])))
+    wh.load_reconciled(LoadBatch("run-2", **batch(golden=[golden_row("G1", "2025-03-01", city="Delft")])))
+    stats = wh.load_reconciled(LoadBatch("run-3", **batch(golden=[golden_row("G1", "2025-02-01", city="Utrecht")])))
     assert (stats.golden_closed, stats.golden_opened) == (1, 1)
     history = versions(wh, "G1")
     assert [(v["city"], v["valid_from"], v["valid_to"], v["is_current"]) for v in history] == [
@@ -202,8 +207,8 @@ def test_late_arriving_state_lands_between_the_versions_it_falls_between(wh: War
 
 
 def test_a_state_older_than_all_history_is_prepended(wh: Warehouse) -> None:
-    wh.load_reconciled("run-1", **batch(golden=[golden_row("G1", "2025-03-01", city="Delft")]))
-    wh.load_reconciled("run-2", **batch(golden=[golden_row("G1", "2025-01-01", city="Leiden")]))
+    wh.load_reconciled(LoadBatch("run-1", **batch(golden=[golden_row("G1", "2025-03-01", city="Delft")])))
+    wh.load_reconciled(LoadBatch("run-2", **batch(golden=[golden_row("G1", "2025-01-01", city="Leiden")])))
     history = versions(wh, "G1")
     assert [(v["city"], v["valid_from"], v["valid_to"]) for v in history] == [
         ("Leiden", ts("2025-01-01"), ts("2025-03-01")),
@@ -212,8 +217,8 @@ def test_a_state_older_than_all_history_is_prepended(wh: Warehouse) -> None:
 
 
 def test_a_correction_at_the_same_business_time_restates_that_version(wh: Warehouse) -> None:
-    wh.load_reconciled("run-1", **batch(golden=[golden_row("G1", "2025-01-01", city="Amsterdam")]))
-    stats = wh.load_reconciled("run-2", **batch(golden=[golden_row("G1", "2025-01-01", city="Amstelveen")]))
+    wh.load_reconciled(LoadBatch("run-1", **batch(golden=[golden_row("G1", "2025-01-01", city="Amsterdam")])))
+    stats = wh.load_reconciled(LoadBatch("run-2", **batch(golden=[golden_row("G1", "2025-01-01", city="Amstelveen")])))
     assert (stats.golden_restated, stats.golden_opened) == (1, 0)
     assert [(v["city"], v["is_current"]) for v in versions(wh, "G1")] == [("Amstelveen", True)]
 
@@ -253,7 +258,7 @@ def test_backfilling_old_intervals_after_newer_ones_gives_the_in_order_history(u
         with Warehouse.from_url(url) as wh:
             wh.migrate()
             for name in order:
-                wh.load_reconciled(f"load-{name}", **interval_batch(name))
+                wh.load_reconciled(LoadBatch(f"load-{name}", **interval_batch(name)))
             results.append(checksums(wh, compared))
             if order == orders[0]:
                 g2 = versions(wh, "G2")
@@ -267,7 +272,7 @@ def test_backfilling_old_intervals_after_newer_ones_gives_the_in_order_history(u
 def test_any_load_order_of_distinct_states_gives_the_same_golden_history(wh: Warehouse, order: tuple) -> None:
     for name in order:
         updated, city = INTERVALS[name]["G1"]
-        wh.load_reconciled(f"load-{name}", **batch(golden=[golden_row("G1", updated, city=city)]))
+        wh.load_reconciled(LoadBatch(f"load-{name}", **batch(golden=[golden_row("G1", updated, city=city)])))
     assert [(v["city"], v["valid_from"], v["is_current"]) for v in versions(wh, "G1")] == [
         ("Amsterdam", ts("2025-01-10"), False),
         ("Utrecht", ts("2025-02-10"), False),
@@ -279,10 +284,10 @@ def test_any_load_order_of_distinct_states_gives_the_same_golden_history(wh: War
 
 
 def test_a_delete_closes_the_version_and_opens_a_deleted_one_and_a_comeback_opens_another(wh: Warehouse) -> None:
-    wh.load_reconciled("run-1", **batch(golden=[golden_row("G1", "2025-01-01")]))
-    wh.load_reconciled("run-2", **batch(golden=[golden_row("G1", "2025-02-01", is_deleted=True)]))
+    wh.load_reconciled(LoadBatch("run-1", **batch(golden=[golden_row("G1", "2025-01-01")])))
+    wh.load_reconciled(LoadBatch("run-2", **batch(golden=[golden_row("G1", "2025-02-01", is_deleted=True)])))
     assert wh.table_counts()["mart.customer_360"] == 0
-    wh.load_reconciled("run-3", **batch(golden=[golden_row("G1", "2025-03-01")]))
+    wh.load_reconciled(LoadBatch("run-3", **batch(golden=[golden_row("G1", "2025-03-01")])))
     assert [(v["is_deleted"], v["valid_from"], v["valid_to"]) for v in versions(wh, "G1")] == [
         (False, ts("2025-01-01"), ts("2025-02-01")),
         (True, ts("2025-02-01"), ts("2025-03-01")),
@@ -295,7 +300,7 @@ def test_a_delete_closes_the_version_and_opens_a_deleted_one_and_a_comeback_open
 
 
 def test_a_golden_merge_closes_the_losers_version_naming_the_winner(wh: Warehouse) -> None:
-    wh.load_reconciled("run-1", **standard_batch())
+    wh.load_reconciled(LoadBatch("run-1", **standard_batch()))
     merged = batch(
         golden=[golden_row("G1", "2025-02-01", city="Utrecht")],
         xref=[
@@ -304,7 +309,7 @@ def test_a_golden_merge_closes_the_losers_version_naming_the_winner(wh: Warehous
         ],
     )
     merge_events = [{"event": "merge", "into_golden_id": "G1", "from_golden_id": "G2", "records": 2}]
-    stats = wh.load_reconciled("run-2", **merged, merges=merge_events)
+    stats = wh.load_reconciled(LoadBatch("run-2", **merged, merges=merge_events))
     assert stats.golden_merged == 1
     assert versions(wh, "G2") == [
         {
@@ -318,18 +323,22 @@ def test_a_golden_merge_closes_the_losers_version_naming_the_winner(wh: Warehous
     ]
     assert wh.query("SELECT golden_id FROM mart.customer_360")["golden_id"].tolist() == ["G1"]
     before = all_checksums(wh)
-    wh.load_reconciled("run-2", **merged, merges=merge_events)
+    wh.load_reconciled(LoadBatch("run-2", **merged, merges=merge_events))
     assert all_checksums(wh) == before
 
 
 def test_an_undone_merge_brings_the_loser_back_as_a_new_current_version(wh: Warehouse) -> None:
-    wh.load_reconciled("run-1", **standard_batch())
+    wh.load_reconciled(LoadBatch("run-1", **standard_batch()))
     wh.load_reconciled(
-        "run-2",
-        **batch(golden=[golden_row("G1", "2025-02-01")]),
-        merges=[{"winner_golden_id": "G1", "loser_golden_id": "G2"}],
+        LoadBatch(
+            "run-2",
+            **batch(golden=[golden_row("G1", "2025-02-01")]),
+            merges=[{"winner_golden_id": "G1", "loser_golden_id": "G2"}],
+        )
     )
-    wh.load_reconciled("run-3", **batch(golden=[golden_row("G1", "2025-02-01"), golden_row("G2", "2025-01-01")]))
+    wh.load_reconciled(
+        LoadBatch("run-3", **batch(golden=[golden_row("G1", "2025-02-01"), golden_row("G2", "2025-01-01")]))
+    )
     assert [(v["valid_from"], v["valid_to"], v["merged_into_golden_id"]) for v in versions(wh, "G2")] == [
         (ts("2025-01-01"), ts("2025-02-01"), "G1"),
         (ts("2025-02-01"), None, None),
@@ -345,28 +354,32 @@ def xref_frame(rows: list[dict]) -> pd.DataFrame:
 def test_source_merges_and_deletes_show_in_the_xref_history(wh: Warehouse) -> None:
     link = {"source": "hubspot", "match_rule": "email", "match_key": "e1"}
     wh.load_reconciled(
-        "run-1",
-        **{
-            **batch(golden=[golden_row("G1"), golden_row("G2")]),
-            "xref": xref_frame(
-                [{**link, "source_id": "101", "golden_id": "G1"}, {**link, "source_id": "102", "golden_id": "G2"}]
-            ),
-        },
+        LoadBatch(
+            "run-1",
+            **{
+                **batch(golden=[golden_row("G1"), golden_row("G2")]),
+                "xref": xref_frame(
+                    [{**link, "source_id": "101", "golden_id": "G1"}, {**link, "source_id": "102", "golden_id": "G2"}]
+                ),
+            },
+        )
     )
     # HubSpot merged 102 into 101 and deleted 103 (never seen before): reconcile links the loser to the winner
     wh.load_reconciled(
-        "run-2",
-        **{
-            **batch(golden=[golden_row("G1", "2025-02-01")]),
-            "xref": xref_frame(
-                [
-                    {**link, "source_id": "101", "golden_id": "G1"},
-                    {**link, "source_id": "102", "golden_id": "G1", "merged_into_source_id": "101"},
-                    {**link, "source_id": "103", "golden_id": "G1", "is_deleted": True},
-                ]
-            ),
-        },
-        merges=[{"winner_golden_id": "G1", "loser_golden_id": "G2"}],
+        LoadBatch(
+            "run-2",
+            **{
+                **batch(golden=[golden_row("G1", "2025-02-01")]),
+                "xref": xref_frame(
+                    [
+                        {**link, "source_id": "101", "golden_id": "G1"},
+                        {**link, "source_id": "102", "golden_id": "G1", "merged_into_source_id": "101"},
+                        {**link, "source_id": "103", "golden_id": "G1", "is_deleted": True},
+                    ]
+                ),
+            },
+            merges=[{"winner_golden_id": "G1", "loser_golden_id": "G2"}],
+        )
     )
     history = wh.query(
         "SELECT source_id, golden_id, is_current, is_deleted, merged_into_source_id FROM core.contact_xref "

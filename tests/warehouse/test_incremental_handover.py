@@ -26,7 +26,7 @@ from wh_helpers import (
 
 from crmhub.model import CAMPAIGN_COLUMNS, CONFLICT_COLUMNS, GOLDEN_COLUMNS, LINEAGE_COLUMNS
 from crmhub.stages import reconcile as stage
-from crmhub.warehouse import Warehouse
+from crmhub.warehouse import LoadBatch, Warehouse
 from crmhub.warehouse.delta import LoadState, plan_load
 from crmhub.warehouse.load import StaleHandover
 from crmhub.warehouse.tables import (
@@ -245,16 +245,18 @@ def test_a_load_in_between_makes_the_handover_stale(wh: Warehouse, tmp_path: Pat
     state = stage.load_state(wh, files)
     plan = plan_load({n: files.path(n) for n in stage.HANDOVER_FILES}, state, wh.last_load())
     assert plan.mode == "incremental"
-    wh.load_reconciled("other", **{k: v for k, v in _frames(first_run()).items()})
+    wh.load_reconciled(LoadBatch("other", **{k: v for k, v in _frames(first_run()).items()}))
     before = checksums(wh, core_and_mart_tables())
     with pytest.raises(StaleHandover):
         wh.load_reconciled(
-            "run-2",
-            golden=plan.frames["golden"],
-            xref=plan.frames["xref"],
-            lineage=plan.frames["lineage"],
-            conflicts=plan.frames["conflicts"],
-            interactions=plan.frames["interactions_attached"],
+            LoadBatch(
+                "run-2",
+                golden=plan.frames["golden"],
+                xref=plan.frames["xref"],
+                lineage=plan.frames["lineage"],
+                conflicts=plan.frames["conflicts"],
+                interactions=plan.frames["interactions_attached"],
+            ),
             expect_last_load=plan.previous_load_id,
         )
     assert checksums(wh, core_and_mart_tables()) == before
@@ -263,7 +265,7 @@ def test_a_load_in_between_makes_the_handover_stale(wh: Warehouse, tmp_path: Pat
 
 def test_the_stage_falls_back_to_the_full_snapshot_when_its_state_is_stale(wh: Warehouse, tmp_path: Path) -> None:
     load_incremental(wh, tmp_path, "run-1", first_run())
-    wh.load_reconciled("elsewhere", **_frames(first_run()))  # a load the state does not know of
+    wh.load_reconciled(LoadBatch("elsewhere", **_frames(first_run())))  # a load the state does not know of
     result = load_incremental(wh, tmp_path, "run-2", second_run())
     assert result["handover"] == "full"
     assert result["handover_reason"] == "the warehouse's latest load is not the one the fingerprints describe"
@@ -278,7 +280,7 @@ def test_a_recreated_warehouse_is_not_mistaken_for_the_old_one(tmp_path: Path) -
     path.unlink()
     with Warehouse.from_url(f"duckdb://{path}") as wh:
         wh.migrate()
-        wh.load_reconciled("run-0", **_frames({**first_run(), "golden": [], "lineage": []}))
+        wh.load_reconciled(LoadBatch("run-0", **_frames({**first_run(), "golden": [], "lineage": []})))
         result = load_incremental(wh, tmp_path / "data", "run-2", second_run())
         assert result["handover"] == "full"
 

@@ -4,7 +4,6 @@ those: the pending fingerprints of a load still running are left alone."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from test_incremental_handover import first_run, second_run, write_run
+from wh_helpers import wait_then_kill
 
 from crmhub.stages import reconcile as stage
 from crmhub.warehouse import Warehouse
 from crmhub.warehouse.delta import STALE_AFTER_SECONDS, LoadState
-from crmhub.warehouse.load import PAUSE_ENV, PAUSE_FILE_ENV
 
 HERE = Path(__file__).resolve().parent
 
@@ -24,10 +23,12 @@ CHILD = """
 import sys
 sys.path.insert(0, {helpers!r})
 from test_incremental_handover import second_run, write_run
+from wh_helpers import pause_after_file
 from pathlib import Path
 from crmhub.stages import reconcile as stage
 from crmhub.warehouse import Warehouse
 with Warehouse.from_url({url!r}) as wh:
+    pause_after_file(wh, "golden_open", Path({marker!r}))
     stage.load(wh, write_run(Path({data!r}), "run-killed", second_run()), "run-killed")
 """
 
@@ -42,19 +43,13 @@ def state_of(wh: Warehouse, data: Path) -> LoadState:
 
 
 def kill_a_load_mid_transaction(url: str, data: Path, marker: Path) -> None:
-    env = {**os.environ, PAUSE_ENV: "golden", PAUSE_FILE_ENV: str(marker)}
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE.parents[1] / "plugins"), env.get("PYTHONPATH", "")])
-    code = CHILD.format(helpers=str(HERE), url=url, data=str(data))
-    child = subprocess.Popen([sys.executable, "-c", code], env=env)
-    try:
-        deadline = time.monotonic() + 90
-        while not marker.exists():
-            assert child.poll() is None, "the load finished or failed before reaching its checkpoint"
-            assert time.monotonic() < deadline, "the load never reached its checkpoint"
-            time.sleep(0.05)
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.wait(timeout=30)
+    """Run a stage load in a child that pauses inside the load transaction, and SIGKILL it there."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HERE.parents[1] / "plugins"), os.environ.get("PYTHONPATH", "")]),
+    }
+    code = CHILD.format(helpers=str(HERE), url=url, data=str(data), marker=str(marker))
+    wait_then_kill(subprocess.Popen([sys.executable, "-c", code], env=env), marker)
 
 
 def test_the_next_run_cleans_the_pending_fingerprints_of_a_killed_load(url: str, tmp_path: Path) -> None:

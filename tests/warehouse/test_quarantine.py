@@ -8,7 +8,7 @@ import pandas as pd
 from wh_helpers import standard_batch
 
 from crmhub.quality.quarantine import QUARANTINE_COLUMNS
-from crmhub.warehouse import Warehouse
+from crmhub.warehouse import LoadBatch, Warehouse
 
 RULE = "expect_column_values_to_be_in_set(channel)"
 
@@ -97,8 +97,8 @@ def test_nothing_held_back_stores_nothing(wh: Warehouse) -> None:
 
 
 def test_warehouse_gate_frames_after_a_clean_load(wh: Warehouse) -> None:
-    wh.load_reconciled("run-1", **standard_batch())
-    wh.load_reconciled("run-2", **standard_batch(city="Utrecht", updated="2025-03-01T00:00:00"))
+    wh.load_reconciled(LoadBatch("run-1", **standard_batch()))
+    wh.load_reconciled(LoadBatch("run-2", **standard_batch(city="Utrecht", updated="2025-03-01T00:00:00")))
     frames = wh.quality_check_frames("run-2")
     versions = frames["warehouse_current_versions"].set_index("golden_id")["current_versions"]
     assert versions.to_dict() == {"G1": 1, "G2": 1}
@@ -113,7 +113,7 @@ def test_warehouse_gate_frames_after_a_clean_load(wh: Warehouse) -> None:
 
 
 def test_warehouse_gate_frames_show_an_orphan_interaction_and_an_unaudited_load(wh: Warehouse) -> None:
-    wh.load_reconciled("run-1", **standard_batch())
+    wh.load_reconciled(LoadBatch("run-1", **standard_batch()))
     wh.engine.execute("UPDATE core.interactions SET golden_id = 'G404' WHERE source_id = 'm3'")
     frames = wh.quality_check_frames("run-1")
     contacts = frames["warehouse_interaction_contacts"].set_index("golden_id")
@@ -122,7 +122,7 @@ def test_warehouse_gate_frames_show_an_orphan_interaction_and_an_unaudited_load(
 
 
 def test_warehouse_gate_frames_show_cases_and_deals_without_a_known_contact(wh: Warehouse) -> None:
-    wh.load_reconciled("run-1", **standard_batch())
+    wh.load_reconciled(LoadBatch("run-1", **standard_batch()))
     case = (
         "INSERT INTO core.cases (source, source_id, golden_id, is_complaint, is_closed, created_at, "
         "source_updated_at, is_deleted, loaded_run_id, loaded_at) VALUES ('salesforce', :id, :golden, FALSE, "

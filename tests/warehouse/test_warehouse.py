@@ -7,9 +7,11 @@ import json
 import pandas as pd
 import pytest
 from wh_helpers import (
+    InjectedFailure,
     batch,
     checksums,
     current_counts,
+    fail_after_file,
     golden_row,
     interaction_row,
     raw_record,
@@ -17,11 +19,11 @@ from wh_helpers import (
     ts,
 )
 
-from crmhub.warehouse import STEPS, InjectedFailure, Warehouse, tables
+from crmhub.warehouse import LoadBatch, Warehouse, tables
 
 
 def _load(wh: Warehouse, run_id: str, frames: dict[str, pd.DataFrame], **kw):
-    return wh.load_reconciled(run_id, **frames, **kw)
+    return wh.load_reconciled(LoadBatch(run_id, **frames, **kw))
 
 
 def test_migrate_twice_is_harmless(wh: Warehouse) -> None:
@@ -162,7 +164,21 @@ def test_identical_rerun_changes_no_core_checksum(wh: Warehouse) -> None:
     ]
 
 
-@pytest.mark.parametrize("step", STEPS)
+#: One SQL file per load step (staging, golden, xref, interactions, records, lineage, conflicts,
+#: audit): the test fails the load right after it, inside the transaction.
+FAIL_AFTER = (
+    "golden_merge_close",
+    "golden_open",
+    "xref_open",
+    "interactions_insert",
+    "campaigns_upsert",
+    "lineage_insert",
+    "conflicts_insert",
+    "audit_insert",
+)
+
+
+@pytest.mark.parametrize("step", FAIL_AFTER)
 def test_failed_load_changes_nothing(wh: Warehouse, step: str) -> None:
     wh.land_raw(pd.DataFrame([raw_record("101", "2025-01-01", {"a": 1})]))
     _load(wh, "run-1", standard_batch())
@@ -170,8 +186,9 @@ def test_failed_load_changes_nothing(wh: Warehouse, step: str) -> None:
     changed = standard_batch(city="Rotterdam", updated="2025-03-01")
     changed["interactions"].loc[0, "text"] = "changed"
     changed["xref"].loc[0, "golden_id"] = "G2"
+    fail_after_file(wh, step)
     with pytest.raises(InjectedFailure):
-        _load(wh, "run-2", changed, fail_after=step)
+        _load(wh, "run-2", changed)
     assert checksums(wh) == before
     assert wh.table_counts()["core.golden_contacts"] == 2
     last = wh.query("SELECT run_id, status, error FROM audit.load_audit ORDER BY audit_id DESC LIMIT 1")
@@ -294,8 +311,6 @@ def test_bad_frames_are_rejected_before_anything_changes(wh: Warehouse) -> None:
     dup = batch(golden=[golden_row("G1"), golden_row("G1", city="Delft")])
     with pytest.raises(ValueError, match="golden: key"):
         _load(wh, "run-2", dup)
-    with pytest.raises(ValueError, match="fail_after"):
-        _load(wh, "run-2", standard_batch(), fail_after="nope")
     with pytest.raises(ValueError, match="outside the contract"):
         wh.land_raw(pd.DataFrame([{**raw_record("1", "2025-01-01", {}), "extra": 1}]))
     assert checksums(wh) == before

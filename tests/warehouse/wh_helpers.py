@@ -310,3 +310,64 @@ def stage_run(
     files.write("interactions", conform(frame, INTERACTION_COLUMNS))
     stage.match_and_survive(wh, load_rules(), files)
     return stage.load(wh, files, run_id)
+
+
+# -- faults injected from outside the loader (the load code has no test hooks) ----------------------
+
+
+class InjectedFailure(Exception):
+    """Raised by :func:`fail_after_file` to prove a failed load leaves no trace in core."""
+
+
+def fail_after_file(wh: Warehouse, name: str) -> None:
+    """Make ``wh``'s engine raise :class:`InjectedFailure` right after it first runs SQL file ``name``
+    (inside the load transaction); later calls run normally, so the failure audit is still written."""
+    engine = wh.engine
+    original = engine.run_file
+    fired = []
+
+    def run_file(file: str, params: Any = None) -> int:
+        result = original(file, params)
+        if file == name and not fired:
+            fired.append(file)
+            raise InjectedFailure(f"injected failure after {file!r}")
+        return result
+
+    engine.run_file = run_file  # type: ignore[method-assign]
+
+
+def pause_after_file(wh: Warehouse, name: str, marker: Path) -> None:
+    """Make ``wh``'s engine, right after it first runs SQL file ``name``, write ``marker`` and wait
+    inside the open load transaction until the process is killed (for SIGKILL tests in a child)."""
+    import os
+    import time
+
+    engine = wh.engine
+    original = engine.run_file
+
+    def run_file(file: str, params: Any = None) -> int:
+        result = original(file, params)
+        if file == name:
+            marker.write_text(str(os.getpid()), encoding="utf-8")
+            while True:
+                time.sleep(0.1)
+        return result
+
+    engine.run_file = run_file  # type: ignore[method-assign]
+
+
+def wait_then_kill(child: Any, marker: Path, timeout: float = 90) -> None:
+    """Wait until the child process paused by :func:`pause_after_file` wrote ``marker``, then SIGKILL it."""
+    import os
+    import signal
+    import time
+
+    try:
+        deadline = time.monotonic() + timeout
+        while not marker.exists():
+            assert child.poll() is None, "the load finished or failed before reaching its checkpoint"
+            assert time.monotonic() < deadline, "the load never reached its checkpoint"
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)

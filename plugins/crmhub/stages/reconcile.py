@@ -608,7 +608,9 @@ def _load_frames(
     expect_last_load: str | None,
     by_key: bool,
 ) -> Any:
-    return warehouse.load_reconciled(
+    from crmhub.warehouse.load import LoadBatch
+
+    batch = LoadBatch(
         run_id,
         golden=frames["golden"],
         xref=frames["xref"],
@@ -619,9 +621,8 @@ def _load_frames(
         cases=frames["cases_attached"],
         campaigns=frames["campaigns"],
         merges=merges,
-        expect_last_load=expect_last_load,
-        by_key=by_key,
     )
+    return warehouse.load_reconciled(batch, expect_last_load=expect_last_load, by_key=by_key)
 
 
 #: An incremental handover at most this share of the snapshot probes core by key (see load.py).

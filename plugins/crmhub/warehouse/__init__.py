@@ -6,14 +6,13 @@ Select the engine by URL: ``duckdb:///abs/path.duckdb`` or ``postgresql://user@h
 
 from crmhub.warehouse.api import Warehouse, connect_warehouse
 from crmhub.warehouse.engine import WarehouseLockedError
-from crmhub.warehouse.load import STEPS, InjectedFailure, LoadIntegrityError, LoadStats
+from crmhub.warehouse.load import LoadBatch, LoadIntegrityError, LoadStats
 from crmhub.warehouse.tables import RAW_COLUMNS
 from crmhub.warehouse.url import WarehouseUrl, parse_url
 
 __all__ = [
     "RAW_COLUMNS",
-    "STEPS",
-    "InjectedFailure",
+    "LoadBatch",
     "LoadIntegrityError",
     "LoadStats",
     "Warehouse",

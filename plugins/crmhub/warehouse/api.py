@@ -14,7 +14,7 @@ import pandas as pd
 from crmhub.model import XREF_COLUMNS, conform
 from crmhub.warehouse import frames, load, raw, sqlfiles, tables
 from crmhub.warehouse.engine import Engine, open_engine
-from crmhub.warehouse.load import LoadStats
+from crmhub.warehouse.load import LoadBatch, LoadStats
 from crmhub.warehouse.url import WarehouseUrl, default_url, parse_url
 
 MIGRATE_LOCK = "crmhub.warehouse.migrate"
@@ -104,43 +104,10 @@ class Warehouse:
         return conform(pd.DataFrame(data, columns=names), XREF_COLUMNS)
 
     def load_reconciled(
-        self,
-        run_id: str,
-        golden: pd.DataFrame,
-        xref: pd.DataFrame,
-        lineage: pd.DataFrame,
-        conflicts: pd.DataFrame,
-        interactions: pd.DataFrame,
-        *,
-        opportunities: pd.DataFrame | None = None,
-        cases: pd.DataFrame | None = None,
-        campaigns: pd.DataFrame | None = None,
-        merges: pd.DataFrame | list[dict[str, Any]] | None = None,
-        fail_after: str | None = None,
-        expect_last_load: str | None = None,
-        by_key: bool = False,
+        self, batch: LoadBatch, *, expect_last_load: str | None = None, by_key: bool = False
     ) -> LoadStats:
-        """Load one reconcile run atomically (see :mod:`crmhub.warehouse.load`).
-
-        ``opportunities``/``cases`` carry the contact's ``golden_id``; ``merges`` are reconcile's merge
-        events (or ``winner_golden_id``/``loser_golden_id`` rows): each loser's current version closes.
-        """
-        return load.load_reconciled(
-            self.engine,
-            run_id,
-            golden,
-            xref,
-            lineage,
-            conflicts,
-            interactions,
-            opportunities=opportunities,
-            cases=cases,
-            campaigns=campaigns,
-            merges=merges,
-            fail_after=fail_after,
-            expect_last_load=expect_last_load,
-            by_key=by_key,
-        )
+        """Load one reconcile run's frames atomically (see :mod:`crmhub.warehouse.load`)."""
+        return load.load_reconciled(self.engine, batch, expect_last_load=expect_last_load, by_key=by_key)
 
     def last_load(self) -> dict[str, Any] | None:
         """The latest successful reconcile load (``load_id``) and erasures run since (``erasures_since``)."""

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import time
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -25,17 +23,7 @@ from crmhub.warehouse import frames, tables
 from crmhub.warehouse.engine import Engine
 from crmhub.warehouse.sqlfiles import has_load_file, load_statements
 
-#: Load steps in order; ``fail_after`` names one of them.
-STEPS: tuple[str, ...] = ("stage", "golden", "xref", "interactions", "records", "lineage", "conflicts", "audit")
 LOAD_LOCK = "crmhub.warehouse.load"
-#: Test hook for kill tests: at the step named in ``PAUSE_ENV`` the load writes the file named in
-#: ``PAUSE_FILE_ENV`` and then waits (inside its open transaction) until the process is killed.
-PAUSE_ENV = "CRMHUB_LOAD_PAUSE_AT"
-PAUSE_FILE_ENV = "CRMHUB_LOAD_PAUSE_FILE"
-
-
-class InjectedFailure(CrmHubError):
-    """Raised by the ``fail_after`` test hook to prove a failed load leaves no trace in core."""
 
 
 class LoadIntegrityError(CrmHubError):
@@ -51,6 +39,27 @@ class StaleHandover(CrmHubError):
 
     Raised under the load lock before anything changed; the caller hands over the full snapshot.
     """
+
+
+@dataclass(frozen=True, eq=False)
+class LoadBatch:
+    """One reconcile run as the loader takes it: the frames (whole or only what changed) and the run id.
+
+    ``opportunities``/``cases`` carry the contact's ``golden_id``; ``merges`` are reconcile's golden
+    events (``merges.json``) or ``winner_golden_id``/``loser_golden_id`` rows: each loser's current
+    version closes (see :func:`merges_frame`). ``None`` frames are empty.
+    """
+
+    run_id: str
+    golden: pd.DataFrame | None = None
+    xref: pd.DataFrame | None = None
+    lineage: pd.DataFrame | None = None
+    conflicts: pd.DataFrame | None = None
+    interactions: pd.DataFrame | None = None
+    opportunities: pd.DataFrame | None = None
+    cases: pd.DataFrame | None = None
+    campaigns: pd.DataFrame | None = None
+    merges: pd.DataFrame | list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -96,8 +105,13 @@ def newest_per_key(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     return ordered.drop_duplicates(key, keep="last").drop(columns="_t").reset_index(drop=True)
 
 
+def _frame(frame: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
+    """``frame``, or an empty one with ``columns`` for a run without it."""
+    return pd.DataFrame(columns=columns) if frame is None else frame
+
+
 def _records(frame: pd.DataFrame | None, columns: list[str], name: str, required: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame(columns=columns) if frame is None else frame
+    frame = _frame(frame, columns)
     key = ["source", "source_id"]
     return frames.prepare(newest_per_key(frame, key), columns, name=name, required=required, key=key)
 
@@ -146,81 +160,63 @@ def merges_frame(merges: pd.DataFrame | list[dict] | None) -> pd.DataFrame:
     return frames.prepare(frame, tables.MERGE_COLUMNS, name="merges", required=tables.MERGE_COLUMNS)
 
 
-def prepare_frames(
-    golden: pd.DataFrame,
-    xref: pd.DataFrame,
-    lineage: pd.DataFrame,
-    conflicts: pd.DataFrame,
-    interactions: pd.DataFrame,
-    *,
-    opportunities: pd.DataFrame | None = None,
-    cases: pd.DataFrame | None = None,
-    campaigns: pd.DataFrame | None = None,
-    merges: pd.DataFrame | list[dict] | None = None,
-) -> dict[str, pd.DataFrame]:
+def prepare_frames(batch: LoadBatch) -> dict[str, pd.DataFrame]:
     """Validate and type every frame before the transaction opens (bad input fails early)."""
     g = frames.prepare(
-        golden, GOLDEN_COLUMNS, name="golden", required=["golden_id", "source_updated_at"], key=["golden_id"]
+        _frame(batch.golden, GOLDEN_COLUMNS),
+        GOLDEN_COLUMNS,
+        name="golden",
+        required=["golden_id", "source_updated_at"],
+        key=["golden_id"],
     )
     g["change_hash"] = frames.change_hash(g, tables.GOLDEN_HASHED)
     return {
         "staging.golden_contacts": g,
         "staging.contact_xref": frames.prepare(
-            xref,
+            _frame(batch.xref, tables.LOAD_XREF_COLUMNS),
             tables.LOAD_XREF_COLUMNS,
             name="xref",
             required=["source", "source_id", "golden_id"],
             key=["source", "source_id"],
         ),
         "staging.interactions": frames.prepare(
-            interactions,
+            _frame(batch.interactions, tables.LOAD_INTERACTION_COLUMNS),
             tables.LOAD_INTERACTION_COLUMNS,
             name="interactions",
             required=["source", "source_id", "occurred_at"],
             key=["source", "source_id"],
         ),
         "staging.golden_lineage": frames.prepare(
-            lineage,
+            _frame(batch.lineage, LINEAGE_COLUMNS),
             LINEAGE_COLUMNS,
             name="lineage",
             required=["golden_id", "attribute"],
             key=["golden_id", "attribute"],
         ),
         "staging.golden_conflicts": frames.prepare(
-            conflicts, CONFLICT_COLUMNS, name="conflicts", required=["golden_id", "attribute"]
+            _frame(batch.conflicts, CONFLICT_COLUMNS),
+            CONFLICT_COLUMNS,
+            name="conflicts",
+            required=["golden_id", "attribute"],
         ),
-        "staging.golden_merges": merges_frame(merges),
+        "staging.golden_merges": merges_frame(batch.merges),
         "staging.opportunities": _records(
-            opportunities,
+            batch.opportunities,
             tables.LOAD_OPPORTUNITY_COLUMNS,
             "opportunities",
             ["source", "source_id", "source_updated_at"],
         ),
         "staging.cases": _records(
-            cases, tables.LOAD_CASE_COLUMNS, "cases", ["source", "source_id", "created_at", "source_updated_at"]
+            batch.cases, tables.LOAD_CASE_COLUMNS, "cases", ["source", "source_id", "created_at", "source_updated_at"]
         ),
         "staging.campaigns": _records(
-            campaigns, CAMPAIGN_COLUMNS, "campaigns", ["source", "source_id", "name", "source_updated_at"]
+            batch.campaigns, CAMPAIGN_COLUMNS, "campaigns", ["source", "source_id", "name", "source_updated_at"]
         ),
     }
 
 
 def load_reconciled(
-    engine: Engine,
-    run_id: str,
-    golden: pd.DataFrame,
-    xref: pd.DataFrame,
-    lineage: pd.DataFrame,
-    conflicts: pd.DataFrame,
-    interactions: pd.DataFrame,
-    *,
-    opportunities: pd.DataFrame | None = None,
-    cases: pd.DataFrame | None = None,
-    campaigns: pd.DataFrame | None = None,
-    merges: pd.DataFrame | list[dict] | None = None,
-    fail_after: str | None = None,
-    expect_last_load: str | None = None,
-    by_key: bool = False,
+    engine: Engine, batch: LoadBatch, *, expect_last_load: str | None = None, by_key: bool = False
 ) -> LoadStats:
     """Apply one reconcile run atomically; on any error nothing in raw/staging/core changes.
 
@@ -231,30 +227,12 @@ def load_reconciled(
     it. A failed attempt is still recorded in ``audit.load_audit`` (in its own transaction, after
     the rollback) so operators see it.
     """
-    if fail_after is not None and fail_after not in STEPS:
-        raise ValueError(f"fail_after must be one of {STEPS}, not {fail_after!r}")
+    run_id = batch.run_id
     if not run_id:
         raise ValueError("run_id is required")
     started = datetime.now(UTC)
-    staged = prepare_frames(
-        golden,
-        xref,
-        lineage,
-        conflicts,
-        interactions,
-        opportunities=opportunities,
-        cases=cases,
-        campaigns=campaigns,
-        merges=merges,
-    )
+    staged = prepare_frames(batch)
     params = {"run_id": run_id, "loaded_at": started}
-
-    def checkpoint(step: str) -> None:
-        if step == fail_after:
-            raise InjectedFailure(f"injected failure after step {step!r}")
-        if os.environ.get(PAUSE_ENV) == step:
-            _pause_for_kill()
-
     try:
         with engine.transaction():
             engine.run_file("lock", {"lock_name": LOAD_LOCK})
@@ -270,7 +248,6 @@ def load_reconciled(
             for table, frame in staged.items():
                 if len(frame):  # staging was just emptied; an empty COPY (and its ANALYZE) adds nothing
                     engine.stage(table, frame)
-            checkpoint("stage")
             golden_merged = engine.run_file("golden_merge_close")
             golden_closed = golden_restated = golden_opened = 0
             if staged["staging.golden_merges"]["event"].eq("split").any():
@@ -284,24 +261,18 @@ def load_reconciled(
                 golden_restated + restated,
                 golden_opened + opened,
             )
-            checkpoint("golden")
             xref_closed = engine.run_file("xref_close", params)
             xref_opened = engine.run_file("xref_open", params)
             _check_one_current(engine)
-            checkpoint("xref")
             interactions_updated = engine.run_file(_variant(engine, "interactions_update", by_key), params)
             interactions_inserted = engine.run_file("interactions_insert", params)
-            checkpoint("interactions")
             opportunities_upserted = engine.run_file("opportunities_upsert", params)
             cases_upserted = engine.run_file("cases_upsert", params)
             campaigns_upserted = engine.run_file("campaigns_upsert", params)
-            checkpoint("records")
             lineage_deleted = engine.run_file(_variant(engine, "lineage_delete", by_key))
             lineage_inserted = engine.run_file("lineage_insert", params)
-            checkpoint("lineage")
             conflicts_deleted = engine.run_file("conflicts_delete", params)
             conflicts_inserted = engine.run_file("conflicts_insert", params)
-            checkpoint("conflicts")
             engine.run_file("staging_clear")
             stats = LoadStats(
                 run_id=run_id,
@@ -329,7 +300,6 @@ def load_reconciled(
             )
             _audit(engine, run_id, started, "success", stats.counts(), None)
             stats = replace(stats, load_id=last_load(engine)["load_id"])  # type: ignore[index]
-            checkpoint("audit")
     except StaleHandover:
         raise
     except Exception as exc:
@@ -366,16 +336,6 @@ def _place_golden(engine: Engine, params: dict[str, Any]) -> tuple[int, int, int
 def _variant(engine: Engine, name: str, by_key: bool) -> str:
     """``<name>_by_key`` when asked for and written for this engine, else ``name``."""
     return f"{name}_by_key" if by_key and has_load_file(f"{name}_by_key", engine.dialect) else name
-
-
-def _pause_for_kill() -> None:
-    """Signal the waiting test and hold the open transaction until this process is killed."""
-    marker = os.environ.get(PAUSE_FILE_ENV)
-    if marker:
-        with open(marker, "w", encoding="utf-8") as fh:
-            fh.write(str(os.getpid()))
-    while True:
-        time.sleep(0.1)
 
 
 def _check_one_current(engine: Engine) -> None:
