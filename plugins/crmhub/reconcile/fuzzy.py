@@ -39,18 +39,15 @@ from crmhub.reconcile.normalize import _map_unique, fold_text
 
 #: Name levels that say "not the same person" and so forbid clustering the two records together.
 CONFLICT_NAME_LEVELS: frozenset[str] = frozenset({"same_last", "different"})
-#: With a trained model, a name level is a cannot-link when the model weighs it at or below this many
-#: bits: the data, not an assumption, says the level means "another person" (households in CRM data:
-#: ``same_last`` at one address; in FEBRL, where a first name is often replaced, it is not).
-CANNOT_LINK_BITS = -2.0
 
 
 def conflict_name_levels(config: FuzzyConfig) -> frozenset[str]:
-    """The name levels that forbid clustering two records together under ``config``."""
-    if config.model is None:
-        return CONFLICT_NAME_LEVELS
-    weights = config.model.weights().get("name", {})
-    return frozenset(level for level, w in weights.items() if level != "missing" and w <= CANNOT_LINK_BITS)
+    """The name levels that forbid clustering two records together (``matching.fuzzy.cannot_link``).
+
+    A domain rule, not a learned weight: a trained model cannot tell a household (same family name and
+    address, another first name) from one person without labels, so the guard stays explicit.
+    """
+    return frozenset(config.cannot_link) if config.cannot_link is not None else CONFLICT_NAME_LEVELS
 
 
 #: Columns of the scored-pairs frame (record positions, levels, score, explanation).
@@ -641,7 +638,7 @@ def tf_adjustment(feat: Features, levels: pd.DataFrame, model: Any) -> np.ndarra
             log_freq[np.asarray([v == "" for v in vocab.tolist()], dtype=bool)] = 0.0  # no value: no rarity
             bits += log_freq[feat[code_key][left[applies]]]
         reference = model.u_bits(comparison, tf_levels[0])
-        total[applies] = np.clip(reference - bits, -TF_CLIP, TF_CLIP)
+        total[applies] += np.clip(reference - bits, -TF_CLIP, TF_CLIP)
     return total
 
 

@@ -153,6 +153,9 @@ class FuzzyConfig:
     #: term-frequency adjustments) replace ``weights``, and the comparisons are the model's.
     model: Any = None
     model_file: str | None = None
+    #: Name levels that forbid clustering two records together (None: ``same_last`` and ``different``,
+    #: the household guard).
+    cannot_link: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,8 @@ _TOP_KEYS = {"version", "sources", "phone_regions", "countries", "matching", "at
 _ATTRIBUTE_KEYS = {"rule", "sources", "valid_beats_invalid", "trust_decay"}
 _DECAY_KEYS = {"half_life_days", "trust"}
 _MATCHING_KEYS = {"rules", "max_records_per_key", "blocklist", "use_default_blocklist", "fuzzy"}
-_FUZZY_KEYS = {"enabled", "link", "review", "max_block_size", "handle_name", "weights", "model"}
+_FUZZY_KEYS = {"enabled", "link", "review", "max_block_size", "handle_name", "weights", "model", "cannot_link"}
+_NAME_LEVELS = ("exact", "close", "initial", "similar_first", "partial", "same_first", "same_last", "different")
 
 
 class _Reader:
@@ -248,7 +249,20 @@ def _parse_fuzzy(r: _Reader, raw: Any) -> FuzzyConfig:
         weights=weights,
         model=model,
         model_file=str(model_file) if model_file else None,
+        cannot_link=_cannot_link(r, spec.get("cannot_link")),
     )
+
+
+def _cannot_link(r: _Reader, value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    levels = r.string_list(value, "matching.fuzzy.cannot_link", non_empty=False)
+    for i, level in enumerate(levels):
+        if level not in _NAME_LEVELS:
+            raise r.fail(
+                f"matching.fuzzy.cannot_link[{i}]", f"unknown name level {level!r}; one of: {', '.join(_NAME_LEVELS)}"
+            )
+    return tuple(levels)
 
 
 def _model_path(r: _Reader, value: Any) -> Path:

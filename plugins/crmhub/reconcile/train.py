@@ -88,7 +88,7 @@ def _tf_tables(feat: dict[str, Any], min_count: int) -> tuple[dict[str, dict[str
         counts = np.bincount(codes, minlength=len(feat[vocab_key]))
         keep = np.flatnonzero(counts >= min_count)
         vocab = feat[vocab_key]
-        tables[name] = {str(vocab[i]): round(counts[i] / present, 8) for i in keep.tolist() if vocab[i] != ""}
+        tables[name] = {str(vocab[i]): round(float(counts[i] / present), 8) for i in keep.tolist() if vocab[i] != ""}
         floors[name] = max(min_count - 1, 1) / 2 / present
     return tables, floors
 
@@ -160,7 +160,7 @@ def train(
     decisions: pd.DataFrame | None = None,
     target_precision: float = 0.99,
     random_pairs: int = 1_000_000,
-    min_count: int = 5,
+    min_count: int = 10,
     max_iterations: int = 50,
     seed: int = 1,
     trained_on: str = "",
@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--previous-xref", help="the last run's xref, so the diff shows golden id moves")
     parser.add_argument("--target-precision", type=float, default=0.99)
     parser.add_argument("--random-pairs", type=int, default=1_000_000)
-    parser.add_argument("--min-count", type=int, default=5, help="values rarer than this are not stored")
+    parser.add_argument("--min-count", type=int, default=10, help="values rarer than this are not stored")
     parser.add_argument("--diff-out", help="write every golden change the new model causes to this CSV")
     parser.add_argument("--write", action="store_true", help="replace the model file (default: dry run)")
     args = parser.parse_args(argv)
