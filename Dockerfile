@@ -1,8 +1,9 @@
-# One image for every Airflow service and the sandbox, built from the project's lock file.
+# The hub's image (target `hub`, the default for every Airflow service), built from the project's lock file,
+# and the sandbox's (target `sandbox`: the hub plus the developer tools in tools/, which the hub image leaves out).
 # It holds everything a machine needs (DAGs, plugins, include/ with config and SQL): no bind mounts are
 # needed, so the same image runs on any number of machines. docker-compose.dev.yml mounts the working
 # tree over these folders for development.
-FROM python:3.11-slim-bookworm
+FROM python:3.11-slim-bookworm AS hub
 
 ARG AIRFLOW_UID=50000
 
@@ -36,3 +37,11 @@ RUN chown -R "${AIRFLOW_UID}:0" /opt/crmhub/plugins /opt/crmhub/include /opt/crm
 
 USER ${AIRFLOW_UID}
 ENTRYPOINT ["/usr/bin/dumb-init", "--"]
+
+# The fake vendor APIs and the data generator (crmhub_dev): only the compose profile "sandbox" runs them.
+FROM hub AS sandbox
+ARG AIRFLOW_UID=50000
+USER root
+COPY tools /opt/crmhub/tools
+RUN pip install --no-cache-dir --no-deps -e . && chown -R "${AIRFLOW_UID}:0" /opt/crmhub/tools
+USER ${AIRFLOW_UID}

@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from crmhub_dev.sandbox.datagen import DEFAULT_ANCHOR, generate
-from crmhub_dev.sandbox.server import SandboxServer
 
 from crmhub.connectors.base import Connector, Window
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.rate_limit_store import ENV_VAR, RedisRateLimitStore
+from crmhub_dev.sandbox.datagen import DEFAULT_ANCHOR, generate
+from crmhub_dev.sandbox.server import SandboxServer
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,8 @@ def _hubspot_settings(requests_: int, per_seconds: float) -> Any:
 
 
 def _hubspot(sandbox: SandboxServer) -> Connector:
-    from crmhub_dev.sandbox.hubspot import DEFAULT_TOKEN
-
     from crmhub.connectors.hubspot import HubSpotConnector
+    from crmhub_dev.sandbox.hubspot import DEFAULT_TOKEN
 
     options = {"page_size": 10}
     return HubSpotConnector.connect(
@@ -78,9 +77,8 @@ def _hootsuite_settings(requests_: int, per_seconds: float) -> Any:
 
 
 def _hootsuite(sandbox: SandboxServer) -> Connector:
-    from crmhub_dev.sandbox.hootsuite import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-
     from crmhub.connectors.hootsuite import HootsuiteConnector
+    from crmhub_dev.sandbox.hootsuite import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
     credentials = Credentials(
         login=DEFAULT_CLIENT_ID, password=DEFAULT_CLIENT_SECRET, extra={"organization_id": sandbox.data.organization_id}

@@ -10,8 +10,8 @@ import requests
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.hootsuite import HootsuiteConnector
 from crmhub.connectors.hubspot import HubSpotConnector
-from crmhub.sandbox import datagen, hootsuite, hubspot
-from crmhub.sandbox.server import SandboxServer
+from crmhub_dev.sandbox import datagen, hootsuite, hubspot
+from crmhub_dev.sandbox.server import SandboxServer
 
 ANCHOR = datagen.DEFAULT_ANCHOR
 

@@ -15,11 +15,11 @@ from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.dynamics import DynamicsConnector
 from crmhub.connectors.timestamps import parse_timestamp
 from crmhub.errors import SourceDataError
-from crmhub.sandbox import datagen
-from crmhub.sandbox.dynamics import DynamicsSettings
-from crmhub.sandbox.server import SandboxServer
 from crmhub.stages.ingest import ingest, pull_window
 from crmhub.warehouse import Warehouse
+from crmhub_dev.sandbox import datagen
+from crmhub_dev.sandbox.dynamics import DynamicsSettings
+from crmhub_dev.sandbox.server import SandboxServer
 
 ANCHOR = datagen.DEFAULT_ANCHOR
 PAGE_SIZE = 7

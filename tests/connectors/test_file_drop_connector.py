@@ -12,10 +12,10 @@ import pytest
 from crmhub.connectors.base import Window
 from crmhub.connectors.file_drop import FileDropConnector, OptionsError
 from crmhub.model import CONTACT_COLUMNS
-from crmhub.sandbox import datagen
-from crmhub.sandbox.legacy_files import HEADER, SOURCE_OPTIONS, write_drop
 from crmhub.stages.ingest import ingest
 from crmhub.warehouse.api import Warehouse
+from crmhub_dev.sandbox import datagen
+from crmhub_dev.sandbox.legacy_files import HEADER, SOURCE_OPTIONS, write_drop
 
 ANCHOR = datagen.DEFAULT_ANCHOR
 WINDOW = Window(None, ANCHOR)

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from crmhub.sandbox import datagen
-from crmhub.sandbox.legacy_files import FILE_KINDS, HEADER, write_drop
+from crmhub_dev.sandbox import datagen
+from crmhub_dev.sandbox.legacy_files import FILE_KINDS, HEADER, write_drop
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ def test_expired_tokens_are_renewed_during_a_pull(sandbox):
 
     from crmhub.connectors.credentials import Credentials
     from crmhub.connectors.oauth import OAuthTokenProvider
-    from crmhub.sandbox import datagen, hootsuite
+    from crmhub_dev.sandbox import datagen, hootsuite
 
     clock = iter(range(0, 10_000, 4000))  # every call jumps past the token's one-hour lifetime
     provider = OAuthTokenProvider(

@@ -13,9 +13,9 @@ from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.hootsuite import HootsuiteConnector
 from crmhub.errors import SourceDataError
 from crmhub.model import CAMPAIGN_COLUMNS
-from crmhub.sandbox import datagen, hootsuite
 from crmhub.stages.ingest import ingest
 from crmhub.warehouse.api import Warehouse
+from crmhub_dev.sandbox import datagen, hootsuite
 
 from .conftest import ANCHOR
 

@@ -17,9 +17,9 @@ from crmhub.connectors.http import RetryPolicy
 from crmhub.connectors.hubspot import HubSpotConnector
 from crmhub.connectors.timestamps import parse_timestamp
 from crmhub.errors import SourceDataError
-from crmhub.sandbox import hubspot
 from crmhub.stages.ingest import ingest
 from crmhub.warehouse.api import Warehouse
+from crmhub_dev.sandbox import hubspot
 
 from .conftest import ANCHOR
 

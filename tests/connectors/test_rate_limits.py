@@ -8,8 +8,8 @@ from crmhub.connectors.base import Window
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import RateLimit
 from crmhub.connectors.hubspot import HubSpotConnector
-from crmhub.sandbox import hubspot
-from crmhub.sandbox.server import SandboxServer
+from crmhub_dev.sandbox import hubspot
+from crmhub_dev.sandbox.server import SandboxServer
 
 
 def test_rate_limit_has_room_until_the_window_is_full() -> None:

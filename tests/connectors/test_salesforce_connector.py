@@ -15,11 +15,11 @@ from crmhub.connectors.salesforce import SalesforceConnector
 from crmhub.connectors.timestamps import parse_timestamp
 from crmhub.errors import SourceDataError
 from crmhub.model import CAMPAIGN_COLUMNS, CASE_COLUMNS, CONTACT_COLUMNS, OPPORTUNITY_COLUMNS
-from crmhub.sandbox import datagen
-from crmhub.sandbox.salesforce import DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, SalesforceSettings
-from crmhub.sandbox.server import SandboxServer
 from crmhub.stages.ingest import ingest
 from crmhub.warehouse import Warehouse
+from crmhub_dev.sandbox import datagen
+from crmhub_dev.sandbox.salesforce import DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, SalesforceSettings
+from crmhub_dev.sandbox.server import SandboxServer
 
 ANCHOR = datagen.DEFAULT_ANCHOR
 FULL = Window(None, ANCHOR)

@@ -29,8 +29,8 @@ try:  # the sandbox moves to tools/crmhub_dev
     from crmhub_dev.sandbox import hubspot
     from crmhub_dev.sandbox.server import SandboxServer
 except ImportError:  # pragma: no cover - before the move
-    from crmhub.sandbox import hubspot
-    from crmhub.sandbox.server import SandboxServer
+    from crmhub_dev.sandbox import hubspot
+    from crmhub_dev.sandbox.server import SandboxServer
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 DEAD_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connection refused at once
@@ -83,7 +83,7 @@ def hubspot_anchor() -> Any:
     try:
         from crmhub_dev.sandbox.datagen import DEFAULT_ANCHOR
     except ImportError:  # pragma: no cover - before the move
-        from crmhub.sandbox.datagen import DEFAULT_ANCHOR
+        from crmhub_dev.sandbox.datagen import DEFAULT_ANCHOR
     return DEFAULT_ANCHOR
 
 

@@ -14,10 +14,10 @@ from crmhub.connectors.http import RetryPolicy
 from crmhub.connectors.sprout import SproutConnector
 from crmhub.errors import SourceDataError
 from crmhub.model import CAMPAIGN_COLUMNS, CONTACT_COLUMNS, INTERACTION_COLUMNS
-from crmhub.sandbox import datagen, sprout
-from crmhub.sandbox.server import SandboxServer
 from crmhub.stages.ingest import ingest
 from crmhub.warehouse.api import Warehouse
+from crmhub_dev.sandbox import datagen, sprout
+from crmhub_dev.sandbox.server import SandboxServer
 
 ANCHOR = datagen.DEFAULT_ANCHOR
 FULL = Window(None, ANCHOR)

@@ -12,8 +12,8 @@ from crmhub.connectors.base import Window
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.hubspot import HubSpotConnector
 from crmhub.errors import SourceDataError
-from crmhub.sandbox import hubspot
-from crmhub.sandbox.server import SandboxServer
+from crmhub_dev.sandbox import hubspot
+from crmhub_dev.sandbox.server import SandboxServer
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,9 @@ from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.hootsuite import HootsuiteConnector
 from crmhub.errors import SourceDataError
 from crmhub.orchestration.hooks import ROTATED_TOKEN_VARIABLE, SourceHook, VariableTokenStore
-from crmhub.sandbox import datagen, hootsuite
 from crmhub.stages.ingest import ingest
 from crmhub.warehouse.api import Warehouse
+from crmhub_dev.sandbox import datagen, hootsuite
 
 from .conftest import ANCHOR
 

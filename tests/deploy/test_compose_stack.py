@@ -260,11 +260,11 @@ def test_sandbox_is_behind_a_profile_and_nothing_else_needs_it():
 
 
 def test_sandbox_command_parses_with_the_real_cli():
-    from crmhub.sandbox.__main__ import DEFAULT_PORTS
-    from crmhub.sandbox.__main__ import build_parser as sandbox_parser
+    from crmhub_dev.sandbox.__main__ import DEFAULT_PORTS
+    from crmhub_dev.sandbox.__main__ import build_parser as sandbox_parser
 
     sandbox = SERVICES["sandbox"]["command"]
-    assert sandbox[:3] == ["python", "-m", "crmhub.sandbox"]
+    assert sandbox[:3] == ["python", "-m", "crmhub_dev.sandbox"]
     args = sandbox_parser().parse_args(sandbox[3:])
     assert (args.host, args.tls, args.seed) == ("0.0.0.0", True, 42), shlex.join(sandbox)
     assert dict(args.port) == DEFAULT_PORTS
@@ -279,9 +279,9 @@ def test_sandbox_connections_carry_the_sandbox_credentials_whatever_env_says(tmp
     from airflow.secrets.local_filesystem import load_connections_dict
 
     from crmhub.config import load_sources
-    from crmhub.sandbox.__main__ import DEFAULT_PORTS
-    from crmhub.sandbox.datagen import generate
-    from crmhub.sandbox.vendors import vendor
+    from crmhub_dev.sandbox.__main__ import DEFAULT_PORTS
+    from crmhub_dev.sandbox.datagen import generate
+    from crmhub_dev.sandbox.vendors import vendor
 
     script = _script("sandbox-connections")
     code = script.split("<<'PY'\n", 1)[1].split("\nPY\n", 1)[0]
@@ -350,3 +350,14 @@ def test_compose_plugin_is_not_assumed():
                 text=True,
             )
             assert config.returncode == 0, config.stderr
+
+
+def test_the_hub_image_leaves_the_developer_tools_out_and_only_the_sandbox_services_have_them() -> None:
+    stages = re.split(r"(?m)^FROM ", DOCKERFILE)[1:]
+    hub = next(s for s in stages if s.split()[2:3] == ["hub"])
+    sandbox = next(s for s in stages if s.split()[2:3] == ["sandbox"])
+    assert "tools" not in re.findall(r"(?m)^COPY (\S+)", hub)
+    assert re.search(r"(?m)^COPY tools ", sandbox)
+    for name, service in SERVICES.items():
+        target = (service.get("build") or {}).get("target")
+        assert target == ("sandbox" if "sandbox" in service.get("profiles", []) else "hub"), name

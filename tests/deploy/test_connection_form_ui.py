@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from crmhub.devtools.localrun import local_airflow
 from crmhub.paths import PROJECT_DIR
+from crmhub_dev.localrun import local_airflow
 
 pytestmark = pytest.mark.airflow
 ARTIFACTS = PROJECT_DIR / "artifacts" / "ui"

@@ -42,7 +42,7 @@ def test_ui_binds_loopback_unless_told_otherwise():
     assert build_parser().parse_args(["ui", "--host", "0.0.0.0"]).host == "0.0.0.0"
     make = subprocess.run(["make", "-n", "ui"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
     assert "crmhub ui --host 127.0.0.1" in make.stdout
-    source = (PACKAGE_DIR / "devtools" / "commands.py").read_text(encoding="utf-8")
+    source = (PROJECT_DIR / "tools" / "crmhub_dev" / "dev_commands.py").read_text(encoding="utf-8")
     assert '"AIRFLOW__API__HOST": args.host' in source  # what `airflow standalone`'s api-server binds
 
 

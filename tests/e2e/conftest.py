@@ -15,10 +15,10 @@ import psycopg
 import pytest
 
 from crmhub.config import load_sources
-from crmhub.devtools.localrun import LocalAirflow, local_airflow, prepare_file_drops, run_pipeline, sandbox_connections
-from crmhub.sandbox import datagen, hubspot
-from crmhub.sandbox.server import SandboxServer
-from crmhub.sandbox.sprout import SproutSettings
+from crmhub_dev.localrun import LocalAirflow, local_airflow, prepare_file_drops, run_pipeline, sandbox_connections
+from crmhub_dev.sandbox import datagen, hubspot
+from crmhub_dev.sandbox.server import SandboxServer
+from crmhub_dev.sandbox.sprout import SproutSettings
 
 LOGICAL_DATE = "2026-11-02"  # its data interval ends after the sandbox anchor (2026-11-01)
 ADMIN_URL = os.environ.get("CRMHUB_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -167,7 +167,7 @@ def test_quality_results_are_stored_for_every_stage(pipeline_run):
 
 
 def test_rerunning_the_same_interval_leaves_the_warehouse_unchanged(pipeline_run):
-    from crmhub.devtools.localrun import run_pipeline
+    from crmhub_dev.localrun import run_pipeline
 
     with Warehouse.from_url(pipeline_run.warehouse_url) as warehouse:
         before = {table: warehouse.checksum(table) for table in CORE_AND_MART}

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from crmhub.sandbox import datagen
-from crmhub.sandbox.server import SandboxServer
 from crmhub.warehouse import Warehouse
+from crmhub_dev.sandbox import datagen
+from crmhub_dev.sandbox.server import SandboxServer
 
 from .conftest import LOGICAL_DATE, make_airflow
 

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
-from crmhub.devtools import localrun
-from crmhub.devtools.demo import progress_printer
-from crmhub.devtools.localrun import LocalAirflow, parse_console_log, split_task_output
 from crmhub.orchestration import defaults
 from crmhub.paths import PROJECT_DIR
+from crmhub_dev import localrun
+from crmhub_dev.demo import progress_printer
+from crmhub_dev.localrun import LocalAirflow, parse_console_log, split_task_output
 
 OUTPUT = """\
 2026-12-07T19:00:09.916305Z [info     ] [DAG TEST] starting task_id=extract_messages map_index=-1 [airflow.sdk.definitions.dag] loc=dag.py:1501

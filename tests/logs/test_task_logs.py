@@ -20,15 +20,15 @@ from pathlib import Path
 import pytest
 
 from crmhub.config import load_sources
-from crmhub.devtools.localrun import (
+from crmhub_dev.localrun import (
     LocalAirflow,
     local_airflow,
     now_logical_date,
     sandbox_connections,
     split_task_output,
 )
-from crmhub.sandbox import datagen
-from crmhub.sandbox.server import SandboxServer
+from crmhub_dev.sandbox import datagen
+from crmhub_dev.sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.airflow
 

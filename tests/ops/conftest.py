@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from crmhub.config import load_sources
-from crmhub.devtools.localrun import LocalAirflow, local_airflow, sandbox_connections
-from crmhub.sandbox import datagen, hubspot
-from crmhub.sandbox.server import SandboxServer
+from crmhub_dev.localrun import LocalAirflow, local_airflow, sandbox_connections
+from crmhub_dev.sandbox import datagen, hubspot
+from crmhub_dev.sandbox.server import SandboxServer
 
 PEOPLE = 40
 SEED = 7

@@ -15,11 +15,11 @@ from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.file_drop import FileDropConnector
 from crmhub.connectors.hubspot import HubSpotConnector
 from crmhub.reconcile.rules import load_rules
-from crmhub.sandbox import hubspot
-from crmhub.sandbox.legacy_files import SOURCE_OPTIONS, write_drop
 from crmhub.stages import reconcile as stage
 from crmhub.stages.ingest import ingest, pull_window
 from crmhub.warehouse import Warehouse
+from crmhub_dev.sandbox import hubspot
+from crmhub_dev.sandbox.legacy_files import SOURCE_OPTIONS, write_drop
 
 NOW = datetime.now(UTC)
 LEGACY = Path("drop") / "legacy"

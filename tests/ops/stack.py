@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from crmhub.devtools.localrun import LocalAirflow
+from crmhub_dev.localrun import LocalAirflow
 
 T = TypeVar("T")
 SERVICES: dict[str, list[str]] = {

@@ -21,8 +21,8 @@ import psycopg
 import pytest
 
 from crmhub.config import load_sources
-from crmhub.devtools.localrun import local_airflow, sandbox_connections
 from crmhub.paths import PROJECT_DIR
+from crmhub_dev.localrun import local_airflow, sandbox_connections
 
 from .conftest import new_sandbox
 from .helpers import alerts_connection, sandbox_personal_values, webhook_server

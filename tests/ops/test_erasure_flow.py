@@ -12,16 +12,16 @@ import certifi
 import pytest
 import requests
 
-from crmhub.devtools.localrun import sandbox_connections
 from crmhub.ops import erasure_requests
 from crmhub.ops.erasure_flow import delete_at_vendors, erase_from_hub
 from crmhub.ops.identifiers import norm_phone
 from crmhub.ops.proof import ErasureNotProven
 from crmhub.orchestration.hooks import SourceHook
-from crmhub.sandbox import datagen
-from crmhub.sandbox.hubspot import DEFAULT_TOKEN
-from crmhub.sandbox.server import SandboxServer
 from crmhub.warehouse import Warehouse
+from crmhub_dev.localrun import sandbox_connections
+from crmhub_dev.sandbox import datagen
+from crmhub_dev.sandbox.hubspot import DEFAULT_TOKEN
+from crmhub_dev.sandbox.server import SandboxServer
 
 from .conftest import PEOPLE, SEED
 from .erasure_setup import LEGACY, fill_hub, hub_sources, person_in, source_id

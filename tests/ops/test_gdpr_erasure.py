@@ -12,12 +12,12 @@ import certifi
 import pytest
 import requests
 
-from crmhub.devtools.localrun import local_airflow, prepare_file_drops, run_pipeline, sandbox_connections
 from crmhub.ops import erasure_requests
-from crmhub.sandbox import datagen, hubspot
-from crmhub.sandbox.hubspot import DEFAULT_TOKEN
-from crmhub.sandbox.server import SandboxServer
 from crmhub.warehouse import Warehouse
+from crmhub_dev.localrun import local_airflow, prepare_file_drops, run_pipeline, sandbox_connections
+from crmhub_dev.sandbox import datagen, hubspot
+from crmhub_dev.sandbox.hubspot import DEFAULT_TOKEN
+from crmhub_dev.sandbox.server import SandboxServer
 
 from .conftest import PEOPLE, SEED
 from .helpers import find_in_files, find_in_warehouse, person_values

@@ -19,11 +19,11 @@ from crmhub.connectors.file_drop import MANIFEST
 from crmhub.connectors.hubspot import HubSpotConnector
 from crmhub.ops.retention import prune_drop_files
 from crmhub.reconcile.rules import load_rules
-from crmhub.sandbox import datagen, hubspot
-from crmhub.sandbox.legacy_files import write_drop
 from crmhub.stages import reconcile as stage
 from crmhub.stages.ingest import ingest, pull_window
 from crmhub.warehouse import Warehouse
+from crmhub_dev.sandbox import datagen, hubspot
+from crmhub_dev.sandbox.legacy_files import write_drop
 
 from .erasure_setup import LEGACY, hub_sources
 

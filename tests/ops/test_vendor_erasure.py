@@ -15,11 +15,11 @@ from hubspot.crm.contacts.exceptions import NotFoundException
 from crmhub.config import load_sources
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.hubspot import HubSpotConnector
-from crmhub.devtools.localrun import sandbox_connections
 from crmhub.ops.erasure_flow import FAILED, NO_API, NOT_SUPPORTED, request_deletion, request_deletions
 from crmhub.orchestration.hooks import SourceHook
-from crmhub.sandbox.hubspot import DEFAULT_TOKEN
-from crmhub.sandbox.server import SandboxServer
+from crmhub_dev.localrun import sandbox_connections
+from crmhub_dev.sandbox.hubspot import DEFAULT_TOKEN
+from crmhub_dev.sandbox.server import SandboxServer
 
 from .conftest import new_sandbox
 

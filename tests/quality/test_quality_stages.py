@@ -24,12 +24,12 @@ from crmhub.quality.gates import validate as gx_validate
 from crmhub.quality.quarantine import apply_quarantine
 from crmhub.quality.raw import validate_raw
 from crmhub.reconcile.rules import load_rules
-from crmhub.sandbox import datagen
-from crmhub.sandbox.hootsuite import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from crmhub.sandbox.server import SandboxServer
 from crmhub.stages import reconcile as stage
 from crmhub.stages.ingest import ingest, pull_window
 from crmhub.warehouse import Warehouse
+from crmhub_dev.sandbox import datagen
+from crmhub_dev.sandbox.hootsuite import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from crmhub_dev.sandbox.server import SandboxServer
 
 UNTIL = datetime(2026, 11, 2, 2, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from crmhub.sandbox.datagen import generate
+from crmhub_dev.sandbox.datagen import generate
 
 
 def test_same_seed_gives_identical_data_and_other_seed_differs() -> None:

@@ -9,15 +9,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from crmhub.sandbox import datagen
-from crmhub.sandbox.dynamics import (
+from crmhub_dev.sandbox import datagen
+from crmhub_dev.sandbox.dynamics import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_RESOURCE,
     DEFAULT_TENANT_ID,
     DynamicsSettings,
 )
-from crmhub.sandbox.server import SandboxServer
+from crmhub_dev.sandbox.server import SandboxServer
 
 CONTACTS = "/api/data/v9.2/contacts"
 

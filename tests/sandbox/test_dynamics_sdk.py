@@ -18,8 +18,8 @@ from azure.core.credentials import AccessToken
 from PowerPlatform.Dataverse.client import DataverseClient
 from PowerPlatform.Dataverse.core.errors import HttpError
 
-from crmhub.sandbox.dynamics import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID
-from crmhub.sandbox.server import SandboxServer
+from crmhub_dev.sandbox.dynamics import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID
+from crmhub_dev.sandbox.server import SandboxServer
 
 
 class SandboxClientSecretCredential:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from crmhub.sandbox import SandboxServer
-from crmhub.sandbox.datagen import generate
-from crmhub.sandbox.hubspot import DEFAULT_TOKEN
+from crmhub_dev.sandbox import SandboxServer
+from crmhub_dev.sandbox.datagen import generate
+from crmhub_dev.sandbox.hubspot import DEFAULT_TOKEN
 
 HUBSPOT_HEADERS = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
 MESSAGE_WINDOW = {"startTime": "2026-09-01T00:00:00Z", "endTime": "2026-09-29T00:00:00Z", "limit": 5}
@@ -93,7 +93,7 @@ def test_ground_truth_endpoint_serves_the_generated_truth(sandbox: SandboxServer
 
 def test_cli_writes_the_ground_truth_of_a_seed(tmp_path: Path) -> None:
     out = tmp_path / "truth.json"
-    subprocess.run([sys.executable, "-m", "crmhub.sandbox", "ground-truth", "--seed", "3", "--people", "30",
+    subprocess.run([sys.executable, "-m", "crmhub_dev.sandbox", "ground-truth", "--seed", "3", "--people", "30",
                     "--out", str(out)], check=True, cwd=Path(__file__).parents[2] / "plugins")  # fmt: skip
     assert json.loads(out.read_text(encoding="utf-8")) == json.loads(json.dumps(generate(3, 30).ground_truth))
 
@@ -109,7 +109,7 @@ def _free_port() -> int:
 def test_cli_serve_answers_until_terminated_and_logs_no_query_strings(tmp_path: Path) -> None:
     hubspot_port, hootsuite_port = _free_port(), _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crmhub.sandbox", "serve", "--hubspot-port", str(hubspot_port),
+        [sys.executable, "-m", "crmhub_dev.sandbox", "serve", "--hubspot-port", str(hubspot_port),
          "--hootsuite-port", str(hootsuite_port), "--people", "20", "--rate-limit", "50/10",
          "--ground-truth", str(tmp_path / "gt.json")],
         cwd=Path(__file__).parents[2] / "plugins", stderr=subprocess.PIPE, text=True,

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from crmhub.sandbox import HootsuiteSettings, SandboxServer
-from crmhub.sandbox.hootsuite import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from crmhub_dev.sandbox import HootsuiteSettings, SandboxServer
+from crmhub_dev.sandbox.hootsuite import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 CLIENT_AUTH = (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
 

@@ -9,8 +9,8 @@ import pytest
 import requests
 from hubspot import HubSpot
 
-from crmhub.sandbox import HubSpotSettings, SandboxServer
-from crmhub.sandbox.hubspot import DEFAULT_TOKEN
+from crmhub_dev.sandbox import HubSpotSettings, SandboxServer
+from crmhub_dev.sandbox.hubspot import DEFAULT_TOKEN
 
 CONTACTS = "/crm/v3/objects/contacts"
 HUBSPOT_HEADERS = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}

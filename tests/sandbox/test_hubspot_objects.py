@@ -11,9 +11,9 @@ import requests
 from hubspot import HubSpot
 
 from crmhub.connectors.timestamps import parse_timestamp
-from crmhub.sandbox import SandboxServer
-from crmhub.sandbox.datagen import DEFAULT_ANCHOR
-from crmhub.sandbox.hubspot import DEFAULT_TOKEN
+from crmhub_dev.sandbox import SandboxServer
+from crmhub_dev.sandbox.datagen import DEFAULT_ANCHOR
+from crmhub_dev.sandbox.hubspot import DEFAULT_TOKEN
 
 HEADERS = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
 
@@ -163,7 +163,7 @@ def test_official_sdk_reads_deals_with_their_contacts(sandbox: SandboxServer) ->
 
 
 def test_generated_deals_notes_and_merges_belong_to_the_right_people() -> None:
-    from crmhub.sandbox.datagen import generate
+    from crmhub_dev.sandbox.datagen import generate
 
     data, again = generate(seed=9, people=120), generate(seed=9, people=120)
     assert (data.hubspot_deals, data.hubspot_notes, data.hubspot_merges) == (

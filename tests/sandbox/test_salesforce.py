@@ -13,15 +13,15 @@ import requests
 from simple_salesforce import Salesforce
 
 from crmhub.connectors.timestamps import parse_timestamp
-from crmhub.sandbox import datagen
-from crmhub.sandbox.datagen import generate
-from crmhub.sandbox.salesforce import (
+from crmhub_dev.sandbox import datagen
+from crmhub_dev.sandbox.datagen import generate
+from crmhub_dev.sandbox.salesforce import (
     DEFAULT_CONSUMER_KEY,
     DEFAULT_CONSUMER_SECRET,
     parse_soql,
     sf_id,
 )
-from crmhub.sandbox.server import SandboxServer
+from crmhub_dev.sandbox.server import SandboxServer
 
 API = "/services/data/v60.0"
 GRANT = {

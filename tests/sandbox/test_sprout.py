@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from crmhub.sandbox import SandboxServer, datagen, sprout
+from crmhub_dev.sandbox import SandboxServer, datagen, sprout
 
 AUTH = {"Authorization": f"Bearer {sprout.DEFAULT_TOKEN}"}
 CID = sprout.CUSTOMER_ID

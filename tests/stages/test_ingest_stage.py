@@ -11,10 +11,10 @@ from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import RetryPolicy
 from crmhub.connectors.hubspot import HubSpotConnector
 from crmhub.errors import SourceDataError
-from crmhub.sandbox import datagen, hubspot
-from crmhub.sandbox.server import SandboxServer
 from crmhub.stages.ingest import ingest, pull_window
 from crmhub.warehouse import Warehouse
+from crmhub_dev.sandbox import datagen, hubspot
+from crmhub_dev.sandbox.server import SandboxServer
 
 ANCHOR = datagen.DEFAULT_ANCHOR
 

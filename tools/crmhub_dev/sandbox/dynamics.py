@@ -34,8 +34,8 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from crmhub.sandbox import faults as sandbox_faults
-from crmhub.sandbox.datagen import (
+from crmhub_dev.sandbox import faults as sandbox_faults
+from crmhub_dev.sandbox.datagen import (
     DeriveContext,
     SandboxData,
     _address_line,
@@ -44,7 +44,7 @@ from crmhub.sandbox.datagen import (
     _typo,
     iso_s,
 )
-from crmhub.sandbox.faults import FaultState, SlidingWindow, install_sandbox_routes, log_request, new_id
+from crmhub_dev.sandbox.faults import FaultState, SlidingWindow, install_sandbox_routes, log_request, new_id
 
 DEFAULT_TENANT_ID = "4f1c8d2a-93b7-4e61-a0c5-7d2e9b3f6a18"
 DEFAULT_CLIENT_ID = "b7e3a9c1-52d4-4f8e-9a06-3c1d8e7f2b45"
@@ -133,7 +133,7 @@ def _name_parts(rng: Random, person: dict[str, Any], old: bool) -> tuple[str, st
 
 
 def _old_address(rng: Random) -> dict[str, Any]:
-    from crmhub.sandbox.datagen import CITIES, STREETS
+    from crmhub_dev.sandbox.datagen import CITIES, STREETS
 
     city, lo, hi, _area = rng.choice(CITIES)
     letters = "ABDEGHJKLMNPRSTXZ"

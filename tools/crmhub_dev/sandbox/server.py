@@ -17,9 +17,9 @@ import requests
 import uvicorn
 from fastapi import FastAPI
 
-from crmhub.sandbox.datagen import SandboxData, generate
-from crmhub.sandbox.tls import SandboxTls, ensure_ca
-from crmhub.sandbox.vendors import api_vendors, vendor
+from crmhub_dev.sandbox.datagen import SandboxData, generate
+from crmhub_dev.sandbox.tls import SandboxTls, ensure_ca
+from crmhub_dev.sandbox.vendors import api_vendors, vendor
 
 HOST = "127.0.0.1"
 
@@ -74,8 +74,8 @@ class _ThreadedServer:
 class SandboxServer:
     """The fake vendors on 127.0.0.1 (or ``host``, e.g. 0.0.0.0 in a container), serving one data set.
 
-    ``vendors`` picks which to start (default: every API vendor in :data:`crmhub.sandbox.vendors.VENDORS`);
-    ``tls=True`` serves HTTPS with the project's own CA (:mod:`crmhub.sandbox.tls`), whose certificate
+    ``vendors`` picks which to start (default: every API vendor in :data:`crmhub_dev.sandbox.vendors.VENDORS`);
+    ``tls=True`` serves HTTPS with the project's own CA (:mod:`crmhub_dev.sandbox.tls`), whose certificate
     is ``sandbox.ca_bundle``.
 
     >>> with SandboxServer(seed=42, people=200) as sandbox:

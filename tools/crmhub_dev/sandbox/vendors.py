@@ -6,7 +6,7 @@ data generator must not import them):
 - ``app``: ``create_app(data, settings) -> FastAPI``, the fake vendor over the generated data;
 - ``settings``: the settings dataclass (credentials, limits, faults), built with no arguments by default;
 - ``derive``: optional ``derive(ctx) -> Any`` that makes the vendor's records from the generated people
-  (see :class:`crmhub.sandbox.datagen.DeriveContext`) and registers them in the ground truth;
+  (see :class:`crmhub_dev.sandbox.datagen.DeriveContext`) and registers them in the ground truth;
 - ``connection``: ``connection(url, data, ca_bundle) -> dict`` giving the Airflow Connection fields
   (``conn_type``, ``login``, ``password``, ``extra``) that reach this vendor in the sandbox.
 
@@ -42,38 +42,38 @@ VENDORS: dict[str, SandboxVendor] = {
     for vendor in (
         SandboxVendor(
             "hubspot",
-            app="crmhub.sandbox.hubspot:create_hubspot_app",
-            settings="crmhub.sandbox.hubspot:HubSpotSettings",
-            connection="crmhub.sandbox.hubspot:sandbox_connection",
+            app="crmhub_dev.sandbox.hubspot:create_hubspot_app",
+            settings="crmhub_dev.sandbox.hubspot:HubSpotSettings",
+            connection="crmhub_dev.sandbox.hubspot:sandbox_connection",
         ),
         SandboxVendor(
             "hootsuite",
-            app="crmhub.sandbox.hootsuite:create_hootsuite_app",
-            settings="crmhub.sandbox.hootsuite:HootsuiteSettings",
-            connection="crmhub.sandbox.hootsuite:sandbox_connection",
+            app="crmhub_dev.sandbox.hootsuite:create_hootsuite_app",
+            settings="crmhub_dev.sandbox.hootsuite:HootsuiteSettings",
+            connection="crmhub_dev.sandbox.hootsuite:sandbox_connection",
         ),
         SandboxVendor(
             "dynamics",
-            app="crmhub.sandbox.dynamics:create_dynamics_app",
-            settings="crmhub.sandbox.dynamics:DynamicsSettings",
-            connection="crmhub.sandbox.dynamics:sandbox_connection",
-            derive="crmhub.sandbox.dynamics:derive",
+            app="crmhub_dev.sandbox.dynamics:create_dynamics_app",
+            settings="crmhub_dev.sandbox.dynamics:DynamicsSettings",
+            connection="crmhub_dev.sandbox.dynamics:sandbox_connection",
+            derive="crmhub_dev.sandbox.dynamics:derive",
         ),
         SandboxVendor(
             "salesforce",
-            app="crmhub.sandbox.salesforce:create_salesforce_app",
-            settings="crmhub.sandbox.salesforce:SalesforceSettings",
-            connection="crmhub.sandbox.salesforce:sandbox_connection",
-            derive="crmhub.sandbox.salesforce:derive",
+            app="crmhub_dev.sandbox.salesforce:create_salesforce_app",
+            settings="crmhub_dev.sandbox.salesforce:SalesforceSettings",
+            connection="crmhub_dev.sandbox.salesforce:sandbox_connection",
+            derive="crmhub_dev.sandbox.salesforce:derive",
         ),
         SandboxVendor(
             "sprout",
-            app="crmhub.sandbox.sprout:create_sprout_app",
-            settings="crmhub.sandbox.sprout:SproutSettings",
-            connection="crmhub.sandbox.sprout:sandbox_connection",
-            derive="crmhub.sandbox.sprout:derive",
+            app="crmhub_dev.sandbox.sprout:create_sprout_app",
+            settings="crmhub_dev.sandbox.sprout:SproutSettings",
+            connection="crmhub_dev.sandbox.sprout:sandbox_connection",
+            derive="crmhub_dev.sandbox.sprout:derive",
         ),
-        SandboxVendor("legacy", app=None, derive="crmhub.sandbox.legacy_files:derive"),
+        SandboxVendor("legacy", app=None, derive="crmhub_dev.sandbox.legacy_files:derive"),
     )
 }
 

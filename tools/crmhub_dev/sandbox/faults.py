@@ -32,7 +32,7 @@ SERVER_ERROR_BODY = (
     "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n"
 )
 
-log = logging.getLogger("crmhub.sandbox")
+log = logging.getLogger("crmhub_dev.sandbox")
 
 
 class FaultState:

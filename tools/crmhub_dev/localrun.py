@@ -217,7 +217,7 @@ def prepare_file_drops(data: Any, data_dir: Path, sources: Mapping[str, SourceCo
 
     The file drop has no API to fake: its sandbox is files in the folder the source reads.
     """
-    from crmhub.sandbox.vendors import VENDORS
+    from crmhub_dev.sandbox.vendors import VENDORS
 
     written = []
     for source in (sources if sources is not None else load_sources()).values():

@@ -5,10 +5,10 @@ No machine here reaches the real vendors, and no demo should run against product
 speak the vendors' documented wire formats so connectors and official SDKs work against them unchanged.
 """
 
-from crmhub.sandbox.datagen import SandboxData, generate
-from crmhub.sandbox.hootsuite import HootsuiteSettings, create_hootsuite_app
-from crmhub.sandbox.hubspot import HubSpotSettings, create_hubspot_app
-from crmhub.sandbox.server import SandboxServer
+from crmhub_dev.sandbox.datagen import SandboxData, generate
+from crmhub_dev.sandbox.hootsuite import HootsuiteSettings, create_hootsuite_app
+from crmhub_dev.sandbox.hubspot import HubSpotSettings, create_hubspot_app
+from crmhub_dev.sandbox.server import SandboxServer
 
 __all__ = [
     "HootsuiteSettings",

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from crmhub.sandbox.datagen import CAMPAIGNS, DeriveContext, SandboxData, iso_s
+from crmhub_dev.sandbox.datagen import CAMPAIGNS, DeriveContext, SandboxData, iso_s
 
 DEFAULT_TOKEN = "sandbox-sprout-api-token"
 CUSTOMER_ID = 1870632
@@ -305,7 +305,7 @@ def _follower_history(ctx: DeriveContext) -> dict[int, list[tuple[str, int, int]
 def sprout_data(data: SandboxData) -> dict[str, Any]:
     """What the sandbox's Sprout serves (made by :func:`derive` when the data set was generated)."""
     if "sprout" not in data.vendors:
-        raise ValueError("this data set has no Sprout data: is 'sprout' registered in crmhub.sandbox.vendors?")
+        raise ValueError("this data set has no Sprout data: is 'sprout' registered in crmhub_dev.sandbox.vendors?")
     return data.vendors["sprout"]
 
 
@@ -406,7 +406,7 @@ def create_sprout_app(data: SandboxData, settings: SproutSettings | None = None)
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse, Response
 
-    from crmhub.sandbox.faults import (
+    from crmhub_dev.sandbox.faults import (
         FaultState,
         SlidingWindow,
         install_sandbox_routes,

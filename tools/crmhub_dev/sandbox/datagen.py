@@ -137,7 +137,7 @@ class SandboxData:
     hootsuite_member: dict[str, Any]
     organization_id: str
     ground_truth: dict[str, Any] = field(repr=False)
-    #: what each further vendor serves (``crmhub.sandbox.vendors`` ``derive``), by vendor name
+    #: what each further vendor serves (``crmhub_dev.sandbox.vendors`` ``derive``), by vendor name
     vendors: dict[str, Any] = field(default_factory=dict, repr=False)
     #: HubSpot deals, notes (engagements) and marketing campaigns, made after the contacts on their own rng
     hubspot_deals: list[dict[str, Any]] = field(default_factory=list, repr=False)
@@ -491,7 +491,7 @@ def _derive_vendors(
     """Let every registered vendor with a ``derive`` function make its records (each on its own rng)."""
     import zlib
 
-    from crmhub.sandbox.vendors import VENDORS
+    from crmhub_dev.sandbox.vendors import VENDORS
 
     out: dict[str, Any] = {}
     for name, spec in VENDORS.items():

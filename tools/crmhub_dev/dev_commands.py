@@ -22,7 +22,7 @@ def _url_host(host: str) -> str:
 
 @command("demo", "run the whole hub against the sandbox into the embedded DuckDB warehouse, then summarize")
 def _demo(parser: argparse.ArgumentParser) -> Handler:
-    from crmhub.devtools import demo
+    from crmhub_dev import demo
 
     demo.add_arguments(parser)
     return demo.run
@@ -41,10 +41,10 @@ def _ui(parser: argparse.ArgumentParser) -> Handler:
         from datetime import UTC, datetime
 
         from crmhub.config import load_sources
-        from crmhub.devtools.localrun import local_airflow, prepare_file_drops, sandbox_connections
         from crmhub.paths import PROJECT_DIR
-        from crmhub.sandbox.datagen import generate
-        from crmhub.sandbox.server import SandboxServer
+        from crmhub_dev.localrun import local_airflow, prepare_file_drops, sandbox_connections
+        from crmhub_dev.sandbox.datagen import generate
+        from crmhub_dev.sandbox.server import SandboxServer
 
         today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         data = generate(anchor=today)

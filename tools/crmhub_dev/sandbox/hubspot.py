@@ -26,8 +26,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from crmhub.sandbox.datagen import SandboxData, iso_ms
-from crmhub.sandbox.faults import (
+from crmhub_dev.sandbox.datagen import SandboxData, iso_ms
+from crmhub_dev.sandbox.faults import (
     DailyCounter,
     FaultState,
     SlidingWindow,

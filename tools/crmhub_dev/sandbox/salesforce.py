@@ -60,8 +60,8 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from crmhub.sandbox.datagen import CAMPAIGNS, DeriveContext, SandboxData, _address_line
-from crmhub.sandbox.faults import FaultState, install_sandbox_routes, log_request, page_fault_response
+from crmhub_dev.sandbox.datagen import CAMPAIGNS, DeriveContext, SandboxData, _address_line
+from crmhub_dev.sandbox.faults import FaultState, install_sandbox_routes, log_request, page_fault_response
 
 DEFAULT_CONSUMER_KEY = "3MVG9sandbox.crmhub.Salesforce.ConnectedApp.ConsumerKey"
 DEFAULT_CONSUMER_SECRET = "sandbox-salesforce-consumer-secret"

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from crmhub.config import load_sources
-from crmhub.devtools.localrun import (
+from crmhub.paths import PROJECT_DIR
+from crmhub_dev.localrun import (
     local_airflow,
     pipeline_dag_ids,
     prepare_file_drops,
     run_pipeline,
     sandbox_connections,
 )
-from crmhub.paths import PROJECT_DIR
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crmhub.sandbox.datagen import generate
-    from crmhub.sandbox.server import SandboxServer
+    from crmhub_dev.sandbox.datagen import generate
+    from crmhub_dev.sandbox.server import SandboxServer
 
     started = time.monotonic()
     logical_date = args.date  # None: every run's logical date is its real start (see localrun)

@@ -42,7 +42,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from crmhub.sandbox.datagen import CITIES, STREETS, DeriveContext, SandboxData
+from crmhub_dev.sandbox.datagen import CITIES, STREETS, DeriveContext, SandboxData
 
 HEADER = ["KLANTNR", "VOORNAAM", "TUSSENVOEGSEL", "ACHTERNAAM", "STRAAT", "HUISNR", "TOEVOEGING", "POSTCODE",
           "WOONPLAATS", "LAND", "TELEFOON", "EMAIL", "BEDRIJF", "MUTATIEDATUM", "STATUS"]  # fmt: skip

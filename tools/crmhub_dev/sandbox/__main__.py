@@ -1,4 +1,4 @@
-"""Command line: ``python -m crmhub.sandbox serve|ground-truth``.
+"""Command line: ``python -m crmhub_dev.sandbox serve|ground-truth``.
 
 ``serve`` runs every fake vendor in the foreground (for the docker-compose stack and manual demos),
 on the ports of ``DEFAULT_PORTS`` unless ``--port vendor=PORT`` says otherwise, over HTTPS with the
@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crmhub.sandbox.datagen import generate
-from crmhub.sandbox.hootsuite import HootsuiteSettings
-from crmhub.sandbox.hubspot import HubSpotSettings
-from crmhub.sandbox.server import SandboxServer
-from crmhub.sandbox.vendors import api_vendors
+from crmhub_dev.sandbox.datagen import generate
+from crmhub_dev.sandbox.hootsuite import HootsuiteSettings
+from crmhub_dev.sandbox.hubspot import HubSpotSettings
+from crmhub_dev.sandbox.server import SandboxServer
+from crmhub_dev.sandbox.vendors import api_vendors
 
 DEFAULT_PORTS = {"hubspot": 8081, "hootsuite": 8082, "salesforce": 8083, "dynamics": 8084, "sprout": 8085}
 
@@ -66,7 +66,7 @@ def _write_json(path: str, payload: dict[str, Any]) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m crmhub.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m crmhub_dev.sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the fake vendor APIs until killed")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (0.0.0.0 in a container)")
@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    log = logging.getLogger("crmhub.sandbox")
+    log = logging.getLogger("crmhub_dev.sandbox")
 
     if args.command == "ground-truth":
         _write_json(args.out, generate(seed=args.seed, people=args.people).ground_truth)
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         tls_dir=args.tls_dir,
     )
     if args.drop_dir and "legacy" in data.vendors:
-        from crmhub.sandbox.legacy_files import write_drop
+        from crmhub_dev.sandbox.legacy_files import write_drop
 
         written = write_drop(data, args.drop_dir)
         log.info("legacy CRM export files written to %s: %d", args.drop_dir, len(written))

@@ -22,8 +22,8 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from crmhub.sandbox.datagen import ORGANIZATION_ID, SandboxData
-from crmhub.sandbox.faults import (
+from crmhub_dev.sandbox.datagen import ORGANIZATION_ID, SandboxData
+from crmhub_dev.sandbox.faults import (
     DailyCounter,
     FaultState,
     SlidingWindow,
