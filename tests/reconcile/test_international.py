@@ -95,8 +95,9 @@ def _population(n_common: int = 40) -> pd.DataFrame:
                          "city": f"Town{i}", "email": f"jan{i}@x.nl" if source == "hubspot" else None})  # fmt: skip
     for i in range(n_common):
         for source in ("hubspot", "salesforce"):
+            home = {"city": f"Town{i}", "address_line": f"Dorpsstraat {i + 1}", "postcode": f"{1000 + i} AB"}
             rows.append({"source": source, "source_id": f"p{i}", "first_name": f"Piet{i}", "last_name": f"Bakker{i}",
-                         "city": f"Town{i}", "address_line": f"Dorpsstraat {i + 1}", "postcode": f"{1000 + i} AB"})  # fmt: skip
+                         **home})  # fmt: skip
     for source in ("hubspot", "salesforce"):
         rows.append(
             {"source": source, "source_id": "x", "first_name": "Xerxes", "last_name": "Zandvliet", "city": "Ede"}
