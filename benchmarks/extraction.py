@@ -23,6 +23,7 @@ the same with per-process limits only, the behaviour before the shared limiter (
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import multiprocessing
 import os
@@ -242,7 +243,7 @@ def run_workers(case: Case, people: int, workers: int, redis_url: str | None) ->
     # window lets `requests` more go per `per_seconds`: the achieved rate is the requests after the first
     # window's over the time they took, which is at most the configured rate if no window ever overflowed.
     achieved = (made - case.requests) / span if span > 0 else 0.0
-    peak = max(sum(1 for t in sent[i : i + case.requests + 1] if t - sent[i] < case.per_seconds) for i in range(made))
+    peak = max(bisect.bisect_left(sent, t + case.per_seconds) - i for i, t in enumerate(sent))
     return {
         "vendor": case.vendor,
         "object": case.object_type,
