@@ -24,13 +24,9 @@ from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import RateLimit
 from crmhub.connectors.hubspot import HubSpotConnector
 from crmhub.connectors.rate_limit_store import ENV_VAR, RedisRateLimitStore, shared_rate_limit_store
-
-try:  # the sandbox moves to tools/crmhub_dev
-    from crmhub_dev.sandbox import hubspot
-    from crmhub_dev.sandbox.server import SandboxServer
-except ImportError:  # pragma: no cover - before the move
-    from crmhub_dev.sandbox import hubspot
-    from crmhub_dev.sandbox.server import SandboxServer
+from crmhub_dev.sandbox import hubspot
+from crmhub_dev.sandbox.datagen import DEFAULT_ANCHOR
+from crmhub_dev.sandbox.server import SandboxServer
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 DEAD_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connection refused at once
@@ -75,16 +71,8 @@ def _pull_hubspot(url: str, prefix: str | None, limit: tuple[int, float], barrie
     store = RedisRateLimitStore.from_url(REDIS_URL, prefix=prefix) if prefix else None
     connector.apply_rate_limits([{"requests": limit[0], "per_seconds": limit[1], "paths": ()}], store=store)
     barrier.wait()
-    pages = sum(1 for _ in connector.extract("contacts", Window(None, hubspot_anchor())))
+    pages = sum(1 for _ in connector.extract("contacts", Window(None, DEFAULT_ANCHOR)))
     out.put({"pages": pages, "requests": connector.http.requests_made, "retries": connector.http.retries})
-
-
-def hubspot_anchor() -> Any:
-    try:
-        from crmhub_dev.sandbox.datagen import DEFAULT_ANCHOR
-    except ImportError:  # pragma: no cover - before the move
-        from crmhub_dev.sandbox.datagen import DEFAULT_ANCHOR
-    return DEFAULT_ANCHOR
 
 
 def _run(target: Any, args_per_worker: list[tuple[Any, ...]]) -> list[Any]:
