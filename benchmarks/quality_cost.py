@@ -139,13 +139,13 @@ def run_mode(mode: str, batch_dir: Path, work: Path) -> dict[str, Any]:
         wh.migrate()
         rules = load_rules()
         if mode == "with":
-            timed("validate_canonical", lambda: stage.validate_canonical(files, "bench", docs, wh))
-        timed("match_and_survive", lambda: stage.match_and_survive(wh, rules, files))
+            timed("validate_canonical", lambda: stage.validate_canonical(wh, files, "bench", docs_dir=docs))
+        timed("match_and_survive", lambda: stage.match_and_survive(wh, files, "bench", rules=rules))
         if mode == "with":
-            timed("validate", lambda: stage.validate(files, "bench", docs, wh))
-        timed("load", lambda: stage.load(wh, files, "bench"))
+            timed("validate", lambda: stage.validate(wh, files, "bench", docs_dir=docs))
+        timed("load", lambda: stage.load(wh, files, "bench", state_dir=stage.state_dir(work)))
         if mode == "with":
-            timed("validate_warehouse", lambda: stage.validate_warehouse(wh, files, "bench", docs))
+            timed("validate_warehouse", lambda: stage.validate_warehouse(wh, files, "bench", docs_dir=docs))
         quarantined = len(wh.quarantine()) if mode == "with" else 0
     return {
         "mode": mode,

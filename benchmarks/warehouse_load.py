@@ -351,12 +351,14 @@ def peak_mb() -> float:
 
 
 def mode_stage(url: str, run_folder: Path) -> dict[str, Any]:
-    """The reconcile stage's load task on a run folder (state under ``<data dir>/state``)."""
+    """The reconcile stage's load task on a run folder ``<data dir>/runs/<run>`` (state under
+    ``<data dir>/state``)."""
     from crmhub.stages import reconcile as stage
     from crmhub.warehouse import Warehouse
 
+    data = run_folder.parents[1]
     with Warehouse.from_url(url) as wh:
-        return stage.load(wh, stage.RunFiles(run_folder), run_folder.name)
+        return stage.load(wh, stage.RunFiles(run_folder), run_folder.name, state_dir=stage.state_dir(data))
 
 
 def child(args: argparse.Namespace) -> int:

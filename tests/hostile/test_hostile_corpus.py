@@ -154,12 +154,12 @@ def run_hub(warehouse: Warehouse, data_dir: Path, imitation: Imitation) -> Any:
     """Ingest the imitation's contacts, then every reconcile step the reconcile DAG runs, in its order."""
     stats = ingest(connector(imitation), "contacts", Window(since=None, until=UNTIL), warehouse, RUN_ID)
     files = stage.run_folder(data_dir, RUN_ID)
-    stage.canonicalize(warehouse, {"hubspot": SOURCE}, files, RUN_ID)
-    stage.validate_canonical(files, RUN_ID, None, warehouse)
-    stage.match_and_survive(warehouse, load_rules(), files)
-    stage.validate(files, RUN_ID, None, warehouse)
-    stage.load(warehouse, files, RUN_ID)
-    stage.validate_warehouse(warehouse, files, RUN_ID, None)
+    stage.canonicalize(warehouse, files, RUN_ID, sources={"hubspot": SOURCE})
+    stage.validate_canonical(warehouse, files, RUN_ID)
+    stage.match_and_survive(warehouse, files, RUN_ID, rules=load_rules())
+    stage.validate(warehouse, files, RUN_ID)
+    stage.load(warehouse, files, RUN_ID, state_dir=stage.state_dir(data_dir))
+    stage.validate_warehouse(warehouse, files, RUN_ID)
     return stats
 
 

@@ -44,9 +44,9 @@ def fill_hub(sandbox: Any, warehouse: Warehouse, data_dir: Path, *, run_id: str 
     for connector in (hub, legacy):
         ingest(connector, "contacts", window, warehouse, run_id)
     files = stage.run_folder(data_dir, run_id)
-    stage.canonicalize(warehouse, load_sources(), files)
-    stage.match_and_survive(warehouse, load_rules(), files)
-    stage.load(warehouse, files, run_id)
+    stage.canonicalize(warehouse, files, run_id, sources=load_sources())
+    stage.match_and_survive(warehouse, files, run_id, rules=load_rules())
+    stage.load(warehouse, files, run_id, state_dir=stage.state_dir(data_dir))
 
 
 def person_in(ground_truth: dict[str, Any], *sources: str) -> dict[str, Any]:

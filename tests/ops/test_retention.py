@@ -41,9 +41,9 @@ REPLAYED = [
 def reconcile(warehouse: Warehouse, data_dir, run_id: str) -> None:
     """canonicalize → match and survive → load, as the reconcile DAG does (the gate is not the point)."""
     files = stage.run_folder(data_dir, run_id)
-    stage.canonicalize(warehouse, load_sources(), files)
-    stage.match_and_survive(warehouse, load_rules(), files)
-    stage.load(warehouse, files, run_id)
+    stage.canonicalize(warehouse, files, run_id, sources=load_sources())
+    stage.match_and_survive(warehouse, files, run_id, rules=load_rules())
+    stage.load(warehouse, files, run_id, state_dir=stage.state_dir(data_dir))
 
 
 def older_version(row: pd.Series, days_before: int) -> dict:

@@ -63,7 +63,7 @@ def wh(tmp_path: Path) -> Iterator[Warehouse]:
 
 def run(wh: Warehouse, tmp_path: Path, run_id: str = "run-1") -> tuple[stage.RunFiles, dict]:
     files = stage.run_folder(tmp_path / "data", run_id)
-    return files, stage.canonicalize(wh, SOURCES, files, run_id, now=NOW)
+    return files, stage.canonicalize(wh, files, run_id, sources=SOURCES, now=NOW)
 
 
 def open_entries(wh: Warehouse) -> pd.DataFrame:

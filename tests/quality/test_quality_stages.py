@@ -125,7 +125,7 @@ def test_canonical_gate_quarantines_failing_rows_with_reason_and_lets_the_rest_t
     canonical_interactions.loc[1, "channel"] = "fax"
     files = stage.run_folder(tmp_path, "run-1")
     write_canonical(files, canonical_contacts, canonical_interactions)
-    summary = stage.validate_canonical(files, "run-1", tmp_path / "docs", wh)
+    summary = stage.validate_canonical(wh, files, "run-1", docs_dir=tmp_path / "docs")
 
     assert summary["quarantined_records"] == {"canonical_contacts": 1, "canonical_interactions": 1}
     assert list(files.read("contacts")["source_id"]) == ["101", "102"]
@@ -150,7 +150,7 @@ def test_canonical_gate_stops_on_a_duplicate_source_record_but_keeps_results_and
     files = stage.run_folder(tmp_path, "run-1")
     write_canonical(files, canonical_contacts, canonical_interactions)
     with pytest.raises(QualityGateFailed) as err:
-        stage.validate_canonical(files, "run-1", None, wh)
+        stage.validate_canonical(wh, files, "run-1")
     assert "expect_compound_columns_to_be_unique(source,source_id): 2 unexpected of 3 rows" in str(err.value)
     assert "Vries" not in str(err.value) and "jan@example.nl" not in str(err.value)
     assert list(wh.quarantine()["source_id"]) == ["m1"]
@@ -164,7 +164,7 @@ def test_canonical_warnings_are_recorded_and_hold_nothing_back(
     canonical_contacts.loc[0, ["email", "phone"]] = ["jan-at-example.nl", "06-1234 5678"]
     files = stage.run_folder(tmp_path, "run-1")
     write_canonical(files, canonical_contacts, canonical_interactions)
-    summary = stage.validate_canonical(files, "run-1", None, wh)
+    summary = stage.validate_canonical(wh, files, "run-1")
     assert summary["failed_warning"] == 2 and summary["quarantine_entries"] == 0  # email, phone not E.164
     assert len(files.read("contacts")) == 3 and wh.quarantine().empty
 
@@ -187,8 +187,8 @@ def test_one_record_failing_two_rules_is_one_record_with_two_entries(canonical_i
 def reconciled(tmp_path: Path, wh: Warehouse, contacts: pd.DataFrame, interactions: pd.DataFrame) -> stage.RunFiles:
     files = stage.run_folder(tmp_path, "run-1")
     write_canonical(files, contacts, interactions)
-    stage.validate_canonical(files, "run-1", None, wh)
-    stage.match_and_survive(wh, load_rules(), files)
+    stage.validate_canonical(wh, files, "run-1")
+    stage.match_and_survive(wh, files, "run-1", rules=load_rules())
     return files
 
 
@@ -196,7 +196,7 @@ def test_golden_gate_passes_the_matchers_output(
     tmp_path: Path, wh: Warehouse, canonical_contacts: pd.DataFrame, canonical_interactions: pd.DataFrame
 ) -> None:
     files = reconciled(tmp_path, wh, canonical_contacts, canonical_interactions)
-    summary = stage.validate(files, "run-1", None, wh)
+    summary = stage.validate(wh, files, "run-1")
     assert summary["failed_blocking"] == 0
     assert {"golden_contacts", "golden_xref", "interactions"} <= set(results(wh, "golden_xref")["stage"]) | set(
         wh.query("SELECT DISTINCT stage FROM audit.quality_results")["stage"]
@@ -210,7 +210,7 @@ def test_golden_gate_stops_a_golden_record_without_source_and_a_record_in_no_gol
     xref = files.read("xref")
     files.write("xref", xref[xref["source_id"] != "102"])  # hubspot 102 lost its link
     with pytest.raises(QualityGateFailed) as err:
-        stage.validate(files, "run-1", None, wh)
+        stage.validate(wh, files, "run-1")
     message = str(err.value)
     assert "expect_column_values_to_be_between(source_records): 1 unexpected of" in message
     assert "expect_column_values_to_not_be_null(golden_id): 1 unexpected of 3 rows" in message
@@ -225,13 +225,13 @@ def test_warehouse_gate_passes_a_clean_load_and_fails_loudly_on_an_orphan_intera
     tmp_path: Path, wh: Warehouse, canonical_contacts: pd.DataFrame, canonical_interactions: pd.DataFrame
 ) -> None:
     files = reconciled(tmp_path, wh, canonical_contacts, canonical_interactions)
-    stage.validate(files, "run-1", None, wh)
-    stage.load(wh, files, "run-1")
-    assert stage.validate_warehouse(wh, files, "run-1", None)["failed_blocking"] == 0
+    stage.validate(wh, files, "run-1")
+    stage.load(wh, files, "run-1", state_dir=stage.state_dir(tmp_path))
+    assert stage.validate_warehouse(wh, files, "run-1")["failed_blocking"] == 0
 
     wh.engine.execute("UPDATE core.interactions SET golden_id = 'G-gone' WHERE source = 'hubspot'")
     with pytest.raises(QualityGateFailed, match=r"be_in_set\(contact_exists\): 1 unexpected of"):
-        stage.validate_warehouse(wh, files, "run-1", None)
+        stage.validate_warehouse(wh, files, "run-1")
     stored = results(wh, "warehouse_interaction_contacts")
     assert len(stored) == 1 and not stored.iloc[0]["success"]
 
@@ -241,7 +241,7 @@ def test_warehouse_gate_fails_when_the_run_has_no_audited_load(
 ) -> None:
     files = reconciled(tmp_path, wh, canonical_contacts, canonical_interactions)
     with pytest.raises(QualityGateFailed, match="expect_table_row_count_to_be_between"):
-        stage.validate_warehouse(wh, files, "run-1", None)
+        stage.validate_warehouse(wh, files, "run-1")
 
 
 # -- re-processing: fixed records pass, load and resolve their quarantine entries ---------------
@@ -253,11 +253,11 @@ def test_a_fixed_record_is_loaded_by_the_next_run_and_its_quarantine_entry_resol
     def run(run_id: str, contacts: pd.DataFrame) -> None:
         files = stage.run_folder(tmp_path, run_id)
         write_canonical(files, contacts, canonical_interactions)
-        stage.validate_canonical(files, run_id, None, wh)
-        stage.match_and_survive(wh, load_rules(), files)
-        stage.validate(files, run_id, None, wh)
-        stage.load(wh, files, run_id)
-        stage.validate_warehouse(wh, files, run_id, None)
+        stage.validate_canonical(wh, files, run_id)
+        stage.match_and_survive(wh, files, run_id, rules=load_rules())
+        stage.validate(wh, files, run_id)
+        stage.load(wh, files, run_id, state_dir=stage.state_dir(tmp_path))
+        stage.validate_warehouse(wh, files, run_id)
 
     broken = canonical_contacts.copy()
     broken.loc[1, "source_updated_at"] = pd.NaT  # hubspot 102 arrives without its business timestamp

@@ -88,12 +88,12 @@ def files(tmp_path: Path) -> stage.RunFiles:
 
 
 def test_opportunities_and_cases_get_their_contacts_golden_id_and_load_with_the_run(
-    wh: Warehouse, files: stage.RunFiles
+    wh: Warehouse, files: stage.RunFiles, tmp_path: Path
 ) -> None:
-    stats = stage.match_and_survive(wh, load_rules(), files)
+    stats = stage.match_and_survive(wh, files, "run-1", rules=load_rules())
     assert (stats["opportunities_attached"], stats["opportunities_without_golden"]) == (1, 2)
     assert (stats["cases_attached"], stats["cases_without_golden"]) == (0, 1)
-    loaded = stage.load(wh, files, "run-1")
+    loaded = stage.load(wh, files, "run-1", state_dir=stage.state_dir(tmp_path / "data"))
     assert (loaded["opportunities_upserted"], loaded["cases_upserted"], loaded["campaigns_upserted"]) == (3, 1, 1)
     golden_101 = wh.current_xref().set_index("source_id").loc["101", "golden_id"]
     opps = wh.query("SELECT source_id, golden_id FROM core.opportunities ORDER BY source_id")
@@ -103,10 +103,10 @@ def test_opportunities_and_cases_get_their_contacts_golden_id_and_load_with_the_
 
 
 def test_source_deletes_and_merges_reach_the_xref_and_a_rerun_changes_nothing(
-    wh: Warehouse, files: stage.RunFiles
+    wh: Warehouse, files: stage.RunFiles, tmp_path: Path
 ) -> None:
-    stage.match_and_survive(wh, load_rules(), files)
-    stage.load(wh, files, "run-1")
+    stage.match_and_survive(wh, files, "run-1", rules=load_rules())
+    stage.load(wh, files, "run-1", state_dir=stage.state_dir(tmp_path / "data"))
     xref = wh.query(
         "SELECT source_id, is_deleted, merged_into_source_id FROM core.contact_xref WHERE is_current ORDER BY source_id"
     )
@@ -122,6 +122,6 @@ def test_source_deletes_and_merges_reach_the_xref_and_a_rerun_changes_nothing(
     assert deleted["is_deleted"].tolist() == [True]
     tables = ["core.golden_contacts", "core.contact_xref", "core.opportunities", "core.cases", "core.campaigns"]
     before = {t: wh.checksum(t) for t in tables}
-    stage.match_and_survive(wh, load_rules(), files)
-    stage.load(wh, files, "run-1")
+    stage.match_and_survive(wh, files, "run-1", rules=load_rules())
+    stage.load(wh, files, "run-1", state_dir=stage.state_dir(tmp_path / "data"))
     assert {t: wh.checksum(t) for t in tables} == before

@@ -26,7 +26,7 @@ from wh_helpers import (
 
 from crmhub.model import CAMPAIGN_COLUMNS, CONFLICT_COLUMNS, GOLDEN_COLUMNS, LINEAGE_COLUMNS
 from crmhub.stages import reconcile as stage
-from crmhub.warehouse import LoadBatch, Warehouse
+from crmhub.warehouse import LoadBatch, Warehouse, handover
 from crmhub.warehouse.delta import LoadState, plan_load
 from crmhub.warehouse.load import StaleHandover
 from crmhub.warehouse.tables import (
@@ -170,18 +170,18 @@ def reference(reference_url: str) -> Iterator[Warehouse]:
 def load_full(wh: Warehouse, data: Path, run_id: str, run: dict[str, Any]) -> dict[str, Any]:
     """The stage's load with no comparison state: the whole snapshot is handed over."""
     files = write_run(data, run_id, run)
-    state = stage.load_state(wh, files)
+    state = wh.load_state(stage.state_dir(data))
     if state is not None and state.folder.exists():
         import shutil
 
         shutil.rmtree(state.folder)
-    result = stage.load(wh, files, run_id)
+    result = stage.load(wh, files, run_id, state_dir=stage.state_dir(data))
     assert result["handover"] == "full"
     return result
 
 
 def load_incremental(wh: Warehouse, data: Path, run_id: str, run: dict[str, Any]) -> dict[str, Any]:
-    return stage.load(wh, write_run(data, run_id, run), run_id)
+    return stage.load(wh, write_run(data, run_id, run), run_id, state_dir=stage.state_dir(data))
 
 
 @pytest.mark.parametrize("share", [0.0, 1.0], ids=["joins", "key-probes"])
@@ -189,7 +189,7 @@ def test_incremental_handover_leaves_the_warehouse_as_full_snapshots_would(
     wh: Warehouse, reference: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, share: float
 ) -> None:
     # share 1.0: every incremental handover counts as small, so PostgreSQL runs the *_by_key statements
-    monkeypatch.setattr(stage, "SMALL_HANDOVER", share)
+    monkeypatch.setattr(handover, "SMALL_HANDOVER", share)
     tables = [t for t in core_and_mart_tables() if t != "core.contact_xref"]
     for run_id, run in (
         ("run-1", first_run()),
@@ -242,8 +242,8 @@ def test_rerun_hands_over_nothing(wh: Warehouse, tmp_path: Path) -> None:
 def test_a_load_in_between_makes_the_handover_stale(wh: Warehouse, tmp_path: Path) -> None:
     load_incremental(wh, tmp_path, "run-1", first_run())
     files = write_run(tmp_path, "run-2", second_run())
-    state = stage.load_state(wh, files)
-    plan = plan_load({n: files.path(n) for n in stage.HANDOVER_FILES}, state, wh.last_load())
+    state = wh.load_state(stage.state_dir(tmp_path))
+    plan = plan_load(handover.run_paths(files.folder), state, wh.last_load())
     assert plan.mode == "incremental"
     wh.load_reconciled(LoadBatch("other", **{k: v for k, v in _frames(first_run()).items()}))
     before = checksums(wh, core_and_mart_tables())

@@ -29,7 +29,8 @@ from crmhub.stages import reconcile as stage
 from crmhub.warehouse import Warehouse
 with Warehouse.from_url({url!r}) as wh:
     pause_after_file(wh, "golden_open", Path({marker!r}))
-    stage.load(wh, write_run(Path({data!r}), "run-killed", second_run()), "run-killed")
+    files = write_run(Path({data!r}), "run-killed", second_run())
+    stage.load(wh, files, "run-killed", state_dir=stage.state_dir(Path({data!r})))
 """
 
 
@@ -39,7 +40,7 @@ def leftovers(state: LoadState) -> list[str]:
 
 
 def state_of(wh: Warehouse, data: Path) -> LoadState:
-    return stage.load_state(wh, stage.run_folder(data, "any"))
+    return wh.load_state(stage.state_dir(data))
 
 
 def kill_a_load_mid_transaction(url: str, data: Path, marker: Path) -> None:
@@ -56,12 +57,12 @@ def test_the_next_run_cleans_the_pending_fingerprints_of_a_killed_load(url: str,
     data = tmp_path / "data"
     with Warehouse.from_url(url) as wh:
         wh.migrate()
-        stage.load(wh, write_run(data, "run-1", first_run()), "run-1")
+        stage.load(wh, write_run(data, "run-1", first_run()), "run-1", state_dir=stage.state_dir(data))
         state = state_of(wh, data)
     kill_a_load_mid_transaction(url, data, tmp_path / "paused")
     assert [n.split(".")[1].split("-")[0] for n in leftovers(state)] == ["pending"]  # what the kill left
     with Warehouse.from_url(url) as wh:
-        result = stage.load(wh, write_run(data, "run-2", second_run()), "run-2")
+        result = stage.load(wh, write_run(data, "run-2", second_run()), "run-2", state_dir=stage.state_dir(data))
     assert result["handover"] == "incremental"
     assert leftovers(state) == []
 

@@ -92,7 +92,7 @@ MENTIONS = [
 
 def forget_load_state(wh: Warehouse, data: Path) -> None:
     """Delete the incremental-load state: the next load hands over the full snapshot."""
-    state = stage.load_state(wh, stage.run_folder(data, "any"))
+    state = wh.load_state(stage.state_dir(data))
     if state is not None:
         shutil.rmtree(state.folder, ignore_errors=True)
 

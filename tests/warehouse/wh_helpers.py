@@ -308,8 +308,8 @@ def stage_run(
     files.write("contacts", conform(pd.DataFrame(contacts), CONTACT_COLUMNS))
     frame = pd.DataFrame(interactions or [], columns=INTERACTION_COLUMNS)
     files.write("interactions", conform(frame, INTERACTION_COLUMNS))
-    stage.match_and_survive(wh, load_rules(), files)
-    return stage.load(wh, files, run_id)
+    stage.match_and_survive(wh, files, run_id, rules=load_rules())
+    return stage.load(wh, files, run_id, state_dir=stage.state_dir(data))
 
 
 # -- faults injected from outside the loader (the load code has no test hooks) ----------------------

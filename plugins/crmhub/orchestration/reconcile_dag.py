@@ -63,8 +63,9 @@ def build_reconcile_dag(sources: dict[str, SourceConfig]) -> DAG:
             from crmhub.orchestration.resources import open_warehouse
             from crmhub.stages import reconcile as stage
 
+            run_id = get_current_context()["run_id"]
             with open_warehouse() as warehouse:
-                return stage.canonicalize(warehouse, load_sources(), _files(), get_current_context()["run_id"])
+                return stage.canonicalize(warehouse, _files(), run_id, sources=load_sources())
 
         @task(doc_md="Canonical quality gate: quarantine failing rows with their reason, stop on the rest.")
         def validate_canonical() -> dict[str, Any]:
@@ -73,7 +74,7 @@ def build_reconcile_dag(sources: dict[str, SourceConfig]) -> DAG:
 
             run_id = get_current_context()["run_id"]
             with open_warehouse() as warehouse:
-                return stage.validate_canonical(_files(), run_id, data_dir() / "data_docs", warehouse)
+                return stage.validate_canonical(warehouse, _files(), run_id, docs_dir=data_dir() / "data_docs")
 
         @task(doc_md="Link records, keep golden IDs stable, survive attributes under the precedence rules.")
         def match_and_survive() -> dict[str, Any]:
@@ -82,8 +83,9 @@ def build_reconcile_dag(sources: dict[str, SourceConfig]) -> DAG:
             from crmhub.stages import reconcile as stage
 
             rules = load_rules()
+            run_id = get_current_context()["run_id"]
             with open_warehouse() as warehouse:
-                return stage.match_and_survive(warehouse, rules, _files())
+                return stage.match_and_survive(warehouse, _files(), run_id, rules=rules)
 
         @task(doc_md="Golden quality gate; blocking failures stop the run before the load.")
         def validate() -> dict[str, Any]:
@@ -92,15 +94,16 @@ def build_reconcile_dag(sources: dict[str, SourceConfig]) -> DAG:
 
             run_id = get_current_context()["run_id"]
             with open_warehouse() as warehouse:
-                return stage.validate(_files(), run_id, data_dir() / "data_docs", warehouse)
+                return stage.validate(warehouse, _files(), run_id, docs_dir=data_dir() / "data_docs")
 
         @task(outlets=[WAREHOUSE_ASSET], doc_md="Atomic, idempotent load into the warehouse.")
         def load() -> dict[str, Any]:
-            from crmhub.orchestration.resources import open_warehouse
+            from crmhub.orchestration.resources import data_dir, open_warehouse
             from crmhub.stages import reconcile as stage
 
+            run_id = get_current_context()["run_id"]
             with open_warehouse() as warehouse:
-                return stage.load(warehouse, _files(), get_current_context()["run_id"])
+                return stage.load(warehouse, _files(), run_id, state_dir=stage.state_dir(data_dir()))
 
         @task(doc_md="Warehouse quality gate after the load; a blocking failure fails the run loudly.")
         def validate_warehouse() -> dict[str, Any]:
@@ -109,7 +112,7 @@ def build_reconcile_dag(sources: dict[str, SourceConfig]) -> DAG:
 
             run_id = get_current_context()["run_id"]
             with open_warehouse() as warehouse:
-                return stage.validate_warehouse(warehouse, _files(), run_id, data_dir() / "data_docs")
+                return stage.validate_warehouse(warehouse, _files(), run_id, docs_dir=data_dir() / "data_docs")
 
         canonical = canonicalize() >> validate_canonical()
         canonical >> match_and_survive() >> validate() >> load() >> validate_warehouse()

@@ -21,12 +21,15 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from crmhub.connectors.base import Connector, RawRecord, RejectedRecord, Window, bad_text_path, raw_text
 from crmhub.model import QUARANTINE_COLUMNS
+
+if TYPE_CHECKING:
+    from crmhub.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +99,7 @@ def ingest(
     connector: Connector,
     object_type: str,
     window: Window,
-    warehouse: Any,
+    warehouse: Warehouse,
     run_id: str,
     *,
     progress_every: int = 10,
@@ -205,7 +208,7 @@ def _land_before_failing(
     records: list[RawRecord],
     frame: pd.DataFrame,
     window: Window,
-    warehouse: Any,
+    warehouse: Warehouse,
     run_id: str,
     docs_dir: Path | None,
 ) -> None:
@@ -252,7 +255,7 @@ def quarantine_frame(source: str, rejected: list[RejectedRecord], run_id: str, a
     return pd.DataFrame(list(rows.values()), columns=QUARANTINE_COLUMNS)
 
 
-def _quarantine(source: str, rejected: list[RejectedRecord], warehouse: Any, run_id: str, at: datetime) -> int:
+def _quarantine(source: str, rejected: list[RejectedRecord], warehouse: Warehouse, run_id: str, at: datetime) -> int:
     """Store the records the pull could not read; log record ids and fields, never values."""
     if not rejected:
         return 0
@@ -268,7 +271,7 @@ def _raw_gate(
     object_type: str,
     records: list[RawRecord],
     window: Window,
-    warehouse: Any,
+    warehouse: Warehouse,
     run_id: str,
     docs_dir: Path | None,
 ) -> int:

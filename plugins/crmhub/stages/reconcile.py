@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -20,6 +20,10 @@ from crmhub.config import SourceConfig
 from crmhub.connectors.base import CanonicalBatch
 from crmhub.connectors.registry import connector_class
 from crmhub.model import CONTACT_COLUMNS, INTERACTION_COLUMNS, conform, empty_frame
+
+if TYPE_CHECKING:
+    from crmhub.reconcile.rules import PrecedenceRules
+    from crmhub.warehouse import Warehouse
 
 #: Canonical record kinds that are loaded as they are, linked to a golden contact through the xref.
 LINKED_RECORDS: tuple[str, ...] = ("opportunities", "cases")
@@ -58,12 +62,17 @@ def run_folder(data_dir: Path, run_id: str) -> RunFiles:
     return RunFiles(Path(data_dir) / "runs" / safe)
 
 
+def state_dir(data_dir: Path) -> Path:
+    """Where the warehouse keeps the incremental-load fingerprints (``load(state_dir=...)``)."""
+    return Path(data_dir) / "state"
+
+
 def canonicalize(
-    warehouse: Any,
-    sources: dict[str, SourceConfig],
+    warehouse: Warehouse,
     files: RunFiles,
-    run_id: str | None = None,
+    run_id: str | None,
     *,
+    sources: dict[str, SourceConfig],
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Map the newest raw payload of every source record into the canonical model.
@@ -76,7 +85,7 @@ def canonicalize(
     beyond ``future_tolerance`` (``include/config/canonical.yaml``) or a mapping that raises in the
     connector is quarantined alone (stage ``canonicalize``, with field and reason), and a raw version
     dated in the future never hides the record's newest plausible version. A source whose mapping
-    fails as a whole is reported and skipped; every other source goes on. ``run_id`` (default: the
+    fails as a whole is reported and skipped; every other source goes on. ``run_id`` (``None``: the
     run folder's name) stamps the quarantine entries.
     """
     from crmhub.quality.canonical import future_cutoff, load_canonical_config, quarantine_entries
@@ -144,7 +153,7 @@ CANONICALIZE_QUARANTINE = "quarantine_canonicalize"
 
 
 def _latest_plausible_raw(
-    warehouse: Any, source: str, object_type: str, cutoff: pd.Timestamp
+    warehouse: Warehouse, source: str, object_type: str, cutoff: pd.Timestamp
 ) -> tuple[list[dict[str, Any]], list[str], list[Any]]:
     """Newest raw payload per record, never one dated after ``cutoff``; returns payloads, ids, held back.
 
@@ -189,7 +198,7 @@ def _latest_plausible_raw(
 
 
 def _raw_versions_until(
-    warehouse: Any, source: str, object_type: str, source_ids: list[str], cutoff: pd.Timestamp
+    warehouse: Warehouse, source: str, object_type: str, source_ids: list[str], cutoff: pd.Timestamp
 ) -> pd.DataFrame:
     """Raw versions of ``source_ids`` dated at most ``cutoff``, newest first per record (rarely needed).
 
@@ -313,7 +322,7 @@ def _typed(frame: pd.DataFrame, name: str, columns: list[str], cutoff: pd.Timest
     return typed[keep].reset_index(drop=True), held
 
 
-def match_and_survive(warehouse: Any, rules: Any, files: RunFiles) -> dict[str, Any]:
+def match_and_survive(warehouse: Warehouse, files: RunFiles, run_id: str, *, rules: PrecedenceRules) -> dict[str, Any]:
     """Link records, keep golden IDs stable against the warehouse's xref, survive attributes.
 
     Steward decisions stored in the warehouse (link/split, merge undo) are applied here, on the run
@@ -340,7 +349,7 @@ def match_and_survive(warehouse: Any, rules: Any, files: RunFiles) -> dict[str, 
     files.write("interactions_unattributed", unattributed)
     stats["interactions_attached"] = len(attached)
     stats["interactions_unattributed"] = len(unattributed)
-    log.info("reconcile: %s", json.dumps(stats, default=str))
+    log.info("reconcile %s: %s", run_id, json.dumps(stats, default=str))
     return files.record("match_and_survive", stats)
 
 
@@ -388,7 +397,7 @@ def record_state(xref: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def load_steward(warehouse: Any, files: RunFiles, run_id: str) -> dict[str, int]:
+def load_steward(warehouse: Warehouse, files: RunFiles, run_id: str) -> dict[str, int]:
     """After the load: replace the warehouse review queue and log this run's golden merges."""
     if not files.path("review").exists():
         return {}
@@ -401,7 +410,9 @@ def load_steward(warehouse: Any, files: RunFiles, run_id: str) -> dict[str, int]
 QUARANTINE_STAGES: tuple[str, ...] = ("canonical_contacts", "canonical_interactions")
 
 
-def validate_canonical(files: RunFiles, run_id: str, docs_dir: Path | None, warehouse: Any = None) -> dict[str, Any]:
+def validate_canonical(
+    warehouse: Warehouse | None, files: RunFiles, run_id: str, *, docs_dir: Path | None = None
+) -> dict[str, Any]:
     """Canonical gate: quarantine rows failing ``on_failure: quarantine`` rules, stop on the others.
 
     Passing rows replace ``contacts``/``interactions`` for matching; held-back rows go to
@@ -436,7 +447,9 @@ def validate_canonical(files: RunFiles, run_id: str, docs_dir: Path | None, ware
     return summary
 
 
-def validate(files: RunFiles, run_id: str, docs_dir: Path | None, warehouse: Any = None) -> dict[str, Any]:
+def validate(
+    warehouse: Warehouse | None, files: RunFiles, run_id: str, *, docs_dir: Path | None = None
+) -> dict[str, Any]:
     """Golden gate: golden records, their cross-reference and attached interactions; blocking stops.
 
     Runs after matching, before anything is loaded. Results are stored in the warehouse first
@@ -470,7 +483,9 @@ def validate(files: RunFiles, run_id: str, docs_dir: Path | None, warehouse: Any
     return summary
 
 
-def validate_warehouse(warehouse: Any, files: RunFiles, run_id: str, docs_dir: Path | None) -> dict[str, Any]:
+def validate_warehouse(
+    warehouse: Warehouse, files: RunFiles, run_id: str, *, docs_dir: Path | None = None
+) -> dict[str, Any]:
     """Warehouse gate, after the load: SCD2 invariants, contact references, audit reconciliation.
 
     The load is committed by then, so a blocking failure cannot prevent it: the results are
@@ -538,113 +553,21 @@ def _record_quality(files: RunFiles, gate: str, reports: list[Any], extra: dict[
     return stats
 
 
-def load(warehouse: Any, files: RunFiles, run_id: str) -> dict[str, Any]:
+def load(warehouse: Warehouse, files: RunFiles, run_id: str, *, state_dir: Path | None) -> dict[str, Any]:
     """Load golden contacts (SCD2, golden merges closed), xref, lineage, conflicts, interactions,
     opportunities, cases and campaigns in one transaction.
 
-    Only what changed since the warehouse's last load is handed over (:mod:`crmhub.warehouse.delta`),
+    The warehouse hands over only what changed since its last load, by the fingerprints it keeps
+    under ``state_dir`` (``<data dir>/state``, :func:`state_dir`; see :mod:`crmhub.warehouse.handover`),
     so a run's load costs what changed rather than what the warehouse holds; the first run, or any
     run whose comparison state cannot be trusted, hands over the whole snapshot.
     """
-    from crmhub.warehouse.delta import plan_load
-    from crmhub.warehouse.load import StaleHandover
-
-    merges_file = files.folder / "merges.json"
-    merges = json.loads(merges_file.read_text(encoding="utf-8")) if merges_file.exists() else None
-    state = load_state(warehouse, files)
-    paths = {name: files.path(name) for name in HANDOVER_FILES}
-    plan = plan_load(paths, state, warehouse.last_load()) if state is not None else None
-    frames = plan.frames if plan is not None else _snapshot(files)
-    try:
-        stats = _load_frames(warehouse, run_id, frames, merges, plan.previous_load_id if plan else None, _small(plan))
-    except StaleHandover as exc:  # another load committed after the comparison: hand over everything
-        log.warning("load: %s; handing over the full snapshot", exc)
-        stats = _load_frames(warehouse, run_id, _snapshot(files), merges, None, False)
-    except Exception:
-        if plan is not None:
-            state.discard(plan.pending)
-        raise
-    if plan is not None:
-        try:
-            state.commit(plan.pending, stats.load_id)
-        except OSError as exc:  # the next run then compares nothing and hands over everything
-            log.warning("load: could not keep the load state (%s); the next load is a full handover", exc)
-    handover = plan.summary() if plan is not None else {"handover": "full", "handover_reason": "no load state"}
-    result = {"run_id": run_id, **stats.counts(), **handover, **load_steward(warehouse, files, run_id)}
+    loaded = warehouse.load_run(files.folder, run_id, state_dir=state_dir)
+    result = {"run_id": run_id, **loaded.summary(), **load_steward(warehouse, files, run_id)}
     if files.path("quarantine").exists():  # the canonical gate ran: its earlier entries may be fixed now
         result["quarantine_resolved"] = warehouse.resolve_quarantine(run_id, list(QUARANTINE_STAGES))
     log.info("load: %s", json.dumps(result, default=str))
     return files.record("load", result)
-
-
-#: Run files the load hands to the warehouse (``golden``, ``xref`` ... as :func:`match_and_survive` wrote them).
-HANDOVER_FILES: tuple[str, ...] = (
-    "golden",
-    "xref",
-    "lineage",
-    "conflicts",
-    "interactions_attached",
-    "opportunities_attached",
-    "cases_attached",
-    "campaigns",
-)
-
-
-def load_state(warehouse: Any, files: RunFiles) -> Any:
-    """The incremental-load state of this warehouse (under ``<data dir>/state``); none in memory."""
-    from crmhub.warehouse.delta import LoadState
-
-    url = warehouse.url
-    if url.dialect == "duckdb" and url.path is None:
-        return None
-    return LoadState.for_warehouse(files.folder.parent.parent / "state", url.redacted())
-
-
-def _load_frames(
-    warehouse: Any,
-    run_id: str,
-    frames: dict[str, pd.DataFrame | None],
-    merges: list[dict[str, Any]] | None,
-    expect_last_load: str | None,
-    by_key: bool,
-) -> Any:
-    from crmhub.warehouse.load import LoadBatch
-
-    batch = LoadBatch(
-        run_id,
-        golden=frames["golden"],
-        xref=frames["xref"],
-        lineage=frames["lineage"],
-        conflicts=frames["conflicts"],
-        interactions=frames["interactions_attached"],
-        opportunities=frames["opportunities_attached"],
-        cases=frames["cases_attached"],
-        campaigns=frames["campaigns"],
-        merges=merges,
-    )
-    return warehouse.load_reconciled(batch, expect_last_load=expect_last_load, by_key=by_key)
-
-
-#: An incremental handover at most this share of the snapshot probes core by key (see load.py).
-SMALL_HANDOVER = 0.1
-
-
-def _small(plan: Any) -> bool:
-    """Whether the handover is small enough for key probes to beat joins over all of core."""
-    if plan is None or plan.mode != "incremental":
-        return False
-    snapshot = sum(plan.snapshot_rows.values())
-    return snapshot > 0 and sum(plan.handed_rows.values()) <= SMALL_HANDOVER * snapshot
-
-
-def _snapshot(files: RunFiles) -> dict[str, pd.DataFrame | None]:
-    """Every handover file of the run, whole."""
-    return {name: _read_optional(files, name) for name in HANDOVER_FILES}
-
-
-def _read_optional(files: RunFiles, name: str) -> pd.DataFrame | None:
-    """A run file that run folders written before issue 5 do not have."""
-    return files.read(name) if files.path(name).exists() else None
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:

@@ -6,8 +6,9 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import pandas as pd
 
@@ -16,6 +17,10 @@ from crmhub.warehouse import frames, load, raw, sqlfiles, tables
 from crmhub.warehouse.engine import Engine, open_engine
 from crmhub.warehouse.load import LoadBatch, LoadStats
 from crmhub.warehouse.url import WarehouseUrl, default_url, parse_url
+
+if TYPE_CHECKING:
+    from crmhub.warehouse.delta import LoadState
+    from crmhub.warehouse.handover import RunLoad
 
 MIGRATE_LOCK = "crmhub.warehouse.migrate"
 
@@ -108,6 +113,23 @@ class Warehouse:
     ) -> LoadStats:
         """Load one reconcile run's frames atomically (see :mod:`crmhub.warehouse.load`)."""
         return load.load_reconciled(self.engine, batch, expect_last_load=expect_last_load, by_key=by_key)
+
+    def load_run(self, folder: Path, run_id: str, *, state_dir: Path | None) -> RunLoad:
+        """Load a reconcile run folder, handing over only what changed since the last load.
+
+        Plans the handover against the fingerprints under ``state_dir`` (``<data dir>/state``; ``None``:
+        always the full snapshot), loads, then keeps or drops the fingerprints; a handover made stale
+        by another load falls back to the full snapshot (:mod:`crmhub.warehouse.handover`).
+        """
+        from crmhub.warehouse import handover
+
+        return handover.load_run(self.engine, self.url, folder, run_id, state_dir=state_dir)
+
+    def load_state(self, state_dir: Path) -> LoadState | None:
+        """This warehouse's incremental-load fingerprints under ``state_dir``; none for an in-memory one."""
+        from crmhub.warehouse import handover
+
+        return handover.load_state(self.url, state_dir)
 
     def last_load(self) -> dict[str, Any] | None:
         """The latest successful reconcile load (``load_id``) and erasures run since (``erasures_since``)."""
