@@ -8,13 +8,15 @@ with personal data) older than their own cutoff are removed whole.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crmhub.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -24,24 +26,13 @@ DEFAULT_RAW_DAYS = 400
 DEFAULT_RUN_DAYS = 30
 
 
-def prune_raw(warehouse: Any, older_than: timedelta, *, now: datetime | None = None, run_id: str = "retention") -> int:
+def prune_raw(
+    warehouse: Warehouse, older_than: timedelta, *, now: datetime | None = None, run_id: str = "retention"
+) -> int:
     """Delete superseded raw payloads extracted before ``now - older_than``; returns rows deleted."""
-    started = datetime.now(UTC)
-    cutoff = (now or started) - older_than
-    with warehouse.engine.transaction():
-        deleted = max(warehouse.engine.run_file("retention_prune_raw", {"cutoff": cutoff}), 0)
-        warehouse.engine.run_file(
-            "audit_insert",
-            {
-                "run_id": run_id,
-                "stage": "retention_raw",
-                "started_at": started,
-                "finished_at": datetime.now(UTC),
-                "status": "success",
-                "row_counts": json.dumps({"deleted": deleted, "cutoff": cutoff.isoformat()}),
-                "error": None,
-            },
-        )
+    now = now or datetime.now(UTC)
+    deleted = warehouse.prune_raw(older_than, now=now, run_id=run_id)
+    cutoff = now - older_than
     log.info("retention: %d superseded raw payloads extracted before %s deleted", deleted, cutoff.isoformat())
     return deleted
 

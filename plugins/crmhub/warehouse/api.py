@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -189,18 +189,21 @@ class Warehouse:
 
         return quarantine.warehouse_check_frames(self.engine, run_id)
 
-    # -- operations (GDPR suppression, retention; logic in crmhub.ops) ----------------------------
+    # -- operations (GDPR suppression, retention; the policies live in crmhub.ops) ------------------
     def suppression_hashes(self) -> set[str]:
         """Keyed hashes on the suppression list (``crmhub.ops.suppression`` checks pulls against them)."""
         (statement,) = sqlfiles.load_statements("suppression_hashes", self.dialect)
         _, data = self.engine.fetch(statement)
         return {row[0] for row in data}
 
-    def prune_raw(self, older_than: Any, *, run_id: str = "retention") -> int:
-        """Delete superseded raw payloads older than ``older_than`` (see ``crmhub.ops.retention``)."""
-        from crmhub.ops.retention import prune_raw
+    def prune_raw(self, older_than: timedelta, *, now: datetime | None = None, run_id: str = "retention") -> int:
+        """Delete raw payloads extracted before ``now - older_than``, keeping every record's newest
+        version (replaying reconcile gives the same golden records); audited; returns rows deleted.
 
-        return prune_raw(self, older_than, run_id=run_id)
+        ``crmhub.ops.retention`` decides when and how far back (the retention policy).
+        """
+        cutoff = (now or datetime.now(UTC)) - older_than
+        return raw.prune_raw(self.engine, cutoff, run_id=run_id)
 
     # -- steward review, decisions and merge log (crmhub.warehouse.steward, docs/reconcile.md) ----
     def store_steward_run(

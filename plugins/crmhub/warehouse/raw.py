@@ -52,3 +52,24 @@ def latest_raw(engine: Engine, source: str, object_type: str) -> pd.DataFrame:
     names, data = engine.fetch(statement, {"source": source, "object_type": object_type})
     frame = pd.DataFrame(data, columns=names)
     return frames.prepare(frame, tables.RAW_COLUMNS, name="raw.payloads")
+
+
+def prune_raw(engine: Engine, cutoff: datetime, *, run_id: str) -> int:
+    """Delete raw payloads extracted before ``cutoff`` except each record's newest version, and audit
+    it (stage ``retention_raw``), in one transaction; returns the rows deleted."""
+    started = datetime.now(UTC)
+    with engine.transaction():
+        deleted = max(engine.run_file("retention_prune_raw", {"cutoff": cutoff}), 0)
+        engine.run_file(
+            "audit_insert",
+            {
+                "run_id": run_id,
+                "stage": "retention_raw",
+                "started_at": started,
+                "finished_at": datetime.now(UTC),
+                "status": "success",
+                "row_counts": json.dumps({"deleted": deleted, "cutoff": cutoff.isoformat()}),
+                "error": None,
+            },
+        )
+    return deleted
