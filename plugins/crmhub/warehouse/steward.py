@@ -148,3 +148,223 @@ def undo_merge(engine: Engine, merge_id: str, undone_by: str, current_xref: pd.D
     with engine.transaction():
         engine.run_file("merge_log_undo", {"merge_id": merge_id, "undone_at": at, "undone_by": undone_by})
     return made
+
+
+# -- working the queue (issue 16): the pair with both records' values, defer, activity audit, CSV import ----
+#: What a steward compares, in display order: the canonical fields of a contact record.
+PAIR_FIELDS: tuple[str, ...] = (
+    "first_name",
+    "name_prefix",
+    "last_name",
+    "company",
+    "email",
+    "phone",
+    "address_line",
+    "postcode",
+    "city",
+    "country",
+    "social_network",
+    "social_handle",
+    "source_created_at",
+    "source_updated_at",
+    "is_deleted",
+)
+#: ``audit.steward_activity.action`` values.
+ACTIONS = ("view_queue", "view_pair", "link", "split", "defer", "undo_merge", "import", "denied")
+#: Columns a CSV of decisions must have (``python -m crmhub steward import-decisions``); the optional
+#: ones are ``restore_golden_id``, ``decided_by`` and ``decided_at``.
+IMPORT_COLUMNS = ("left_source", "left_source_id", "right_source", "right_source_id", "decision")
+
+Record = tuple[str, str]
+
+
+def log_activity(
+    engine: Engine,
+    actor: str,
+    action: str,
+    left: Record | None = None,
+    right: Record | None = None,
+    detail: str | None = None,
+    *,
+    at: datetime | None = None,
+) -> None:
+    """Append one row to ``audit.steward_activity``: who (``actor``) did or saw what, when."""
+    if action not in ACTIONS:
+        raise StewardError(f"activity must be one of {', '.join(ACTIONS)}, got {action!r}")
+    if not actor.strip():
+        raise StewardError("the activity audit needs a who")
+    when = at or datetime.now(UTC)
+    key = json.dumps([actor, action, left, right, detail, when.isoformat()], default=str)
+    params = {
+        "activity_id": hashlib.sha256(key.encode()).hexdigest()[:24],
+        "occurred_at": when,
+        "actor": actor,
+        "action": action,
+        "left_source": left[0] if left else None,
+        "left_source_id": left[1] if left else None,
+        "right_source": right[0] if right else None,
+        "right_source_id": right[1] if right else None,
+        "detail": detail,
+    }
+    with engine.transaction():
+        engine.run_file("steward_activity_insert", params)
+
+
+def activity(engine: Engine, limit: int = 500) -> pd.DataFrame:
+    """The newest ``limit`` rows of the activity audit (who saw and decided what), newest first."""
+    return _read(engine, "steward_activity_read", {"limit_rows": int(limit)})
+
+
+def decision_history(engine: Engine) -> pd.DataFrame:
+    """Every decision taken (append-only), newest first, with ``decided_by`` and ``decided_at``."""
+    return _read(engine, "steward_decisions_read")
+
+
+def review_pairs(engine: Engine) -> pd.DataFrame:
+    """The review queue with the run that wrote it and, per pair, the latest defer (who, when) if any."""
+    queue = _read(engine, "steward_review_pairs")
+    queue["deferred_by"] = None
+    queue["deferred_at"] = None
+    if queue.empty:
+        return queue
+    defers = activity(engine, limit=100_000)
+    defers = defers[defers["action"] == "defer"]
+    latest: dict[frozenset[Record], tuple[str, Any]] = {}
+    for row in defers.itertuples():  # newest first: keep the first seen per pair
+        pair = frozenset({(row.left_source, row.left_source_id), (row.right_source, row.right_source_id)})
+        latest.setdefault(pair, (row.actor, row.occurred_at))
+    for pos, row in enumerate(queue.itertuples()):
+        pair = frozenset({(row.left_source, row.left_source_id), (row.right_source, row.right_source_id)})
+        if pair in latest:
+            queue.iloc[pos, queue.columns.get_loc("deferred_by")] = latest[pair][0]
+            queue.iloc[pos, queue.columns.get_loc("deferred_at")] = latest[pair][1]
+    return queue
+
+
+def _same_pair(frame: pd.DataFrame, left: Record, right: Record) -> pd.Series:
+    forward = (
+        (frame["left_source"] == left[0])
+        & (frame["left_source_id"] == left[1])
+        & (frame["right_source"] == right[0])
+        & (frame["right_source_id"] == right[1])
+    )
+    backward = (
+        (frame["left_source"] == right[0])
+        & (frame["left_source_id"] == right[1])
+        & (frame["right_source"] == left[0])
+        & (frame["right_source_id"] == left[1])
+    )
+    return forward | backward
+
+
+def _record_values(engine: Engine, record: Record, records: pd.DataFrame | None) -> dict[str, Any]:
+    """One record's values: its canonical row of the run (``records``) if there, else its golden record's."""
+    values: dict[str, Any] = {"source": record[0], "source_id": record[1]}
+    if records is not None and not records.empty:
+        mine = records[(records["source"].astype(str) == record[0]) & (records["source_id"].astype(str) == record[1])]
+        if not mine.empty:
+            row = mine.sort_values("source_updated_at", kind="stable").iloc[-1]
+            values.update({f: _plain(row.get(f)) for f in PAIR_FIELDS})
+            values["values_from"] = "source record"
+            return values
+    golden = _read(engine, "steward_golden_values", {"source": record[0], "source_id": record[1]})
+    values.update(dict.fromkeys(PAIR_FIELDS))
+    if golden.empty:
+        values["values_from"] = "not found"
+        return values
+    row = golden.iloc[0]
+    street = " ".join(str(v) for v in (row["street"], row["house_number"], row["house_number_addition"]) if _plain(v))
+    values.update({f: _plain(row[f]) for f in PAIR_FIELDS if f in golden.columns})
+    values["address_line"] = street or None
+    values["values_from"] = f"golden record {row['golden_id']}"
+    return values
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        return value
+    return value.item() if hasattr(value, "item") else value
+
+
+def review_pair(engine: Engine, left: Record, right: Record, records: pd.DataFrame | None = None) -> dict[str, Any]:
+    """One pair for a steward: its queue row (score, reason, explanation), both records' values side by
+    side, and the decisions taken on it so far.
+
+    ``records`` are canonical contact rows (``crmhub.model.CONTACT_COLUMNS``) holding the two records —
+    the run folder's ``contacts`` of the run that wrote the queue; without them (or when a record is not
+    among them) a side shows the current values of the golden record it belongs to, marked as such.
+    """
+    queue = review_pairs(engine)
+    row = queue[_same_pair(queue, left, right)]
+    history = decision_history(engine)
+    return {
+        "queue": None if row.empty else {k: _plain(v) for k, v in row.iloc[0].items()},
+        "left": _record_values(engine, left, records),
+        "right": _record_values(engine, right, records),
+        "decisions": history[_same_pair(history, left, right)].reset_index(drop=True),
+        "fields": PAIR_FIELDS,
+    }
+
+
+def defer(engine: Engine, left: Record, right: Record, deferred_by: str, note: str | None = None) -> None:
+    """Leave a pair in the queue for later (no decision for reconcile); the audit says who and when."""
+    log_activity(engine, deferred_by, "defer", left, right, note)
+
+
+def import_decisions(engine: Engine, decisions: pd.DataFrame, imported_by: str) -> int:
+    """Store a file of decisions (``IMPORT_COLUMNS`` [+ ``restore_golden_id``, ``decided_by``, ``decided_at``])
+    in one transaction; every row is checked first, a bad row fails the whole file naming its line.
+
+    ``decided_by`` defaults to ``imported_by``, ``decided_at`` to now. Returns the decisions stored.
+    """
+    if not imported_by.strip():
+        raise StewardError("imported_by must name the steward")
+    missing = [c for c in IMPORT_COLUMNS if c not in decisions.columns]
+    if missing:
+        raise StewardError(f"decisions file is missing column(s): {', '.join(missing)}")
+    now = datetime.now(UTC)
+    rows = []
+    for pos, raw in enumerate(decisions.to_dict("records")):
+        line = pos + 2  # the header is line 1
+        row = {k: _plain(v) for k, v in raw.items()}
+        row = {k: (str(v).strip() if v is not None else None) for k, v in row.items()}
+        if any(not row.get(c) for c in IMPORT_COLUMNS):
+            raise StewardError(f"line {line}: {', '.join(IMPORT_COLUMNS)} are required")
+        if row["decision"] not in DECISIONS:
+            raise StewardError(f"line {line}: decision must be one of {', '.join(DECISIONS)}, got {row['decision']!r}")
+        if (row["left_source"], row["left_source_id"]) == (row["right_source"], row["right_source_id"]):
+            raise StewardError(f"line {line}: a record cannot be paired with itself")
+        try:
+            at = pd.Timestamp(row["decided_at"]) if row.get("decided_at") else pd.Timestamp(now)
+        except ValueError as exc:
+            raise StewardError(f"line {line}: decided_at is not a timestamp: {row['decided_at']!r}") from exc
+        at = (at.tz_localize("UTC") if at.tzinfo is None else at.tz_convert("UTC")).to_pydatetime()
+        who = row.get("decided_by") or imported_by
+        left, right = (row["left_source"], row["left_source_id"]), (row["right_source"], row["right_source_id"])
+        restore = row.get("restore_golden_id") or None
+        decision_id = hashlib.sha256(
+            json.dumps([*left, *right, row["decision"], restore, who, at.isoformat()]).encode()
+        ).hexdigest()[:24]
+        rows.append(
+            {
+                "decision_id": decision_id,
+                "left_source": left[0],
+                "left_source_id": left[1],
+                "right_source": right[0],
+                "right_source_id": right[1],
+                "decision": row["decision"],
+                "restore_golden_id": restore,
+                "decided_by": who,
+                "decided_at": at,
+            }
+        )
+    with engine.transaction():
+        for params in rows:
+            engine.run_file("steward_decision_insert", params)
+    log_activity(engine, imported_by, "import", detail=f"{len(rows)} decision(s)", at=now)
+    return len(rows)
