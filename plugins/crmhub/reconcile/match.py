@@ -156,6 +156,9 @@ class FuzzyConfig:
     #: Name levels that forbid clustering two records together (None: ``same_last`` and ``different``,
     #: the household guard).
     cannot_link: tuple[str, ...] | None = None
+    #: Blocking keys by name (:data:`crmhub.reconcile.fuzzy.BLOCKING_KEYS`; None: the default set,
+    #: :data:`crmhub.reconcile.fuzzy.DEFAULT_BLOCKING`).
+    blocking: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from crmhub.errors import ConfigError
 from crmhub.paths import CONFIG_DIR, PROJECT_DIR
+from crmhub.reconcile.fuzzy import BLOCKING_KEYS
 from crmhub.reconcile.match import RULES as MATCH_RULES
 from crmhub.reconcile.match import Blocklist, FuzzyConfig, MatchConfig
 from crmhub.reconcile.model import load_model
@@ -75,7 +76,9 @@ _TOP_KEYS = {"version", "sources", "phone_regions", "countries", "matching", "at
 _ATTRIBUTE_KEYS = {"rule", "sources", "valid_beats_invalid", "trust_decay"}
 _DECAY_KEYS = {"half_life_days", "trust"}
 _MATCHING_KEYS = {"rules", "max_records_per_key", "blocklist", "use_default_blocklist", "fuzzy"}
-_FUZZY_KEYS = {"enabled", "link", "review", "max_block_size", "handle_name", "weights", "model", "cannot_link"}
+_FUZZY_KEYS = {
+    "enabled", "link", "review", "max_block_size", "handle_name", "weights", "model", "cannot_link", "blocking"
+}  # fmt: skip
 _NAME_LEVELS = ("exact", "close", "initial", "similar_first", "partial", "same_first", "same_last", "different")
 
 
@@ -250,7 +253,21 @@ def _parse_fuzzy(r: _Reader, raw: Any) -> FuzzyConfig:
         model=model,
         model_file=str(model_file) if model_file else None,
         cannot_link=_cannot_link(r, spec.get("cannot_link")),
+        blocking=_blocking(r, spec.get("blocking")),
     )
+
+
+def _blocking(r: _Reader, value: Any) -> tuple[str, ...] | None:
+    """``matching.fuzzy.blocking``: blocking key names (absent: the default set)."""
+    if value is None:
+        return None
+    keys = r.string_list(value, "matching.fuzzy.blocking", non_empty=False)
+    for i, key in enumerate(keys):
+        if key not in BLOCKING_KEYS:
+            raise r.fail(
+                f"matching.fuzzy.blocking[{i}]", f"unknown blocking key {key!r}; one of: {', '.join(BLOCKING_KEYS)}"
+            )
+    return tuple(dict.fromkeys(keys))
 
 
 def _cannot_link(r: _Reader, value: Any) -> tuple[str, ...] | None:
