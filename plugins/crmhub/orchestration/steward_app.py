@@ -151,6 +151,15 @@ def _hidden(**fields: str) -> str:
     )
 
 
+async def airflow_user(request: Request) -> Any:
+    """The signed-in Airflow user: ``airflow.api_fastapi.core_api.security.get_user`` (Bearer token, else the
+    UI's ``_token`` cookie), 401 without one. Imported on the first request, so that importing the plugin in
+    a scheduler or worker does not pull in the API server's modules."""
+    from airflow.api_fastapi.core_api.security import bearer_scheme, get_user
+
+    return await get_user(request, None, await bearer_scheme(request))
+
+
 # -- the app -----------------------------------------------------------------------------------------
 def create_app(
     warehouse_url: Callable[[], str] = default_url, *, authenticate: Callable[..., Any] | None = None
@@ -159,9 +168,7 @@ def create_app(
 
     ``authenticate`` is the dependency that yields the signed-in user; default Airflow's ``get_user``.
     """
-    if authenticate is None:
-        from airflow.api_fastapi.core_api.security import get_user as authenticate
-
+    authenticate = authenticate or airflow_user
     app = FastAPI(title="Social CRM Hub steward review", docs_url=None, redoc_url=None, openapi_url=None)
     migrated: set[str] = set()
 
