@@ -23,6 +23,7 @@ from crmhub.errors import CrmHubError
 PRODUCT_COMMANDS = (
     "crmhub.reconcile.reconcile_command",
     "crmhub.warehouse.bi_commands",
+    "crmhub.warehouse.steward_command",
     "crmhub.messages.classify_command",
     "crmhub.orchestration.deploy_command",
 )
