@@ -123,6 +123,7 @@ def print_summary(warehouse_url: str, data_dir: Path, seconds: float) -> None:
         rules = warehouse.query(
             "SELECT match_rule, COUNT(*) AS records FROM core.contact_xref WHERE is_current GROUP BY 1 ORDER BY 1"
         )
+        in_review = len(warehouse.review_queue())
     lines = ["", "=" * 72, "Social CRM Hub — demo summary", "=" * 72, "Records per source (raw.payloads):"]
     lines += [f"  {r.source:<12} {r.object_type:<16} {r.records:>7}" for r in raw.itertuples()]
     match = summary.get("match_and_survive", {})
@@ -133,6 +134,11 @@ def print_summary(warehouse_url: str, data_dir: Path, seconds: float) -> None:
             lines.append(f"  {key.replace('_', ' '):<28} {match[key]:>7}")
     lines += ["  records per match rule (current xref):"]
     lines += [f"    {str(r.match_rule):<26} {r.records:>7}" for r in rules.itertuples()]
+    lines += [
+        f"Steward review: {in_review} pair(s) wait for a steward's link/split (core.review_queue)",
+        "  work them in the Airflow UI (make ui): Browse > Steward review, http://127.0.0.1:8080/crmhub-steward/",
+        "  (docs/reconcile.md, Steward review); a CSV of decisions: python -m crmhub steward import-decisions FILE",
+    ]
     quality = summary.get("validate", {})
     if quality:
         lines += [
