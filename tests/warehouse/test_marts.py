@@ -94,6 +94,30 @@ def interaction(source_id: str, occurred: str, golden_id: str = "G1", **over: An
     return row
 
 
+def understanding(source_id: str, occurred: str, golden_id: str = "G1", **over: Any) -> dict[str, Any]:
+    """Message understanding of an inbound social interaction (core.interaction_understanding)."""
+    row = {
+        "source": "hootsuite",
+        "source_id": source_id,
+        "golden_id": golden_id,
+        "occurred_at": ts(occurred),
+        "channel": "twitter",
+        "direction": "inbound",
+        "language": "nl",
+        "intent": "sales_lead",
+        "complaint": False,
+        "sentiment": "neutral",
+        "explanation": "{}",
+        "model": "test",
+        "kept": True,
+        "filter_rule": None,
+        "first_loaded_at": ts(occurred),
+        **RUN,
+    }
+    row.update(over)
+    return row
+
+
 def opportunity(source_id: str, golden_id: str | None, created: str, amount: float, **over: Any) -> dict[str, Any]:
     row = {
         "source": "salesforce",
@@ -215,6 +239,19 @@ def build(wh: Warehouse) -> None:
             interaction("s1", "2025-05-01T10:00:00", golden_id="G2", campaign="Summer Promo"),
             # deleted G3 talks too, but is in no mart
             interaction("d1", "2025-03-01T10:00:00", golden_id="G3"),
+        ],
+    )
+    insert(
+        wh,
+        "core.interaction_understanding",
+        [  # every inbound social message above reads as a sales lead (the attribution model counts only those)
+            understanding("t0", "2025-02-01T12:00:00"),
+            understanding("t1", "2025-02-10T12:00:00"),
+            understanding("t2", "2025-03-01T09:00:00", channel="facebook"),
+            understanding("t3", "2025-03-09T18:00:00"),
+            understanding("t5", "2025-03-12T10:00:00"),
+            understanding("s1", "2025-05-01T10:00:00", golden_id="G2"),
+            understanding("d1", "2025-03-01T10:00:00", golden_id="G3"),
         ],
     )
     insert(

@@ -345,12 +345,44 @@ def match_and_survive(warehouse: Warehouse, files: RunFiles, run_id: str, *, rul
             stats[f"{name}_attached"] = int(linked["golden_id"].notna().sum())
             stats[f"{name}_without_golden"] = int(linked["golden_id"].isna().sum())
     (files.folder / "merges.json").write_text(json.dumps(result.merges, default=str), encoding="utf-8")
-    files.write("interactions_attached", attached)
     files.write("interactions_unattributed", unattributed)
-    stats["interactions_attached"] = len(attached)
     stats["interactions_unattributed"] = len(unattributed)
+    attached, stats["interaction_filter"] = filter_interactions(files, attached, unattributed, result.xref)
+    files.write("interactions_attached", attached)
+    stats["interactions_attached"] = len(attached)
     log.info("reconcile %s: %s", run_id, json.dumps(stats, default=str))
     return files.record("match_and_survive", stats)
+
+
+def filter_interactions(
+    files: RunFiles, attached: pd.DataFrame, unattributed: pd.DataFrame, xref: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Understand every social message and keep those ``include/config/interactions.yaml`` lets in.
+
+    Writes ``interaction_understanding`` (one row per inbound social message, with its evidence),
+    ``interactions_left_out`` (every message not entering core.interactions, with its rule) and
+    ``interaction_filter.json`` (left-out messages per rule and channel) for the load; returns the kept
+    interactions and the counts for the run summary (see :mod:`crmhub.messages.filter`).
+    """
+    from crmhub.messages.filter import load_interaction_filter, understand_and_filter
+
+    result = understand_and_filter(attached, unattributed, xref, load_interaction_filter())
+    files.write("interaction_understanding", result.understanding)
+    files.write("interactions_left_out", result.left_out)
+    (files.folder / "interaction_filter.json").write_text(json.dumps(result.counts_by_channel), encoding="utf-8")
+    log.info("interaction filter: %s", json.dumps(result.summary()))
+    return result.kept, result.summary()
+
+
+def store_messages(warehouse: Warehouse, files: RunFiles, run_id: str) -> dict[str, int]:
+    """After the load: store understanding and filter counts, route new messages (:mod:`crmhub.warehouse.routing`)."""
+    if not files.path("interaction_understanding").exists():  # run folders of older runs
+        return {}
+    from crmhub.warehouse.routing import store_messages as store
+
+    counts_file = files.folder / "interaction_filter.json"
+    counts = json.loads(counts_file.read_text(encoding="utf-8")) if counts_file.exists() else []
+    return store(warehouse.engine, run_id, files.read("interaction_understanding"), counts)
 
 
 def attach_golden_ids(frame: pd.DataFrame, xref: pd.DataFrame) -> pd.DataFrame:
@@ -564,6 +596,7 @@ def load(warehouse: Warehouse, files: RunFiles, run_id: str, *, state_dir: Path 
     """
     loaded = warehouse.load_run(files.folder, run_id, state_dir=state_dir)
     result = {"run_id": run_id, **loaded.summary(), **load_steward(warehouse, files, run_id)}
+    result.update(store_messages(warehouse, files, run_id))
     if files.path("quarantine").exists():  # the canonical gate ran: its earlier entries may be fixed now
         result["quarantine_resolved"] = warehouse.resolve_quarantine(run_id, list(QUARANTINE_STAGES))
     log.info("load: %s", json.dumps(result, default=str))

@@ -113,6 +113,10 @@ _SETTING_MIN, _SETTING_MAX = 1, 36_500
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}")
 
 
+#: Values a settings file may leave out (added after files in the field were written).
+DEFAULT_SETTINGS: dict[str, int] = {"social_complaint_days": 2}
+
+
 def marts_config_path() -> Path:
     """The mart settings file in force: ``CRMHUB_MARTS_CONFIG`` or ``include/config/marts.yaml``."""
     override = os.environ.get("CRMHUB_MARTS_CONFIG")
@@ -131,7 +135,7 @@ def load_mart_settings(path: Path | str | None = None) -> dict[str, int]:
     unknown = sorted(str(k) for k in doc if k != "settings")
     if unknown:
         raise ConfigError(path, unknown[0], "unknown top-level key (only 'settings' is allowed)")
-    settings: dict[str, int] = {}
+    settings: dict[str, int] = dict(DEFAULT_SETTINGS)
     for name, value in doc["settings"].items():
         key = f"settings.{name}"
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_]\w*", name):

@@ -183,6 +183,13 @@ TABLES: dict[str, list[str]] = {
         "open_opportunity_currencies",
         "last_interaction_type",
         "last_interaction_direction",
+        "last_complaint_at",
+        "last_complaint_channel",
+        "last_complaint_kind",
+        "understood_message_count",
+        "sentiment_recent",
+        "sentiment_previous",
+        "sentiment_trend",
     ],
 }
 
@@ -326,3 +333,32 @@ STAGING["staging.review_queue"] = REVIEW_QUEUE_STAGING
 STAGING["staging.merge_log"] = MERGE_LOG_STAGING
 _TIMESTAMPS.update({"decided_at", "merged_at", "undone_at"})
 _BOOLS.update({"undone"})
+
+# -- issue 14: message understanding, interaction filter counts, routing queue (ddl 113-115) --------
+from crmhub.messages.filter import UNDERSTANDING_COLUMNS  # noqa: E402  (core module, no warehouse import)
+
+ROUTING_STAGING: list[str] = [
+    "source",
+    "source_id",
+    "golden_id",
+    "occurred_at",
+    "channel",
+    "intent",
+    "department",
+    "rule",
+    "owner",
+    "priority",
+    "sla_hours",
+]
+FILTER_COUNT_STAGING: list[str] = ["rule", "channel", "messages"]
+TABLES["core.interaction_understanding"] = [*UNDERSTANDING_COLUMNS, "first_loaded_at", "loaded_run_id", "loaded_at"]
+TABLES["audit.interaction_filter_counts"] = ["run_id", *FILTER_COUNT_STAGING, "counted_at"]
+TABLES["core.routing_queue"] = [*ROUTING_STAGING, "routed_at", "loaded_run_id", "loaded_at"]
+STAGING["staging.interaction_understanding"] = UNDERSTANDING_COLUMNS
+STAGING["staging.interaction_filter_counts"] = FILTER_COUNT_STAGING
+STAGING["staging.routing_queue"] = ROUTING_STAGING
+_TIMESTAMPS.update({"first_loaded_at", "counted_at", "routed_at"})
+_BOOLS.update({"complaint", "kept"})
+_INTS.update({"messages", "understood_message_count"})
+_FLOATS.update({"sentiment_recent", "sentiment_previous"})
+_FLOATS.update({"sla_hours"})

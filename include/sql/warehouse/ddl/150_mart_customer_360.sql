@@ -59,6 +59,40 @@ open_cases AS (
     WHERE golden_id IS NOT NULL AND NOT is_deleted AND NOT is_closed
     GROUP BY golden_id
 ),
+complaints AS (
+    SELECT golden_id, complaint_at, complaint_channel, complaint_kind
+    FROM (
+        SELECT golden_id, complaint_at, complaint_channel, complaint_kind,
+               row_number() OVER (
+                   PARTITION BY golden_id ORDER BY complaint_at DESC, complaint_kind, complaint_channel
+               ) AS rn
+        FROM (
+            SELECT golden_id, occurred_at AS complaint_at, lower(channel) AS complaint_channel,
+                   'social' AS complaint_kind
+            FROM core.interaction_understanding
+            WHERE complaint AND golden_id IS NOT NULL
+            UNION ALL
+            SELECT golden_id, created_at, lower(channel), 'case'
+            FROM core.cases
+            WHERE is_complaint AND NOT is_deleted AND golden_id IS NOT NULL
+        ) all_complaints
+    ) ranked
+    WHERE rn = 1
+),
+sentiment AS (
+    SELECT golden_id,
+           count(*) AS understood_message_count,
+           avg(score) FILTER (WHERE rn <= 5) AS sentiment_recent,
+           avg(score) FILTER (WHERE rn > 5 AND rn <= 10) AS sentiment_previous
+    FROM (
+        SELECT golden_id,
+               CASE sentiment WHEN 'positive' THEN 1.0 WHEN 'negative' THEN -1.0 ELSE 0.0 END AS score,
+               row_number() OVER (PARTITION BY golden_id ORDER BY occurred_at DESC, source, source_id) AS rn
+        FROM core.interaction_understanding
+        WHERE golden_id IS NOT NULL
+    ) scored
+    GROUP BY golden_id
+),
 open_deals AS (
     SELECT golden_id,
            count(*) AS open_opportunity_count,
@@ -99,7 +133,19 @@ SELECT g.golden_id,
        COALESCE(od.open_opportunity_amount, 0) AS open_opportunity_amount,
        od.open_opportunity_currencies,
        l.last_interaction_type,
-       l.last_interaction_direction
+       l.last_interaction_direction,
+       c.complaint_at AS last_complaint_at,
+       c.complaint_channel AS last_complaint_channel,
+       c.complaint_kind AS last_complaint_kind,
+       COALESCE(st.understood_message_count, 0) AS understood_message_count,
+       CAST(st.sentiment_recent AS DOUBLE PRECISION) AS sentiment_recent,
+       CAST(st.sentiment_previous AS DOUBLE PRECISION) AS sentiment_previous,
+       CASE
+           WHEN st.sentiment_previous IS NULL THEN NULL
+           WHEN st.sentiment_recent - st.sentiment_previous >= 0.5 THEN 'improving'
+           WHEN st.sentiment_recent - st.sentiment_previous <= -0.5 THEN 'worsening'
+           ELSE 'stable'
+       END AS sentiment_trend
 FROM core.golden_contacts g
 LEFT JOIN xref x ON x.golden_id = g.golden_id
 LEFT JOIN handles h ON h.golden_id = g.golden_id
@@ -107,6 +153,8 @@ LEFT JOIN activity a ON a.golden_id = g.golden_id
 LEFT JOIN last_interaction l ON l.golden_id = g.golden_id
 LEFT JOIN open_cases oc ON oc.golden_id = g.golden_id
 LEFT JOIN open_deals od ON od.golden_id = g.golden_id
+LEFT JOIN complaints c ON c.golden_id = g.golden_id
+LEFT JOIN sentiment st ON st.golden_id = g.golden_id
 WHERE g.is_current AND NOT g.is_deleted;
 COMMENT ON VIEW mart.customer_360 IS 'One row per current, not deleted golden contact (a person as the hub reconciled them across every source): contact details, source records, social handles and social value, open service cases and deals, and interaction summary.';
 COMMENT ON COLUMN mart.customer_360.golden_id IS 'Stable hub id of the person; the same person keeps it across runs. Join key of every mart.';
@@ -141,3 +189,10 @@ COMMENT ON COLUMN mart.customer_360.open_opportunity_amount IS 'Sum of the amoun
 COMMENT ON COLUMN mart.customer_360.open_opportunity_currencies IS 'Comma-separated ISO 4217 currencies of the open opportunities; more than one means the amount mixes currencies.';
 COMMENT ON COLUMN mart.customer_360.last_interaction_type IS 'Type of the latest interaction: mention, reply, dm, post, comment, note, email, call, case.';
 COMMENT ON COLUMN mart.customer_360.last_interaction_direction IS 'Direction of the latest interaction: inbound (from the person) or outbound (from us).';
+COMMENT ON COLUMN mart.customer_360.last_complaint_at IS 'When (UTC) the person last complained: a social message understood as a complaint (crmhub.messages) or a CRM complaint case; null when never.';
+COMMENT ON COLUMN mart.customer_360.last_complaint_channel IS 'Channel of that last complaint (twitter, email, phone, ...).';
+COMMENT ON COLUMN mart.customer_360.last_complaint_kind IS 'social (a message understood as a complaint) or case (a CRM complaint case).';
+COMMENT ON COLUMN mart.customer_360.understood_message_count IS 'Inbound social messages of the person with message understanding (core.interaction_understanding).';
+COMMENT ON COLUMN mart.customer_360.sentiment_recent IS 'Average sentiment of the person''s latest 5 understood social messages: positive 1, neutral 0, negative -1; null when none.';
+COMMENT ON COLUMN mart.customer_360.sentiment_previous IS 'Average sentiment of the 5 understood messages before those (6th to 10th latest); null when fewer than 6.';
+COMMENT ON COLUMN mart.customer_360.sentiment_trend IS 'improving (recent at least 0.5 above previous), worsening (at least 0.5 below), stable, or null when there is no previous sentiment.';

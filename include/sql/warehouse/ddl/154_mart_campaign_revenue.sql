@@ -4,9 +4,15 @@
 -- * direct: the opportunity names a campaign (campaign_source_id = core.campaigns.source_id of a
 --   not deleted campaign in the same source) -> that campaign.
 -- * social_last_touch: otherwise, the LAST inbound social interaction (twitter, x, facebook,
---   instagram, linkedin) of the same golden person tagged with a campaign (interactions.campaign)
---   in the social_lookback_days days before the opportunity was created (same window as
---   mart.social_to_opportunity) -> the campaign of that tag.
+--   instagram, linkedin) of the same golden person understood as a sales lead (intent sales_lead,
+--   core.interaction_understanding) and tagged with a campaign (interactions.campaign) in the
+--   social_lookback_days days before the opportunity was created (the attribution model of
+--   mart.social_to_opportunity) -> the campaign of that tag. Connectors set interactions.campaign
+--   only from campaign tags (Sprout: CAMPAIGN tags and the campaign_tags option; Hootsuite: tags on
+--   broadcast posts and campaign_tags), never from routing labels such as service or klacht.
+-- * A won opportunity without an amount is counted (won_opportunity_count, unknown_amount_won_count)
+--   but adds nothing to revenue: its amount is unknown, not 0. revenue is null when every attributed
+--   won opportunity lacks an amount.
 -- * Opportunities matching neither are not attributed (they appear in no row).
 -- Campaigns are identified across sources by their normalized name, lower(trim(name)); a tag with
 -- no campaign record still gets a row. Amounts are summed as given: currencies are not converted
@@ -54,6 +60,8 @@ social AS (
         FROM won w
         JOIN core.interactions i
             ON i.golden_id = w.golden_id
+        JOIN core.interaction_understanding u
+            ON u.source = i.source AND u.source_id = i.source_id AND u.intent = 'sales_lead'
            AND i.occurred_at < w.created_at
            AND i.occurred_at >= w.created_at - INTERVAL '{{ social_lookback_days }} days'
         WHERE i.direction = 'inbound'
@@ -72,11 +80,12 @@ revenue AS (
     SELECT a.campaign_key,
            max(a.tag) AS tag,
            count(*) AS won_opportunity_count,
-           COALESCE(sum(w.amount), 0) AS revenue,
+           sum(w.amount) AS revenue,
+           count(*) FILTER (WHERE w.amount IS NULL) AS unknown_amount_won_count,
            count(*) FILTER (WHERE a.attribution = 'direct') AS direct_won_count,
-           COALESCE(sum(w.amount) FILTER (WHERE a.attribution = 'direct'), 0) AS direct_revenue,
+           sum(w.amount) FILTER (WHERE a.attribution = 'direct') AS direct_revenue,
            count(*) FILTER (WHERE a.attribution = 'social_last_touch') AS social_won_count,
-           COALESCE(sum(w.amount) FILTER (WHERE a.attribution = 'social_last_touch'), 0) AS social_revenue,
+           sum(w.amount) FILTER (WHERE a.attribution = 'social_last_touch') AS social_revenue,
            string_agg(DISTINCT w.currency, ',' ORDER BY w.currency) AS currencies
     FROM attributed a
     JOIN won w ON w.source = a.source AND w.source_id = a.source_id
@@ -103,13 +112,14 @@ SELECT k.campaign_key,
        c.ended_at,
        COALESCE(t.social_interaction_count, 0) AS social_interaction_count,
        COALESCE(r.won_opportunity_count, 0) AS won_opportunity_count,
-       COALESCE(r.revenue, 0) AS revenue,
+       CASE WHEN COALESCE(r.won_opportunity_count, 0) = 0 THEN 0 ELSE r.revenue END AS revenue,
        COALESCE(r.direct_won_count, 0) AS direct_won_count,
-       COALESCE(r.direct_revenue, 0) AS direct_revenue,
+       CASE WHEN COALESCE(r.direct_won_count, 0) = 0 THEN 0 ELSE r.direct_revenue END AS direct_revenue,
        COALESCE(r.social_won_count, 0) AS social_won_count,
-       COALESCE(r.social_revenue, 0) AS social_revenue,
+       CASE WHEN COALESCE(r.social_won_count, 0) = 0 THEN 0 ELSE r.social_revenue END AS social_revenue,
        r.currencies,
-       {{ social_lookback_days }} AS lookback_days
+       {{ social_lookback_days }} AS lookback_days,
+       COALESCE(r.unknown_amount_won_count, 0) AS unknown_amount_won_count
 FROM keys k
 LEFT JOIN campaign c ON c.campaign_key = k.campaign_key
 LEFT JOIN named n ON n.campaign_key = k.campaign_key AND n.rn = 1
@@ -124,10 +134,11 @@ COMMENT ON COLUMN mart.campaign_revenue.started_at IS 'Earliest start of the cam
 COMMENT ON COLUMN mart.campaign_revenue.ended_at IS 'Latest end of the campaign across sources.';
 COMMENT ON COLUMN mart.campaign_revenue.social_interaction_count IS 'Inbound social messages (all time) tagged with the campaign.';
 COMMENT ON COLUMN mart.campaign_revenue.won_opportunity_count IS 'Won opportunities attributed to the campaign (direct + social_last_touch).';
-COMMENT ON COLUMN mart.campaign_revenue.revenue IS 'Sum of the amounts of those won opportunities (direct_revenue + social_revenue); 0 when none.';
+COMMENT ON COLUMN mart.campaign_revenue.revenue IS 'Sum of the known amounts of those won opportunities (direct_revenue + social_revenue); 0 when none was won, null when every won one lacks an amount (see unknown_amount_won_count).';
 COMMENT ON COLUMN mart.campaign_revenue.direct_won_count IS 'Won opportunities that name this campaign in their CRM.';
-COMMENT ON COLUMN mart.campaign_revenue.direct_revenue IS 'Their summed amount; 0 when none.';
-COMMENT ON COLUMN mart.campaign_revenue.social_won_count IS 'Won opportunities without a direct campaign whose person''s last tagged inbound social message in the lookback window carries this campaign.';
-COMMENT ON COLUMN mart.campaign_revenue.social_revenue IS 'Their summed amount; 0 when none.';
+COMMENT ON COLUMN mart.campaign_revenue.direct_revenue IS 'Their summed known amount; 0 when none, null when none of them has an amount.';
+COMMENT ON COLUMN mart.campaign_revenue.social_won_count IS 'Won opportunities without a direct campaign whose person''s last tagged inbound social sales-lead message in the lookback window carries this campaign.';
+COMMENT ON COLUMN mart.campaign_revenue.social_revenue IS 'Their summed known amount; 0 when none, null when none of them has an amount.';
 COMMENT ON COLUMN mart.campaign_revenue.currencies IS 'Comma-separated ISO 4217 currencies of the attributed amounts; more than one means revenue mixes currencies.';
 COMMENT ON COLUMN mart.campaign_revenue.lookback_days IS 'The social lookback window in days (social_lookback_days in include/config/marts.yaml).';
+COMMENT ON COLUMN mart.campaign_revenue.unknown_amount_won_count IS 'Of the attributed won opportunities, those without an amount: counted as won, their revenue unknown (not 0).';

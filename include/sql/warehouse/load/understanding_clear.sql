@@ -1,0 +1,3 @@
+DELETE FROM staging.interaction_understanding;
+DELETE FROM staging.interaction_filter_counts;
+DELETE FROM staging.routing_queue;
