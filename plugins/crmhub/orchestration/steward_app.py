@@ -87,6 +87,21 @@ def is_steward(user: Any) -> bool:
     return user_name(user).lower() in _csv_env(USERS_ENV) or bool(user_roles(user) & _csv_env(ROLES_ENV, DEFAULT_ROLES))
 
 
+def warehouse_url() -> str:
+    """The warehouse the tasks load: the ``crmhub_warehouse`` Connection (environment, secrets backend or
+    metadata DB — the API server reads them all), else ``CRMHUB_WAREHOUSE_URL``, else the embedded DuckDB."""
+    from crmhub.orchestration.resources import WAREHOUSE_CONN_ID
+
+    try:
+        from airflow.models.connection import Connection
+
+        uri = Connection.get_connection_from_secrets(WAREHOUSE_CONN_ID).get_uri()
+    except Exception:  # not defined (AirflowNotFoundException), or no metadata DB here: the environment
+        return default_url()
+    scheme, _, rest = uri.partition("://")
+    return f"postgresql://{rest}" if scheme in ("postgres", "postgresql") else uri
+
+
 # -- data --------------------------------------------------------------------------------------------
 def data_dir() -> Path:
     return Path(os.environ.get("CRMHUB_DATA_DIR", paths.DATA_DIR))
@@ -162,9 +177,9 @@ async def airflow_user(request: Request) -> Any:
 
 # -- the app -----------------------------------------------------------------------------------------
 def create_app(
-    warehouse_url: Callable[[], str] = default_url, *, authenticate: Callable[..., Any] | None = None
+    warehouse_url: Callable[[], str] = warehouse_url, *, authenticate: Callable[..., Any] | None = None
 ) -> FastAPI:
-    """The steward app over the warehouse at ``warehouse_url()`` (read per request).
+    """The steward app over the warehouse at ``warehouse_url()`` (read per request, default :func:`warehouse_url`).
 
     ``authenticate`` is the dependency that yields the signed-in user; default Airflow's ``get_user``.
     """
