@@ -218,3 +218,20 @@ def test_campaign_tags_become_campaigns_and_name_the_interactions_campaign(conne
     assert set(batch.campaigns["name"]) <= names and len(batch.campaigns) >= 2
     posts = batch.interactions[batch.interactions["campaign"].isin(names)]
     assert len(posts) and posts["campaign"].isin(set(batch.campaigns["name"])).all()
+
+
+def test_labels_are_never_campaigns_unless_campaign_tags_names_them():
+    """Issue 14: a message with only a label (service, klacht) has no campaign; ``campaign_tags`` makes one."""
+    tags = [{"tag_id": 1, "text": "klacht", "type": "LABEL"}, {"tag_id": 2, "text": "Lente", "type": "LABEL"}]
+    messages = [
+        {"guid": f"g{i}", "created_time": "2025-03-01T09:00:00Z", "text": "hoi", "network": "TWITTER",
+         "post_type": "TWITTER_MENTION", "from": {"guid": "u1", "screen_name": "sanne_b"},
+         "internal": {"tags": [{"id": tag}]}}
+        for i, tag in ((1, 1), (2, 2))
+    ]  # fmt: skip
+    plain = SproutConnector("sprout", None, {}).to_canonical({"tags": tags, "messages": messages})
+    assert plain.interactions["campaign"].isna().all() and plain.campaigns.empty
+    configured = SproutConnector("sprout", None, {"campaign_tags": ["lente"]})
+    batch = configured.to_canonical({"tags": tags, "messages": messages})
+    assert batch.interactions.set_index("source_id")["campaign"].to_dict() == {"g1": None, "g2": "Lente"}
+    assert batch.campaigns["name"].tolist() == ["Lente"]

@@ -15,6 +15,10 @@ Rate limit: 60 requests a minute with no rate-limit headers and no ``Retry-After
 with exponential back-off. ``202`` means "processed, not ready yet": the same page is asked again after a
 short wait (``not_ready_wait`` seconds, ``not_ready_attempts`` times).
 
+Campaigns: a message's ``campaign`` comes only from its campaign tags: tags Sprout types ``CAMPAIGN`` and
+the tag names listed in the ``campaign_tags`` option (as for Hootsuite; compared case-insensitively).
+Other labels (``service``, ``sales``, ``klacht``) are routing labels, never campaigns.
+
 Social value: Sprout reports followers only for the customer's *own* profiles (profile analytics). The
 messages endpoint gives an author's ``guid``, ``name``, ``screen_name`` and ``profile_picture`` but no
 follower count (that exists only on Listening messages, not the inbox), so author contacts carry no
@@ -82,6 +86,7 @@ class SproutConnector(Connector):
         "history_days": Option(int, 120),
         "page_size": Option(int, 100),
         "window_days": Option(int, 30),
+        "campaign_tags": Option(list, []),
     }
 
     def __init__(self, source_name: str, http: Any, options: Mapping[str, Any] | None = None) -> None:
@@ -246,6 +251,7 @@ class SproutConnector(Connector):
         contacts: dict[str, dict[str, Any]] = {}
         interactions = []
         campaigns: dict[str, dict[str, Any]] = {}
+        extra_campaigns = {str(t).strip().lower() for t in self.options.get("campaign_tags") or []}
         for message in messages:
             network = _network(message, profiles)
             occurred = parse_timestamp(message.get("created_time"))
@@ -284,8 +290,9 @@ class SproutConnector(Connector):
                 name = meta.get("text") or (tag.get("name") if isinstance(tag, dict) else None)
                 if not name:
                     continue
-                names.append((meta.get("type") == "CAMPAIGN", name))
-                if meta.get("type") == "CAMPAIGN":
+                is_campaign = meta.get("type") == "CAMPAIGN" or str(name).strip().lower() in extra_campaigns
+                names.append((is_campaign, name))
+                if is_campaign:
                     seen = campaigns.get(tag_id)
                     campaigns[tag_id] = {
                         "source": self.source_name,
@@ -297,7 +304,8 @@ class SproutConnector(Connector):
                         "source_updated_at": max(seen["source_updated_at"], occurred) if seen else occurred,
                         "is_deleted": False,
                     }
-            campaign = next((n for is_campaign, n in names if is_campaign), names[0][1] if names else None)
+            # only campaign tags name a campaign; labels (service, sales, klacht) never do (issue 14)
+            campaign = next((n for is_campaign, n in names if is_campaign), None)
             interactions.append(
                 {
                     "source": self.source_name,
