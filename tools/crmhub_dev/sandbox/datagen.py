@@ -438,7 +438,7 @@ def generate(seed: int = 42, people: int = 200, anchor: datetime = DEFAULT_ANCHO
                 if entry["source_id"] == contacts[0]["id"]:
                     entry["archived"] = True
 
-    messages, message_truth = _messages(gen, persons, sources)
+    messages, message_truth, hootsuite_labels = _messages(gen, persons, sources)
     hubspot_crm = _hubspot_crm(seed, anchor, gen.start, persons, contacts, sources)
     vendor_data = _derive_vendors(seed, persons, anchor, gen.start, sources)
     ground_truth = {
@@ -447,6 +447,13 @@ def generate(seed: int = 42, people: int = 200, anchor: datetime = DEFAULT_ANCHO
         "anchor": iso_s(anchor),
         "persons": [_truth_person(p, sources[p["person_id"]]) for p in persons],
         "messages": message_truth,
+        # issue 14: the hidden true language and intent of every generated message (never on the wire):
+        # Hootsuite's are the brand's own (intent other); Sprout's inbound ones come labelled from
+        # crmhub_dev.sandbox.message_corpus, with the hard-case kind
+        "message_labels": {
+            "hootsuite": hootsuite_labels,
+            "sprout": dict((vendor_data.get("sprout") or {}).get("message_labels", {})),
+        },
         "campaigns": sorted({name for name, _ in CAMPAIGNS}),
         "hubspot_merges": [dict(m) for m in hubspot_crm["merges"]],
     }
@@ -714,7 +721,7 @@ def _hubspot_properties(rng: Random, person: dict[str, Any], old: bool) -> dict[
 
 def _messages(
     gen: _Gen, persons: list[dict[str, Any]], sources: dict[str, list[dict[str, Any]]]
-) -> tuple[list[dict[str, Any]], dict[str, str | None]]:
+) -> tuple[list[dict[str, Any]], dict[str, str | None], dict[str, dict[str, str | None]]]:
     rng = gen.rng
     profile_by_network = {"twitter": PROFILES[0], "instagram": PROFILES[1]}
     drafts: list[tuple[datetime, dict[str, Any], str | None]] = []
@@ -735,17 +742,19 @@ def _messages(
                 "text": f"@{shown} {rng.choice(pool)}",
                 "profile": profile_by_network[network],
                 "tags": list(rng.choice(REPLY_TAGS)),
+                "language": "fa" if pool is REPLIES_FA else "nl" if pool is REPLIES_NL else "en",
             }
             drafts.append((at, draft, person["person_id"]))
     broadcasts = max(1, round(len(drafts) / 9))
     for _ in range(broadcasts):
         at = gen.when(gen.start, gen.anchor - timedelta(minutes=10)).replace(second=0, microsecond=0)
         name, text = rng.choice(CAMPAIGNS)
-        drafts.append((at, {"text": text, "profile": rng.choice(PROFILES), "tags": [name]}, None))
+        drafts.append((at, {"text": text, "profile": rng.choice(PROFILES), "tags": [name], "language": "nl"}, None))
     drafts.sort(key=lambda item: item[0])
 
     messages: list[dict[str, Any]] = []
     truth: dict[str, str | None] = {}
+    labels: dict[str, dict[str, str | None]] = {}  # hidden: the brand's own language; never served
     next_id = 4138476039
     for at, draft, person_id in drafts:
         next_id += rng.randint(1, 5000)
@@ -777,7 +786,8 @@ def _messages(
             }
         )
         truth[message_id] = person_id
-    return messages, truth
+        labels[message_id] = {"language": draft["language"], "intent": "other", "hard": None, "author": "brand"}
+    return messages, truth, labels
 
 
 def _post_ref(rng: Random, profile: dict[str, Any]) -> tuple[str, str | None]:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from crmhub_dev.sandbox import message_corpus
 from crmhub_dev.sandbox.datagen import CAMPAIGNS, DeriveContext, SandboxData, iso_s
 
 DEFAULT_TOKEN = "sandbox-sprout-api-token"
@@ -88,23 +89,10 @@ TAGS: list[dict[str, Any]] = [
 TAG_ID = {t["text"]: t["tag_id"] for t in TAGS}
 BASE_FOLLOWERS = {4410211: 12_840, 4410215: 31_205, 4410218: 8_930, 4410222: 2_415}
 
-INBOUND_NL = [
-    "Hoi! Mijn bestelling is nog steeds niet binnen 😕 kunnen jullie even kijken?",
-    "Top service, pakket was er binnen een dag 👌",
-    "Waarom is de retourlabel niet meegestuurd? Graag reactie.",
-    "Is de winkel in Utrecht zondag open?",
-    "Al drie keer gebeld en niemand neemt op... 😡 #klantenservice",
-    "Kan ik mijn adres nog wijzigen? Ik ben net verhuisd 📦",
-    "Wanneer komt de zomercollectie weer binnen? ☀️",
-]
-INBOUND_EN = [
-    "Hi, my order hasn't arrived yet, can you help? 🙏",
-    "Love the new collection! ❤️",
-    "Still waiting for my refund after two weeks...",
-    "Do you ship to Belgium?",
-    "Thanks for the quick reply yesterday 👍",
-]
-INBOUND_FA = ["سلام، سفارش من هنوز نرسیده 😔", "ممنون از پاسخ سریع شما 🌹", "Dank jullie! خیلی ممنون 🙏"]
+#: The inbound texts (labelled in crmhub_dev.sandbox.message_corpus; labels kept as ``message_labels``).
+INBOUND_NL = [entry[0] for entry in message_corpus.INBOUND_NL]
+INBOUND_EN = [entry[0] for entry in message_corpus.INBOUND_EN]
+INBOUND_FA = [entry[0] for entry in message_corpus.INBOUND_FA]
 REPLIES = [
     "Bedankt voor je bericht! Stuur ons even een DM met je ordernummer 📦",
     "Sorry voor het wachten, we zoeken het voor je uit 🙏",
@@ -155,7 +143,8 @@ def derive(ctx: DeriveContext) -> dict[str, Any]:
     profiles, and about 8% of the people without one are social only on Sprout (a Facebook or
     LinkedIn commenter, say). Each writer sends 2-5 inbound messages; about half get a reply. Campaign
     posts are tagged with the datagen campaign names. Returns ``message_truth`` (guid -> person_id or
-    None) next to what the API serves.
+    None) and ``message_labels`` (inbound guid -> hidden true language, intent and hard-case kind, from
+    :mod:`crmhub_dev.sandbox.message_corpus`) next to what the API serves.
     """
     rng = ctx.rng
     profile_of = {p["network_type"]: p for p in PROFILES}
@@ -186,17 +175,19 @@ def derive(ctx: DeriveContext) -> dict[str, Any]:
         inbound_types, reply_type = POST_TYPES[network]
         for _ in range(rng.randint(2, 5)):
             at = ctx.when(ctx.start, ctx.anchor - timedelta(minutes=30)).replace(microsecond=0)
-            pool = (INBOUND_FA if person["kind"] == "persian" and rng.random() < 0.5
-                    else INBOUND_NL if rng.random() < 0.65 else INBOUND_EN)  # fmt: skip
+            pool = (message_corpus.INBOUND_FA if person["kind"] == "persian" and rng.random() < 0.5
+                    else message_corpus.INBOUND_NL if rng.random() < 0.65 else message_corpus.INBOUND_EN)  # fmt: skip
             post_type = rng.choice(inbound_types)
-            text = rng.choice(pool)
+            entry = rng.choice(pool)
+            text = entry[0]
             if post_type == "TWITTER_MENTION":
                 text = f"@socialcrmhub {text}"
             tags = rng.choice([[], [], ["service"], ["klacht"], ["service", "retour"], ["sales"]])
             if rng.random() < 0.12:
                 tags = [*tags, rng.choice(CAMPAIGNS)[0]]  # a reaction to a campaign post
             msg = {"network": network, "post_type": post_type, "text": text, "from": dict(author), "tags": tags,
-                   "language": "fa" if pool is INBOUND_FA else "nl" if pool is INBOUND_NL else "en"}  # fmt: skip
+                   "language": message_corpus.wire_language(entry[1]),
+                   "_label": message_corpus.label(entry)}  # fmt: skip
             drafts.append((at, msg, person["person_id"]))
             if rng.random() < 0.5:
                 reply_at = at + timedelta(minutes=rng.randint(3, 600))
@@ -218,6 +209,7 @@ def derive(ctx: DeriveContext) -> dict[str, Any]:
     guids: dict[int, str] = {}
     messages: list[dict[str, Any]] = []
     truth: dict[str, str | None] = {}
+    labels: dict[str, dict[str, str | None]] = {}
     for i in order:
         at, msg, person_id = drafts[i]
         network = msg["network"]
@@ -252,6 +244,8 @@ def derive(ctx: DeriveContext) -> dict[str, Any]:
             }
         )
         truth[guid] = person_id
+        if "_label" in msg:  # inbound: the hidden ground truth, never served
+            labels[guid] = dict(msg["_label"])
     for message in messages:
         message.pop("_outbound")
     analytics = _follower_history(ctx)
@@ -262,6 +256,7 @@ def derive(ctx: DeriveContext) -> dict[str, Any]:
         "messages": messages,
         "analytics": analytics,
         "message_truth": truth,
+        "message_labels": labels,
     }
 
 
