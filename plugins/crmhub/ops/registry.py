@@ -119,5 +119,17 @@ for _entry in (
         text=("records", "loser_records"),
         note="merges of the person's golden records",
     ),
+    PersonalTable(
+        "core.interaction_understanding",
+        golden_id="golden_id",
+        record=("source", "source_id"),
+        note="issue 14: the understanding of the person's messages goes with the messages",
+    ),
+    PersonalTable(
+        "core.routing_queue",
+        golden_id="golden_id",
+        record=("source", "source_id"),
+        note="issue 14: follow-ups of the person's messages",
+    ),
 ):
     register(_entry)
