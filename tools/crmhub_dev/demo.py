@@ -132,6 +132,11 @@ def print_summary(warehouse_url: str, data_dir: Path, seconds: float) -> None:
                 "interactions_unattributed"):  # fmt: skip
         if key in match:
             lines.append(f"  {key.replace('_', ' '):<28} {match[key]:>7}")
+    left_out = (match.get("interaction_filter") or {}).get("left_out_by_rule") or {}
+    if "interaction_filter" in match:
+        lines.append(f"  {'interactions left out':<28} {match['interaction_filter'].get('left_out', 0):>7}"
+                     " (include/config/interactions.yaml; stay in raw)")  # fmt: skip
+        lines += [f"    {rule:<26} {n:>7}" for rule, n in sorted(left_out.items())]
     lines += ["  records per match rule (current xref):"]
     lines += [f"    {str(r.match_rule):<26} {r.records:>7}" for r in rules.itertuples()]
     lines += [
