@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -29,6 +29,9 @@ from crmhub.ops import suppression
 from crmhub.ops.identifiers import norm_email, subject_keys
 from crmhub.ops.registry import PERSONAL_TABLES, PersonalTable
 from crmhub.reconcile.normalize import normalize_phone
+
+if TYPE_CHECKING:
+    from crmhub.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +95,7 @@ def _e164(value: str) -> str | None:
     return phone if valid else None
 
 
-def find_subject(warehouse: Any, request: ErasureRequest) -> Subject:
+def find_subject(warehouse: Warehouse, request: ErasureRequest) -> Subject:
     """Resolve the request to the person's golden IDs, records and identifying values (read-only)."""
     engine = warehouse.engine
     subject = Subject()
@@ -132,7 +135,7 @@ def find_subject(warehouse: Any, request: ErasureRequest) -> Subject:
     return subject
 
 
-def add_source_identifiers(warehouse: Any, subject: Subject, sources: Mapping[str, Any]) -> int:
+def add_source_identifiers(warehouse: Warehouse, subject: Subject, sources: Mapping[str, Any]) -> int:
     """Add the e-mail addresses and phone numbers of the person's own source contact records.
 
     The golden record keeps one surviving value per field (none when sources disagree), but every
@@ -171,7 +174,7 @@ def add_source_identifiers(warehouse: Any, subject: Subject, sources: Mapping[st
 
 
 def erase(
-    warehouse: Any,
+    warehouse: Warehouse,
     request: ErasureRequest,
     data_dir: Path | None,
     *,
@@ -279,7 +282,7 @@ def erase(
     return result
 
 
-def record_vendor_outcome(warehouse: Any, erasure_id: str, vendor_requests: dict[str, Any]) -> None:
+def record_vendor_outcome(warehouse: Warehouse, erasure_id: str, vendor_requests: dict[str, Any]) -> None:
     """Put the vendors' answers into the erasure's audit row (counts and statuses only)."""
     warehouse.engine.execute(
         "UPDATE audit.erasure_log SET vendor_requests = :v WHERE erasure_id = :id",
@@ -287,7 +290,7 @@ def record_vendor_outcome(warehouse: Any, erasure_id: str, vendor_requests: dict
     )
 
 
-def _checkpoint(warehouse: Any) -> None:
+def _checkpoint(warehouse: Warehouse) -> None:
     """DuckDB: write the deletions into the database file now (its WAL still holds the old pages)."""
     if getattr(warehouse, "dialect", None) == "duckdb":
         try:
@@ -296,14 +299,14 @@ def _checkpoint(warehouse: Any) -> None:
             log.warning("erasure: DuckDB checkpoint deferred")
 
 
-def _sql(warehouse: Any, name: str) -> str:
+def _sql(warehouse: Warehouse, name: str) -> str:
     from crmhub.warehouse import sqlfiles
 
     (statement,) = sqlfiles.load_statements(name, warehouse.dialect)
     return statement
 
 
-def _existing_tables(warehouse: Any) -> set[str]:
+def _existing_tables(warehouse: Warehouse) -> set[str]:
     frame = warehouse.query("SELECT table_schema, table_name FROM information_schema.tables")
     return {f"{s}.{t}" for s, t in zip(frame["table_schema"], frame["table_name"], strict=True)}
 

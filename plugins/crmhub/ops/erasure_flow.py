@@ -20,7 +20,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmhub.config import SourceConfig
 from crmhub.connectors.base import ERASURE_NOT_SUPPORTED, ERASURE_REQUESTED, Connector
@@ -28,6 +28,9 @@ from crmhub.connectors.registry import connector_class
 from crmhub.ops import erasure_requests as requests_store
 from crmhub.ops.drop_files import drop_folders
 from crmhub.ops.erasure import add_source_identifiers, erase, find_subject, record_vendor_outcome
+
+if TYPE_CHECKING:
+    from crmhub.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +98,7 @@ def request_deletions(
 
 
 def erase_from_hub(
-    warehouse: Any,
+    warehouse: Warehouse,
     params: Mapping[str, Any],
     sources: Mapping[str, SourceConfig],
     data_dir: Path,
@@ -140,7 +143,7 @@ def erase_from_hub(
 
 
 def delete_at_vendors(
-    warehouse: Any,
+    warehouse: Warehouse,
     sources: Mapping[str, SourceConfig],
     data_dir: Path,
     *,

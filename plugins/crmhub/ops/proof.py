@@ -18,11 +18,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from crmhub.ops.identifiers import norm_email, norm_phone
+
+if TYPE_CHECKING:
+    from crmhub.warehouse import Warehouse
 
 _PHONE_RUN = re.compile(r"\+?\d[\d\s().\-/]{6,}\d")
 _SKIP_TYPES = re.compile(r"^(bool|boolean|date|time|timestamp|interval|double|real|float|numeric|decimal|uuid)", re.I)
@@ -64,7 +67,7 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def scan_warehouse(warehouse: Any, ids: Identifiers) -> dict[str, int]:
+def scan_warehouse(warehouse: Warehouse, ids: Identifiers) -> dict[str, int]:
     """Rows mentioning the identifiers, per table; empty means none anywhere."""
     if not ids:
         return {}

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from crmhub.ops.identifiers import payload_keys, secret_key
+
+if TYPE_CHECKING:
+    from crmhub.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ def add_keys(engine: Any, keys: dict[str, str], erasure_id: str) -> int:
     return len(keys)
 
 
-def drop_suppressed(frame: pd.DataFrame, warehouse: Any) -> tuple[pd.DataFrame, int]:
+def drop_suppressed(frame: pd.DataFrame, warehouse: Warehouse) -> tuple[pd.DataFrame, int]:
     """Raw landing records minus those of suppressed people; returns ``(kept, dropped count)``.
 
     A warehouse without the list (an older schema, a test double) suppresses nothing.
