@@ -396,10 +396,22 @@ def _pair_values(
 
     Names are Zipf-distributed, so millions of candidate pairs hold far fewer distinct name pairs.
     """
-    width = len(vocab)
-    inverse, uniques = pd.factorize(codes_a.astype(np.int64) * width + codes_b)
-    uniques = np.asarray(uniques, dtype=np.int64)
-    return func(vocab[uniques // width], vocab[uniques % width])[inverse]
+    return _PairTable(codes_a, codes_b, vocab).apply(func)
+
+
+class _PairTable:
+    """The distinct pairs of two code arrays, factorized once for several string functions."""
+
+    def __init__(self, codes_a: np.ndarray, codes_b: np.ndarray, vocab: np.ndarray) -> None:
+        width = len(vocab)
+        inverse, uniques = pd.factorize(codes_a.astype(np.int64) * width + codes_b)
+        uniques = np.asarray(uniques, dtype=np.int64)
+        self.inverse = inverse
+        self.a, self.b = vocab[uniques // width], vocab[uniques % width]
+
+    def apply(self, func: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+        """``func`` per distinct pair of values, spread back to every pair."""
+        return func(self.a, self.b)[self.inverse]
 
 
 def _is_prefix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -465,6 +477,12 @@ def _number_level(f: Features, left: np.ndarray, right: np.ndarray) -> pd.Catego
     return _levels([~present, same, same_number], ["missing", "same", "same_number"], "different")
 
 
+def _is(levels: pd.Categorical, *names: str) -> np.ndarray:
+    """Per pair, whether its level is one of ``names`` (on the integer codes: no strings built)."""
+    wanted = [i for i, category in enumerate(levels.categories) if category in names]
+    return np.isin(levels.codes, wanted)
+
+
 def _levels(conditions: list[np.ndarray], names: list[str], default: str) -> pd.Categorical:
     """Like ``np.select`` but into a categorical: a million short strings would each become an object."""
     categories = list(dict.fromkeys([*names, default]))
@@ -481,7 +499,8 @@ def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame
     """
     f, names = feat, feat["v_names"]
     fa, fb, la, lb = f["first"][left], f["first"][right], f["last"][left], f["last"][right]
-    jf, jl = _pair_values(fa, fb, names, _jw), _pair_values(la, lb, names, _jw)
+    first_pairs, last_pairs = _PairTable(fa, fb, names), _PairTable(la, lb, names)
+    jf, jl = first_pairs.apply(_jw), last_pairs.apply(_jw)
     js = np.minimum(_pair_values(fa, lb, names, _jw), _pair_values(la, fb, names, _jw))
     has_a = (fa != 0) | (la != 0)
     has_b = (fb != 0) | (lb != 0)
@@ -490,12 +509,10 @@ def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame
     both_full = (fa != 0) & (fb != 0) & (la != 0) & (lb != 0)
     exact = ((fa == fb) & (la == lb)) | ((fa == lb) & (la == fb) & (fa != 0)) | (both_full & (tokens_a == tokens_b))
     full_a, full_b = f["full_last"][left], f["full_last"][right]
-    last_same = (la != 0) & (
-        (jl >= _CLOSE) | _pair_values(la, lb, names, _one_slip) | ((full_a != 0) & (full_a == full_b))
-    )
+    last_same = (la != 0) & ((jl >= _CLOSE) | last_pairs.apply(_one_slip) | ((full_a != 0) & (full_a == full_b)))
     # First names: Jaro-Winkler alone would call Johanna/Johannes (0.92) or Cornelis/Cornelia (0.95) one
     # name; they are a household's two people. Only equality or a typing slip makes two first names one.
-    first_same = (fa != 0) & ((fa == fb) | _pair_values(fa, fb, names, _one_slip))
+    first_same = (fa != 0) & ((fa == fb) | first_pairs.apply(_one_slip))
     # Swapped fields: the first names do not resemble each other, but the name words, sorted, do.
     swapped = both_full & (jf < _RELATED) & (_pair_values(tokens_a, tokens_b, f["v_tokens"], _jw) >= _CLOSE_SWAPPED)
     close = both_full & ((first_same & last_same) | (js >= _CLOSE) | swapped)
@@ -503,7 +520,7 @@ def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame
         f["initial"][left] == f["initial"][right]
     )
     # "Jan"/"Jantje", "Chris"/"Christiaan": a diminutive or short form is not evidence of another person.
-    prefix = _pair_values(fa, fb, names, _is_prefix)
+    prefix = first_pairs.apply(_is_prefix)
     related = (fa != 0) & (fb != 0) & ((jf >= _RELATED) | prefix)
     # Records with only a last name (or only a first name) on one side cannot say "different person".
     partial = comparable & ~exact & ~close & ((fa == 0) | (fb == 0) | (la == 0) | (lb == 0))
@@ -534,9 +551,9 @@ def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame
         (f["street"][left] != 0) & (f["street"][right] != 0) & (f["city"][left] != 0) & (f["city"][right] != 0)
     )
     addr_present |= (f["line"][left] != 0) & (f["line"][right] != 0)
-    number_same = np.asarray(number == "same")
-    street_ok = np.isin(np.asarray(street), ["exact", "close", "missing"])
-    place_same = ((pc_a != 0) & (pc_a == pc_b)) | (np.asarray(city == "same") & ((pc_a == 0) | (pc_b == 0)))
+    number_same = _is(number, "same")
+    street_ok = _is(street, "exact", "close", "missing")
+    place_same = ((pc_a != 0) & (pc_a == pc_b)) | (_is(city, "same") & ((pc_a == 0) | (pc_b == 0)))
     line_same = (f["line"][left] != 0) & (f["line"][left] == f["line"][right]) & place_same
     address = _levels(
         [
