@@ -30,6 +30,7 @@ MARTS = {
     "mart.customer_360",
     "mart.interaction_timeline",
     "mart.marketing_suppression",
+    "mart.routing_queue",
     "mart.service_questions",
     "mart.social_to_opportunity",
 }
@@ -155,7 +156,7 @@ def test_the_command_applies_the_role_and_creates_the_login(
     code = main(["bi-role", "--warehouse-url", pg_url, "--login", login, "--password-env", "BI_TEST_PASSWORD"])
     assert code == 0
     out = capsys.readouterr().out
-    assert "crmhub_bi" in out and "6 mart view(s)" in out and "from-env" not in out
+    assert "crmhub_bi" in out and "7 mart view(s)" in out and "from-env" not in out
     with bi_connect(pg_url, login, "from-env") as bi:
         assert bi.execute("SELECT count(*) FROM mart.customer_360").fetchone() == (1,)
 
