@@ -220,7 +220,17 @@ def test_a_steward_links_a_pair_in_the_airflow_ui_and_the_next_run_merges_it(hub
     _wait_text(driver, "1 pair(s) to review", "Signed in as stella")
 
     # inside the Airflow UI: Browse → Steward review is an entry of Airflow's navigation, the page in its frame
-    driver.get(f"{hub.api_url}/plugin/crmhub-steward")
+    driver.get(f"{hub.api_url}/")
+    browse = WebDriverWait(driver, 60).until(
+        lambda d: [e for e in d.find_elements(By.XPATH, "//*[normalize-space(text())='Browse']") if e.is_displayed()]
+    )
+    browse[0].click()
+    entry = WebDriverWait(driver, 30).until(
+        lambda d: [e for e in d.find_elements(By.XPATH, "//*[text()='Steward review']") if e.is_displayed()]
+    )
+    _shot(driver, "browse_menu")
+    entry[0].click()
+    WebDriverWait(driver, 60).until(lambda d: "/plugin/crmhub-steward" in d.current_url)
     WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.TAG_NAME, "iframe"))
     time.sleep(2)  # let the frame render for the screenshot
     _shot(driver, "in_airflow_ui")
