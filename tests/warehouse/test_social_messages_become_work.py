@@ -380,6 +380,8 @@ def test_routing_sends_open_case_to_service_and_open_deal_to_the_deal_owner_in_s
         "records"
     )[0]
     assert open_["is_open"] and open_["sla_hours"] == 8.0 and open_["age_hours"] > 24
+    m1 = wh.query("SELECT * FROM mart.routing_queue WHERE source_id = 'm1'").to_dict("records")[0]
+    assert pd.Timestamp(m1["due_at"]) == ts("2025-03-01T17:00:00") and m1["is_overdue"]
     # a rerun routes nothing again, even when the context changed since (a message is routed once)
     before = wh.query("SELECT * FROM core.routing_queue ORDER BY source_id")
     run(wh, tmp_path, "run-2", praise, cases=[record("cases", "C1", "101", is_closed=True)], opportunities=deals)
