@@ -22,7 +22,6 @@ import html
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -114,20 +113,18 @@ def run_contacts_path(run_id: str) -> Path:
     return run_folder(data_dir(), run_id).path("contacts")
 
 
-@lru_cache(maxsize=2)
-def _read_contacts(path: str, mtime: float) -> pd.DataFrame:  # mtime: a rewritten file is read again
-    return pd.read_parquet(path).astype({"source": str, "source_id": str})
-
-
-def run_records(run_id: str | None) -> pd.DataFrame | None:
-    """Canonical contact rows of ``run_id``'s run folder, or ``None`` when the folder is gone."""
-    if not run_id:
+def run_records(run_id: str | None, *records: tuple[str, str]) -> pd.DataFrame | None:
+    """The canonical contact rows of ``records`` in ``run_id``'s run folder (filtered while reading, so a
+    million-record file costs a scan, not memory), or ``None`` when the folder is gone."""
+    if not run_id or not records:
         return None
     path = run_contacts_path(run_id)
+    wanted = [[("source", "=", source), ("source_id", "=", source_id)] for source, source_id in records]
     try:
-        return _read_contacts(str(path), path.stat().st_mtime)
-    except (OSError, ValueError):
+        frame = pd.read_parquet(path, filters=wanted)
+    except (OSError, ValueError):  # removed by retention, or an unreadable file: the golden fallback
         return None
+    return frame.astype({"source": str, "source_id": str})
 
 
 # -- HTML --------------------------------------------------------------------------------------------
@@ -276,7 +273,7 @@ def create_app(
         with warehouse() as wh:
             queued = steward.review_pairs(wh.engine)
             run_id = queued["run_id"].iloc[0] if len(queued) else None
-            view = steward.review_pair(wh.engine, left, right, records=run_records(run_id))
+            view = steward.review_pair(wh.engine, left, right, records=run_records(run_id, left, right))
             steward.log_activity(wh.engine, user_name(user), "view_pair", left, right)
         q = view["queue"]
         lv, rv = view["left"], view["right"]
