@@ -67,6 +67,9 @@ class _ThreadedServer:
     def stop(self) -> None:
         self.server.should_exit = True
         if self.thread.is_alive():
+            self.thread.join(timeout=1)
+        if self.thread.is_alive():  # a client still holds a connection open (keep-alive, a slow fault)
+            self.server.force_exit = True
             self.thread.join(timeout=10)
         self.sock.close()
 
