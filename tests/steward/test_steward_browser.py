@@ -247,6 +247,7 @@ def test_a_steward_links_a_pair_in_the_airflow_ui_and_the_next_run_merges_it(hub
     assert driver.find_element(By.CSS_SELECTOR, "#pair-decisions td.decided-by").text == "stella"
     assert driver.find_element(By.CSS_SELECTOR, "#pair-decisions td.decision").text == "link"
     assert driver.find_element(By.CSS_SELECTOR, "#pair-decisions td.decided-at").text.startswith("20")
+    assert "Decision in force: link by stella at 20" in driver.find_element(By.ID, "pair-decided").text
     driver.switch_to.default_content()
     _shot(driver, "linked")
 

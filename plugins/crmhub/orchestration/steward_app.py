@@ -296,6 +296,13 @@ def create_app(
             )
         else:
             score = "<p id='pair-score'>This pair is not in the current review queue.</p>"
+        if not view["decisions"].empty:
+            last = view["decisions"].iloc[0]
+            score = (
+                f"<div class='alert alert-info' id='pair-decided'>Decision in force: <strong>{_e(last['decision'])}"
+                f"</strong> by {_e(last['decided_by'])} at {_e(last['decided_at'])}. It applies on the next "
+                "reconcile run.</div>" + score
+            )
         fields = _hidden(left_source=left[0], left_source_id=left[1], right_source=right[0], right_source_id=right[1])
         actions = (
             f"<form method='post' action='{base}/decide' class='form-inline mb-3' id='decide'>{fields}"
