@@ -160,3 +160,26 @@ def test_the_household_guard_holds_with_a_trained_model(trained, contacts, conta
     result = reconcile(frame, with_model(default_rules, trained))
     assert result.xref["golden_id"].nunique() == 2
     assert dataclasses.replace(default_rules.matching.fuzzy).cannot_link is None  # default: same_last, different
+
+
+def test_street_number_blocking_is_a_setting(contacts, contact) -> None:
+    """A postcode typo and a name typo: only street + number brings the two records together, and that
+    key is off by default (it is expensive on CRM data) and on in the FEBRL rules."""
+    from crmhub.reconcile.match import FuzzyConfig
+
+    frame = normalize_contacts(
+        contacts(
+            contact("hubspot", "h1", first_name="Mitchell", last_name="Green", **ADDRESSES["AU"]),
+            contact(
+                "hubspot",
+                "h2",
+                first_name="Mitchel",
+                last_name="Greene",
+                **{**ADDRESSES["AU"], "postcode": "2191", "city": "Clevland"},
+            ),
+        )  # fmt: skip
+    )
+    default, _ = score_pairs(frame, FuzzyConfig())
+    assert default.empty
+    pairs, _ = score_pairs(frame, FuzzyConfig(blocking=("street_number",)))
+    assert (pairs.loc[0, "street"], pairs.loc[0, "number"]) == ("exact", "same")

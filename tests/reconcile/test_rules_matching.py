@@ -55,3 +55,20 @@ def test_new_rule_types_are_accepted(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     rules = load_rules(path)
     assert (rules.attributes["company"].rule, rules.attributes["address"].rule) == ("most_frequent", "most_complete")
+
+
+def test_blocking_keys_default_and_unknown_key_named(tmp_path: Path) -> None:
+    from crmhub.reconcile.fuzzy import BLOCKING_KEYS, DEFAULT_BLOCKING
+
+    assert load_rules().matching.fuzzy.blocking is None  # the default set
+    assert set(DEFAULT_BLOCKING) <= set(BLOCKING_KEYS) and "street_number" not in DEFAULT_BLOCKING
+    error = _error(tmp_path, lambda d: d["matching"]["fuzzy"].update(blocking=["name", "surname_soundex"]))
+    assert "matching.fuzzy.blocking[1]" in str(error) and "surname_soundex" in str(error)
+
+
+def test_blocking_keys_from_the_rules_file(tmp_path: Path) -> None:
+    doc = yaml.safe_load(DEFAULT_RULES_FILE.read_text(encoding="utf-8"))
+    doc["matching"]["fuzzy"]["blocking"] = ["address", "street_number", "first_name_last_initial"]
+    path = tmp_path / "precedence.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    assert load_rules(path).matching.fuzzy.blocking == ("address", "street_number", "first_name_last_initial")

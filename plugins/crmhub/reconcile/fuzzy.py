@@ -8,8 +8,9 @@ other one:
    first name + PC4, e-mail, phone, handle, handle ↔ name) become candidate pairs; a block larger than
    ``max_block_size`` is skipped and counted (a street with 400 "Jansen"s says nothing).
 2. **Comparison** — per pair, each field gets an agreement *level* (``name=exact|close|initial|
-   similar_first|partial|same_first|same_last|different|missing``, ``address=same|same_building|same_postcode|different|
-   missing``, ``email/phone/social=same|different|missing``, ``handle_name=full|initial|none``).
+   similar_first|partial|same_first|same_last|different|transliterated|missing``,
+   ``address=same|same_building|same_postcode|different|missing``, ``email/phone/social=same|different|
+   missing``, ``handle_name=full|initial|none``).
 3. **Scoring** — a level has a weight (log2 of how much likelier it is among matches than among
    non-matches, Fellegi–Sunter style, set in the rules file rather than trained so results do not
    drift between runs). The score is their sum; the rules file's thresholds say ``link`` (auto-link),
@@ -36,6 +37,7 @@ from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from crmhub.reconcile.match import FuzzyConfig
 from crmhub.reconcile.normalize import _map_unique, fold_text
+from crmhub.reconcile.translit import skeleton
 
 #: Name levels that say "not the same person" and so forbid clustering the two records together.
 CONFLICT_NAME_LEVELS: frozenset[str] = frozenset({"same_last", "different"})
@@ -477,6 +479,27 @@ def _number_level(f: Features, left: np.ndarray, right: np.ndarray) -> pd.Catego
     return _levels([~present, same, same_number], ["missing", "same", "same_number"], "different")
 
 
+def _transliterated(
+    fa: np.ndarray, fb: np.ndarray, la: np.ndarray, lb: np.ndarray, names: np.ndarray, cross: np.ndarray
+) -> np.ndarray:
+    """Persian script against Latin letters: first and last name have the same consonant skeleton
+    (:func:`crmhub.reconcile.translit.skeleton`: ``Mohammad Rezaei`` = ``محمد رضایی``), in either order.
+
+    Only pairs whose names are in two scripts (``cross``) are looked at; skeletons run per distinct name.
+    """
+    out = np.zeros(len(fa), dtype=bool)
+    rows = np.flatnonzero(cross & (fa != 0) & (fb != 0) & (la != 0) & (lb != 0))
+    if len(rows) == 0:
+        return out
+    codes = np.unique(np.concatenate([fa[rows], fb[rows], la[rows], lb[rows]]))
+    skel = np.zeros(len(names), dtype=np.int64)
+    skel[codes] = _vocab([skeleton(v) for v in names[codes].tolist()])[0]  # 0 = no skeleton
+    sfa, sfb, sla, slb = skel[fa[rows]], skel[fb[rows]], skel[la[rows]], skel[lb[rows]]
+    full = (sfa != 0) & (sfb != 0) & (sla != 0) & (slb != 0)
+    out[rows] = full & (((sfa == sfb) & (sla == slb)) | ((sfa == slb) & (sla == sfb)))
+    return out
+
+
 def _is(levels: pd.Categorical, *names: str) -> np.ndarray:
     """Per pair, whether its level is one of ``names`` (on the integer codes: no strings built)."""
     wanted = [i for i, category in enumerate(levels.categories) if category in names]
@@ -505,6 +528,7 @@ def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame
     has_a = (fa != 0) | (la != 0)
     has_b = (fb != 0) | (lb != 0)
     comparable = has_a & has_b & (f["script"][left] == f["script"][right])
+    transliterated = _transliterated(fa, fb, la, lb, names, has_a & has_b & ~comparable)
     tokens_a, tokens_b = f["tokens"][left], f["tokens"][right]
     both_full = (fa != 0) & (fb != 0) & (la != 0) & (lb != 0)
     exact = ((fa == fb) & (la == lb)) | ((fa == lb) & (la == fb) & (fa != 0)) | (both_full & (tokens_a == tokens_b))
@@ -526,6 +550,7 @@ def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame
     partial = comparable & ~exact & ~close & ((fa == 0) | (fb == 0) | (la == 0) | (lb == 0))
     name = _levels(
         [
+            transliterated,
             ~comparable,
             exact,
             close,
@@ -536,7 +561,18 @@ def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame
             last_same & (fa != 0) & (fb != 0),
             first_same,
         ],
-        ["missing", "exact", "close", "initial", "missing", "partial", "similar_first", "same_last", "same_first"],
+        [
+            "transliterated",
+            "missing",
+            "exact",
+            "close",
+            "initial",
+            "missing",
+            "partial",
+            "similar_first",
+            "same_last",
+            "same_first",
+        ],  # fmt: skip
         "different",
     )
 

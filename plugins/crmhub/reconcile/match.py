@@ -123,6 +123,7 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
         "same_first": -2.0,
         "same_last": -6.0,
         "different": -10.0,
+        "transliterated": 6.0,  # Persian script vs Latin letters, same consonants (crmhub.reconcile.translit)
         "missing": 0.0,
     },
     "address": {"same": 7.0, "same_building": 2.0, "same_postcode": 0.0, "different": -2.0, "missing": 0.0},
