@@ -21,8 +21,8 @@ from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.hootsuite import HootsuiteConnector
 from crmhub.errors import QualityGateFailed
 from crmhub.quality.gates import validate as gx_validate
-from crmhub.quality.quarantine import apply_quarantine
-from crmhub.quality.raw import validate_raw
+from crmhub.quality.quarantine_rules import apply_quarantine
+from crmhub.quality.raw_gate import validate_raw
 from crmhub.reconcile.rules import load_rules
 from crmhub.stages import reconcile as stage
 from crmhub.stages.ingest import ingest, pull_window

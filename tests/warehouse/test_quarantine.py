@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pandas as pd
 from wh_helpers import standard_batch
 
-from crmhub.quality.quarantine import QUARANTINE_COLUMNS
+from crmhub.quality.quarantine_rules import QUARANTINE_COLUMNS
 from crmhub.warehouse import LoadBatch, Warehouse
 
 RULE = "expect_column_values_to_be_in_set(channel)"

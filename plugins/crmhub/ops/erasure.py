@@ -3,7 +3,7 @@
 Given an e-mail address, phone number or golden ID, :func:`find_subject` collects everything that
 identifies the person (every golden version, linked source records, their interactions, raw payloads
 that mention them); :func:`erase` then, in one warehouse transaction, deletes their rows from every
-table in :mod:`crmhub.ops.registry` (redacting mentions in other people's rows), adds them to the
+table in :mod:`crmhub.ops.personal_tables` (redacting mentions in other people's rows), adds them to the
 suppression list and writes an audit row with counts only; finally it scrubs the run files and Data
 Docs on disk. Vendor-side deletion is separate (:mod:`crmhub.ops.erasure_flow`, through each connector's
 ``erase``) because it needs the Connections; its outcome is recorded in the same audit row.
@@ -27,7 +27,7 @@ import pandas as pd
 
 from crmhub.ops import suppression
 from crmhub.ops.identifiers import norm_email, subject_keys
-from crmhub.ops.registry import PERSONAL_TABLES, PersonalTable
+from crmhub.ops.personal_tables import PERSONAL_TABLES, PersonalTable
 from crmhub.reconcile.normalize import normalize_phone
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ which stores the identifier in a request file this DAG deletes) or `golden_id`. 
 in the conf is refused: Airflow would keep it in plain text with the DAG run.
 
 1. **erase_from_hub**: notes the person's vendor record IDs, then erases the person from the warehouse
-   (every table in `crmhub.ops.registry`), the run files, Data Docs and the file-drop folders; adds keyed
+   (every table in `crmhub.ops.personal_tables`), the run files, Data Docs and the file-drop folders; adds keyed
    hashes to the suppression list; searches every table and file for their e-mail and phone and fails
    if anything is left; writes one `audit.erasure_log` row with counts only; deletes the request file.
 2. **request_vendor_deletion** (runs even if step 1 failed): asks each source to delete the noted

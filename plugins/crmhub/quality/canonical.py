@@ -21,7 +21,7 @@ import pandas as pd
 from crmhub.errors import ConfigError
 from crmhub.model import QUARANTINE_COLUMNS
 from crmhub.paths import CONFIG_DIR
-from crmhub.quality.quarantine import empty_quarantine, row_json
+from crmhub.quality.quarantine_rules import empty_quarantine, row_json
 
 CANONICAL_CONFIG_FILE = CONFIG_DIR / "canonical.yaml"
 #: ``audit.quarantine.stage`` and ``suite`` of the entries written here.

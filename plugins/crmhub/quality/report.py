@@ -155,7 +155,7 @@ class ValidationReport:
 
         Table-level failures flag no rows; check ``unplaceable_failures`` before trusting the split.
         Complete only for quarantining rules (see ``ExpectationOutcome``); the stages use
-        ``crmhub.quality.quarantine.apply_quarantine``, which splits by exactly those.
+        ``crmhub.quality.quarantine_rules.apply_quarantine``, which splits by exactly those.
         """
         self._check_frame(frame)
         rows = self.failing_rows(severity)

@@ -27,22 +27,13 @@ import pandas as pd
 
 from crmhub.connectors.base import Connector, RawRecord, RejectedRecord, Window, bad_text_path, raw_text
 from crmhub.model import QUARANTINE_COLUMNS
+from crmhub.warehouse.tables import RAW_COLUMNS
 
 if TYPE_CHECKING:
     from crmhub.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
-RAW_COLUMNS = [
-    "source",
-    "object_type",
-    "source_id",
-    "source_updated_at",
-    "payload",
-    "payload_hash",
-    "run_id",
-    "extracted_at",
-]
 #: audit.quarantine ``stage`` of records the ingest stage could not read
 QUARANTINE_STAGE = "ingest"
 
@@ -280,7 +271,7 @@ def _raw_gate(
     The suite is looked up by source name, then by connector plugin name, so a second HubSpot
     source shares the HubSpot suite. Examples in the error are vendor record ids, never values.
     """
-    from crmhub.quality.raw import find_raw_stage, validate_raw
+    from crmhub.quality.raw_gate import find_raw_stage, validate_raw
 
     plugin = type(connector).__module__.rsplit(".", 1)[-1]
     stage = find_raw_stage([connector.source_name, plugin], object_type)

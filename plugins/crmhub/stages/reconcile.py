@@ -452,7 +452,7 @@ def validate_canonical(
     quarantine are stored before a stopping failure raises, so a stopped run still shows why.
     """
     from crmhub.quality.gates import validate as gx_validate
-    from crmhub.quality.quarantine import apply_quarantine
+    from crmhub.quality.quarantine_rules import apply_quarantine
 
     gates = []
     for stage, name in (("canonical_contacts", "contacts"), ("canonical_interactions", "interactions")):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Self
 import pandas as pd
 
 from crmhub.model import XREF_COLUMNS, conform
-from crmhub.warehouse import frames, load, raw, sqlfiles, tables
+from crmhub.warehouse import frames, load, raw_landing, sqlfiles, tables
 from crmhub.warehouse.engine import Engine, open_engine
 from crmhub.warehouse.load import LoadBatch, LoadStats
 from crmhub.warehouse.url import WarehouseUrl, default_url, parse_url
@@ -72,11 +72,11 @@ class Warehouse:
     # -- raw -------------------------------------------------------------------------------
     def land_raw(self, records: pd.DataFrame) -> int:
         """Append raw landing records not already present; return the number inserted."""
-        return raw.land_raw(self.engine, records)
+        return raw_landing.land_raw(self.engine, records)
 
     def latest_raw(self, source: str, object_type: str) -> pd.DataFrame:
         """The newest landed payload per source_id of one source and object type."""
-        return raw.latest_raw(self.engine, source, object_type)
+        return raw_landing.latest_raw(self.engine, source, object_type)
 
     def has_raw(self, source: str, object_type: str) -> bool:
         """Whether anything of this source and object type was ever landed (first pull is full)."""
@@ -166,28 +166,28 @@ class Warehouse:
 
     # -- quality gates: quarantine and warehouse checks (docs/quality.md) -----------------------
     def store_quarantine(self, records: pd.DataFrame) -> dict[str, int]:
-        """Upsert held-back records (``crmhub.quality.quarantine.QUARANTINE_COLUMNS``); counts refreshed/opened."""
-        from crmhub.warehouse import quarantine
+        """Upsert held-back records (``crmhub.model.QUARANTINE_COLUMNS``); counts refreshed/opened."""
+        from crmhub.warehouse import quarantine_store
 
-        return quarantine.store_quarantine(self.engine, records)
+        return quarantine_store.store_quarantine(self.engine, records)
 
     def resolve_quarantine(self, run_id: str, stages: list[str]) -> int:
         """After a committed load: open entries of ``stages`` this run did not quarantine again → resolved."""
-        from crmhub.warehouse import quarantine
+        from crmhub.warehouse import quarantine_store
 
-        return quarantine.resolve_quarantine(self.engine, run_id, stages)
+        return quarantine_store.resolve_quarantine(self.engine, run_id, stages)
 
     def quarantine(self, resolved: str = "open") -> pd.DataFrame:
         """Quarantine entries: ``open`` (default), ``resolved`` or ``all``."""
-        from crmhub.warehouse import quarantine
+        from crmhub.warehouse import quarantine_store
 
-        return quarantine.read_quarantine(self.engine, resolved)
+        return quarantine_store.read_quarantine(self.engine, resolved)
 
     def quality_check_frames(self, run_id: str) -> dict[str, pd.DataFrame]:
         """What the warehouse-stage suites validate after ``run_id``'s load, keyed by suite."""
-        from crmhub.warehouse import quarantine
+        from crmhub.warehouse import quarantine_store
 
-        return quarantine.warehouse_check_frames(self.engine, run_id)
+        return quarantine_store.warehouse_check_frames(self.engine, run_id)
 
     # -- operations (GDPR suppression, retention; the policies live in crmhub.ops) ------------------
     def suppression_hashes(self) -> set[str]:
@@ -203,7 +203,7 @@ class Warehouse:
         ``crmhub.ops.retention`` decides when and how far back (the retention policy).
         """
         cutoff = (now or datetime.now(UTC)) - older_than
-        return raw.prune_raw(self.engine, cutoff, run_id=run_id)
+        return raw_landing.prune_raw(self.engine, cutoff, run_id=run_id)
 
     # -- steward review, decisions and merge log (crmhub.warehouse.steward, docs/reconcile.md) ----
     def store_steward_run(
