@@ -35,7 +35,7 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
-from crmhub.reconcile.match import FuzzyConfig
+from crmhub.reconcile.match import FuzzyConfig, sorted_unique
 from crmhub.reconcile.normalize import _map_unique, fold_text
 from crmhub.reconcile.translit import skeleton
 
@@ -352,7 +352,7 @@ def candidate_pairs(feat: Features, config: FuzzyConfig) -> tuple[np.ndarray, np
                     report,
                 )
             )
-    codes = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+    codes = sorted_unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
     report.candidate_pairs = len(codes)
     return codes // max(n, 1), codes % max(n, 1), report
 
@@ -491,7 +491,7 @@ def _transliterated(
     rows = np.flatnonzero(cross & (fa != 0) & (fb != 0) & (la != 0) & (lb != 0))
     if len(rows) == 0:
         return out
-    codes = np.unique(np.concatenate([fa[rows], fb[rows], la[rows], lb[rows]]))
+    codes = sorted_unique(np.concatenate([fa[rows], fb[rows], la[rows], lb[rows]]))
     skel = np.zeros(len(names), dtype=np.int64)
     skel[codes] = _vocab([skeleton(v) for v in names[codes].tolist()])[0]  # 0 = no skeleton
     sfa, sfb, sla, slb = skel[fa[rows]], skel[fb[rows]], skel[la[rows]], skel[lb[rows]]

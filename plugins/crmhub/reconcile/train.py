@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from crmhub.reconcile.fuzzy import compare, features, tf_adjustment
-from crmhub.reconcile.match import DEFAULT_WEIGHTS, FuzzyConfig
+from crmhub.reconcile.match import DEFAULT_WEIGHTS, FuzzyConfig, sorted_unique
 from crmhub.reconcile.model import MatchModel, load_model
 from crmhub.reconcile.normalize import normalize_contacts
 from crmhub.reconcile.rules import PrecedenceRules
@@ -107,7 +107,7 @@ def _session_pairs(feat: dict[str, Any], keys: tuple[str, ...], max_block: int) 
 
     report = BlockingReport()
     parts = [_pairs_within(feat[k], max_block, report) for k in keys]
-    codes = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+    codes = sorted_unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
     n = max(len(feat["first"]), 1)
     return codes // n, codes % n
 
