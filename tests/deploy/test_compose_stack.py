@@ -45,7 +45,7 @@ SECRET_USERS = {
     "AIRFLOW_JWT_SECRET": set(AIRFLOW_COMMANDS),
     "AIRFLOW_API_SECRET_KEY": set(AIRFLOW_COMMANDS),
     "AIRFLOW_ADMIN_PASSWORD": {"airflow-init"},
-    "WAREHOUSE_PASSWORD": {"warehouse-db", "airflow-init", "airflow-worker"},
+    "WAREHOUSE_PASSWORD": {"warehouse-db", "airflow-init", "airflow-worker", "airflow-apiserver"},
     "WAREHOUSE_BI_PASSWORD": {"airflow-init"},
     "CRMHUB_PSEUDONYM_KEY": {"airflow-worker"},
     # Alerts: task callbacks (worker), deadline callbacks (triggerer), DAG callbacks (dag-processor).

@@ -31,8 +31,10 @@ def test_readme_reconcile_columns_are_the_model_columns():
 
 
 def test_reconcile_doc_names_the_same_required_columns():
+    from crmhub.reconcile.files import REQUIRED_COLUMNS
+
     text = (PROJECT_DIR / "docs" / "reconcile.md").read_text(encoding="utf-8")
-    assert "(`source`, `source_id`, `source_updated_at` required" in text
+    assert f"only {', '.join(f'`{c}`' for c in REQUIRED_COLUMNS)} are required" in text
 
 
 def test_ui_binds_loopback_unless_told_otherwise():

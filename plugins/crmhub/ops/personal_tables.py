@@ -131,5 +131,13 @@ for _entry in (
         record=("source", "source_id"),
         note="issue 14: follow-ups of the person's messages",
     ),
+    PersonalTable(
+        "audit.steward_activity",
+        record=("left_source", "left_source_id"),
+        more_records=(("right_source", "right_source_id"),),
+        text=("detail",),
+        on_text="redact",
+        note="who saw and decided which pair: goes with the person's records; a note naming them is redacted",
+    ),
 ):
     register(_entry)
