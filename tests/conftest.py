@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 _PROJECT = Path(__file__).resolve().parent.parent
 _HOME = Path(tempfile.mkdtemp(prefix="crmhub-test-airflow-"))
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)  # each test process has its own home
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ["AIRFLOW_HOME"] = str(_HOME)
