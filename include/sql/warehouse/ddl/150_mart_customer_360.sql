@@ -82,8 +82,8 @@ complaints AS (
 sentiment AS (
     SELECT golden_id,
            count(*) AS understood_message_count,
-           avg(score) FILTER (WHERE rn <= 5) AS sentiment_recent,
-           avg(score) FILTER (WHERE rn > 5 AND rn <= 10) AS sentiment_previous
+           avg(score) FILTER (WHERE rn <= 3) AS sentiment_recent,
+           avg(score) FILTER (WHERE rn > 3 AND rn <= 6) AS sentiment_previous
     FROM (
         SELECT golden_id,
                CASE sentiment WHEN 'positive' THEN 1.0 WHEN 'negative' THEN -1.0 ELSE 0.0 END AS score,
@@ -193,6 +193,6 @@ COMMENT ON COLUMN mart.customer_360.last_complaint_at IS 'When (UTC) the person 
 COMMENT ON COLUMN mart.customer_360.last_complaint_channel IS 'Channel of that last complaint (twitter, email, phone, ...).';
 COMMENT ON COLUMN mart.customer_360.last_complaint_kind IS 'social (a message understood as a complaint) or case (a CRM complaint case).';
 COMMENT ON COLUMN mart.customer_360.understood_message_count IS 'Inbound social messages of the person with message understanding (core.interaction_understanding).';
-COMMENT ON COLUMN mart.customer_360.sentiment_recent IS 'Average sentiment of the person''s latest 5 understood social messages: positive 1, neutral 0, negative -1; null when none.';
-COMMENT ON COLUMN mart.customer_360.sentiment_previous IS 'Average sentiment of the 5 understood messages before those (6th to 10th latest); null when fewer than 6.';
+COMMENT ON COLUMN mart.customer_360.sentiment_recent IS 'Average sentiment of the person''s latest 3 understood social messages: positive 1, neutral 0, negative -1; null when none.';
+COMMENT ON COLUMN mart.customer_360.sentiment_previous IS 'Average sentiment of the up to 3 understood messages before those (4th to 6th latest); null when there are fewer than 4.';
 COMMENT ON COLUMN mart.customer_360.sentiment_trend IS 'improving (recent at least 0.5 above previous), worsening (at least 0.5 below), stable, or null when there is no previous sentiment.';
