@@ -100,6 +100,7 @@ DEAL_PROPERTIES = [
     "hs_analytics_source",
     "hs_campaign",
     "hs_object_id",
+    "hubspot_owner_id",  # the deal owner routing assigns sales follow-ups to (include/config/routing.yaml)
 ]
 NOTE_PROPERTIES = ["hs_note_body", "hs_timestamp", "hs_createdate", "hs_lastmodifieddate", "hs_object_id"]
 CAMPAIGN_PROPERTIES = ["hs_name", "hs_start_date", "hs_end_date", "hs_campaign_status", "hs_audience",

@@ -639,6 +639,8 @@ def _hubspot_crm(
                         "hs_analytics_source": source if rng.random() < 0.9 else None,
                         "hs_campaign": rng.choice(campaign_ids) if social and rng.random() < 0.7 else None,
                         "hs_object_id": str(next_deal),
+                        # the sales rep owning the deal (no rng draw: the generated data stays as it was)
+                        "hubspot_owner_id": DEAL_OWNERS[next_deal % len(DEAL_OWNERS)],
                     },
                     "createdAt": iso_ms(opened),
                     "updatedAt": iso_ms(modified),
@@ -717,6 +719,10 @@ def _hubspot_properties(rng: Random, person: dict[str, Any], old: bool) -> dict[
         "company": person["company"],
         **handles,
     }
+
+
+#: HubSpot owner ids of the sandbox's sales reps (deals carry one as ``hubspot_owner_id``).
+DEAL_OWNERS = ["71234501", "71234502", "71234503"]
 
 
 def _messages(

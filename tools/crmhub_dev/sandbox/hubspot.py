@@ -64,7 +64,7 @@ OBJECT_KINDS: dict[str, ObjectKind] = {
     "deals": ObjectKind(
         ("dealname", "amount", "dealstage", "pipeline", "closedate", "createdate", "hs_lastmodifieddate",
          "hs_is_closed", "hs_is_closed_won", "deal_currency_code", "hs_analytics_source", "hs_campaign",
-         "hs_object_id"),
+         "hs_object_id", "hubspot_owner_id"),
         ("amount", "closedate", "createdate", "dealname", "dealstage", "hs_lastmodifieddate", "hs_object_id",
          "pipeline"),
         ("createdate", "hs_lastmodifieddate", "hs_object_id"),
