@@ -72,7 +72,7 @@ def pair_metrics(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 def run_hub(data: pd.DataFrame, shipped: bool) -> tuple[np.ndarray, dict[str, object]]:
     from crmhub.reconcile import load_rules, reconcile
-    from crmhub.reconcile.model import load_model
+    from crmhub.reconcile.match_model import load_model
     from crmhub.reconcile.train import train, with_model
 
     rules = load_rules(RULES)

@@ -10,7 +10,7 @@ import pytest
 from crmhub.reconcile import reconcile
 from crmhub.reconcile.address import country_from_postcode, parse_line, street_key
 from crmhub.reconcile.fuzzy import score_pairs
-from crmhub.reconcile.model import MatchModel, load_model
+from crmhub.reconcile.match_model import MatchModel, load_model
 from crmhub.reconcile.normalize import normalize_contacts
 from crmhub.reconcile.train import model_diff, train, with_model
 

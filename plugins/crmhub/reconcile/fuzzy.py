@@ -687,9 +687,9 @@ def tf_adjustment(feat: Features, levels: pd.DataFrame, model: Any) -> np.ndarra
 
     ``log2(u_level / f(value))``: the level's average chance among random pairs against this value's own
     frequency (first × last name for names), clipped to ±:data:`TF_CLIP`; 0 where the level is not one
-    of :data:`crmhub.reconcile.model.TF_LEVELS`.
+    of :data:`crmhub.reconcile.match_model.TF_LEVELS`.
     """
-    from crmhub.reconcile.model import TF_CLIP, TF_LEVELS
+    from crmhub.reconcile.match_model import TF_CLIP, TF_LEVELS
 
     left = levels["left"].to_numpy(dtype=np.int64)
     total = np.zeros(len(levels), dtype=float)

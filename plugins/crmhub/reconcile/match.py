@@ -159,7 +159,7 @@ class FuzzyConfig:
     weights: dict[str, dict[str, float]] = field(
         default_factory=lambda: {k: dict(v) for k, v in DEFAULT_WEIGHTS.items()}
     )
-    #: A trained :class:`crmhub.reconcile.model.MatchModel`: when set, its weights (m/u per level plus
+    #: A trained :class:`crmhub.reconcile.match_model.MatchModel`: when set, its weights (m/u per level plus
     #: term-frequency adjustments) replace ``weights``, and the comparisons are the model's.
     model: Any = None
     model_file: str | None = None

@@ -17,7 +17,7 @@ from crmhub.paths import CONFIG_DIR, PROJECT_DIR
 from crmhub.reconcile.fuzzy import BLOCKING_KEYS
 from crmhub.reconcile.match import RULES as MATCH_RULES
 from crmhub.reconcile.match import Blocklist, FuzzyConfig, MatchConfig
-from crmhub.reconcile.model import load_model
+from crmhub.reconcile.match_model import load_model
 from crmhub.yamlfile import read_yaml
 
 DEFAULT_RULES_FILE = CONFIG_DIR / "precedence.yaml"

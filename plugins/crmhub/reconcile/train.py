@@ -34,7 +34,7 @@ import pandas as pd
 
 from crmhub.reconcile.fuzzy import compare, features, tf_adjustment
 from crmhub.reconcile.match import DEFAULT_WEIGHTS, FuzzyConfig, sorted_unique
-from crmhub.reconcile.model import MatchModel, load_model
+from crmhub.reconcile.match_model import MatchModel, load_model
 from crmhub.reconcile.normalize import normalize_contacts
 from crmhub.reconcile.rules import PrecedenceRules
 
