@@ -54,9 +54,9 @@ class _ThreadedServer:
         while time.monotonic() < deadline:
             if self.server.started:
                 try:
-                    if requests.get(f"{self.url}/_sandbox/health", timeout=1, verify=verify).ok:
+                    if requests.get(f"{self.url}/_sandbox/health", timeout=5, verify=verify).ok:
                         return
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # not up yet, or a busy machine
                     pass
             if not self.thread.is_alive():
                 break
