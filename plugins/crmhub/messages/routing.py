@@ -4,7 +4,7 @@ Core (no Airflow). ``include/config/routing.yaml`` lists rules (first match wins
 intent and the person's CRM context (open case, open deal), a priority from social value (followers)
 and customer value (won amounts), and SLA hours per department and priority. :func:`route` is a pure
 function over a frame of messages with their context; the warehouse keeps its answers in
-``core.routing_queue`` (:mod:`crmhub.warehouse.routing`).
+``core.routing_queue`` (:mod:`crmhub.warehouse.message_store`).
 """
 
 from __future__ import annotations

@@ -375,10 +375,10 @@ def filter_interactions(
 
 
 def store_messages(warehouse: Warehouse, files: RunFiles, run_id: str) -> dict[str, int]:
-    """After the load: store understanding and filter counts, route new messages (:mod:`crmhub.warehouse.routing`)."""
+    """After the load: store understanding and filter counts, route new messages (``warehouse.message_store``)."""
     if not files.path("interaction_understanding").exists():  # run folders of older runs
         return {}
-    from crmhub.warehouse.routing import store_messages as store
+    from crmhub.warehouse.message_store import store_messages as store
 
     counts_file = files.folder / "interaction_filter.json"
     counts = json.loads(counts_file.read_text(encoding="utf-8")) if counts_file.exists() else []
