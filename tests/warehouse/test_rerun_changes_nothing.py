@@ -20,8 +20,9 @@ from crmhub.stages import reconcile as stage
 from crmhub.warehouse import Warehouse
 
 SCHEMAS = ("raw", "core", "audit", "mart")
-#: The load log: one row per load attempt is what it is for (a rerun is recorded there, on purpose).
-LOAD_LOG = "audit.load_audit"
+#: Run logs: one row per load attempt (and per run's filter counts) is what they are for; a rerun is
+#: recorded there on purpose.
+RUN_LOGS = {"audit.load_audit", "audit.interaction_filter_counts"}
 #: Columns that say when and by which run a row was (re)written, not what the business knows.
 BOOKKEEPING: dict[str, set[str]] = {
     "*": {"loaded_at", "loaded_run_id"},
@@ -30,7 +31,7 @@ BOOKKEEPING: dict[str, set[str]] = {
 
 
 def business_tables(wh: Warehouse) -> dict[str, list[str]]:
-    """Every table and view of ``SCHEMAS`` but the load log, with its columns minus bookkeeping."""
+    """Every table and view of ``SCHEMAS`` but the run logs, with its columns minus bookkeeping."""
     frame = wh.query(
         "SELECT table_schema, table_name, column_name FROM information_schema.columns "
         "WHERE table_schema IN ('raw', 'core', 'audit', 'mart') ORDER BY table_schema, table_name, ordinal_position"
@@ -38,7 +39,7 @@ def business_tables(wh: Warehouse) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for schema, table, column in frame.itertuples(index=False):
         name = f"{schema}.{table}"
-        if name != LOAD_LOG and column not in BOOKKEEPING["*"] | BOOKKEEPING.get(name, set()):
+        if name not in RUN_LOGS and column not in BOOKKEEPING["*"] | BOOKKEEPING.get(name, set()):
             out.setdefault(name, []).append(column)
     return out
 
