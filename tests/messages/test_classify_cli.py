@@ -8,7 +8,7 @@ import pytest
 
 from crmhub.cli import main
 
-SECRET = "Jansen-Vermeulen"  # would be personal data in a real message: must never reach the terminal
+SURNAME = "Jansen-Vermeulen"  # would be personal data in a real message: must never reach the terminal
 
 BAD_LINES = {
     "not JSON": ("{this is not json", "not valid JSON"),
@@ -33,7 +33,7 @@ def _run(tmp_path, lines, capsys):
 
 def test_classifies_each_line_with_the_required_fields(tmp_path, capsys):
     lines = [
-        json.dumps({"id": "a", "text": f"Waarom is mijn factuur van {SECRET} alweer fout??", "network": "twitter"}),
+        json.dumps({"id": "a", "text": f"Waarom is mijn factuur van {SURNAME} alweer fout??", "network": "twitter"}),
         json.dumps({"id": 7, "text": "Thanks, great help today!", "tags": ["compliment"], "lang": "en"}),
     ]
     code, out, printed = _run(tmp_path, lines, capsys)
@@ -42,7 +42,7 @@ def test_classifies_each_line_with_the_required_fields(tmp_path, capsys):
     for obj in out:
         assert {"id", "language", "intent", "complaint", "sentiment", "explanation"} <= set(obj)
     assert out[0]["intent"] == "complaint" and out[1]["intent"] == "praise"
-    assert SECRET not in printed and "factuur" not in printed
+    assert SURNAME not in printed and "factuur" not in printed
     assert "2 classified" in printed
 
 

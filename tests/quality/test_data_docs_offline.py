@@ -5,7 +5,6 @@ runs renders in a browser that cannot resolve any outside host."""
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import threading
 import time
@@ -17,6 +16,7 @@ import pandas as pd
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from headless_chromium import headless_chromium
 
 from crmhub.model import GOLDEN_COLUMNS, conform
 from crmhub.quality import validate
@@ -131,27 +131,12 @@ def served(site: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def closed_network_browser(tmp_path_factory) -> Iterator[object]:
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, driver_bin = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver_bin):
-        pytest.skip("Debian chromium and chromium-driver are not installed (scripts/install_test_deps.sh)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--window-size=1400,900",
+    with headless_chromium(
+        tmp_path_factory.mktemp("chromium-profile"),
+        "--window-size=1400,900",
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # a closed network: no outside host resolves
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(driver_bin))
-    driver.set_page_load_timeout(60)
-    try:
+    ) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_the_list_of_runs_renders_in_a_closed_network(served: str, closed_network_browser) -> None:

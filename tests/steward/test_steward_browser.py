@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -28,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from headless_chromium import headless_chromium
 
 from crmhub.model import CONTACT_COLUMNS, INTERACTION_COLUMNS, conform, empty_frame
 from crmhub.paths import PROJECT_DIR
@@ -146,27 +146,11 @@ def hub(tmp_path_factory) -> Iterator[Hub]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory) -> Iterator[Any]:
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, driver_bin = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver_bin):
-        pytest.skip("Debian chromium and chromium-driver are not installed (scripts/install_test_deps.sh)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--window-size=1600,1000", f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(driver_bin))
-    driver.set_page_load_timeout(60)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
+    with headless_chromium(
+        tmp_path_factory.mktemp("chromium-profile"), "--disable-quic", "--window-size=1600,1000"
+    ) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _shot(driver: Any, name: str) -> None:
