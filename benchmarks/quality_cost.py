@@ -11,7 +11,7 @@ Each mode then runs in its own process, so peak memory (``ru_maxrss``) is that m
 * ``with``: validate_canonical → match_and_survive → validate → load → validate_warehouse,
   results and quarantine stored in the warehouse and Data Docs built, as the DAG does.
 
-Both modes use the real stage functions (``crmhub.stages.reconcile``) and hand files through a run
+Both modes use the real stage functions (``crmhub.stages.reconcile_steps``) and hand files through a run
 folder like the DAG's tasks. ``canonicalize`` (raw JSON → canonical frames) is left out of both:
 it is identical in both modes and depends on the raw payload shape, not on validation.
 Not a test: it takes minutes at 1M contacts.
@@ -119,7 +119,7 @@ def generate(contacts: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
 def run_mode(mode: str, batch_dir: Path, work: Path) -> dict[str, Any]:
     """One mode in this process: each step's seconds, and the process's peak memory."""
     from crmhub.reconcile.rules import load_rules
-    from crmhub.stages import reconcile as stage
+    from crmhub.stages import reconcile_steps as stage
     from crmhub.warehouse import Warehouse
 
     files = stage.run_folder(work, "bench")

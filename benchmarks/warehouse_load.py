@@ -13,7 +13,7 @@ to Parquet once, then every mode runs in its own process (peak memory = that pro
   columns and no keys or indexes: the floor any loader into PostgreSQL pays.
 * ``full``: ``load_reconciled`` of the whole batch into an empty, migrated warehouse.
 * ``stage_full``: what the reconcile DAG's ``load`` task does on its first run: the stage
-  (``crmhub.stages.reconcile.load``) reads the run folder's Parquet files, finds no load state,
+  (``crmhub.stages.reconcile_steps.load``) reads the run folder's Parquet files, finds no load state,
   hands the whole snapshot to ``load_reconciled`` into an empty migrated warehouse and keeps the
   rows' fingerprints (``crmhub.warehouse.delta``).
 * ``stage_incremental``: the DAG's next run: on a clone of the ``stage_full`` database
@@ -353,7 +353,7 @@ def peak_mb() -> float:
 def mode_stage(url: str, run_folder: Path) -> dict[str, Any]:
     """The reconcile stage's load task on a run folder ``<data dir>/runs/<run>`` (state under
     ``<data dir>/state``)."""
-    from crmhub.stages import reconcile as stage
+    from crmhub.stages import reconcile_steps as stage
     from crmhub.warehouse import Warehouse
 
     data = run_folder.parents[1]
@@ -365,7 +365,7 @@ def child(args: argparse.Namespace) -> int:
     """One measured mode; prints a JSON line."""
     if args.mode.startswith("stage"):
         # imported before the clock starts: the task process has them loaded before it loads
-        import crmhub.stages.reconcile  # noqa: F401
+        import crmhub.stages.reconcile_steps  # noqa: F401
         import crmhub.warehouse.delta  # noqa: F401
 
         started = time.perf_counter()
@@ -426,7 +426,7 @@ def run_child(mode: str, url: str, batch: Path) -> dict[str, Any]:
 
 def write_run(folder: Path, frames: dict[str, pd.DataFrame]) -> None:
     """``frames`` as the reconcile stage's run files, written the way the stage writes them."""
-    from crmhub.stages.reconcile import RunFiles
+    from crmhub.stages.reconcile_steps import RunFiles
 
     files = RunFiles(folder)
     for name, frame in frames.items():

@@ -27,7 +27,7 @@ from crmhub.connectors.base import Window
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.hubspot import HubSpotConnector
 from crmhub.reconcile.rules import load_rules
-from crmhub.stages import reconcile as stage
+from crmhub.stages import reconcile_steps as stage
 from crmhub.stages.ingest import ingest
 from crmhub.warehouse import Warehouse
 

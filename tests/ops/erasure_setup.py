@@ -15,7 +15,7 @@ from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.file_drop import FileDropConnector
 from crmhub.connectors.hubspot import HubSpotConnector
 from crmhub.reconcile.rules import load_rules
-from crmhub.stages import reconcile as stage
+from crmhub.stages import reconcile_steps as stage
 from crmhub.stages.ingest import ingest, pull_window
 from crmhub.warehouse import Warehouse
 from crmhub_dev.sandbox import hubspot

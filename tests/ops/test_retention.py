@@ -19,7 +19,7 @@ from crmhub.connectors.file_drop import MANIFEST
 from crmhub.connectors.hubspot import HubSpotConnector
 from crmhub.ops.retention import prune_drop_files
 from crmhub.reconcile.rules import load_rules
-from crmhub.stages import reconcile as stage
+from crmhub.stages import reconcile_steps as stage
 from crmhub.stages.ingest import ingest, pull_window
 from crmhub.warehouse import Warehouse
 from crmhub_dev.sandbox import datagen, hubspot

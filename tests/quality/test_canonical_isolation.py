@@ -16,7 +16,7 @@ from crmhub.config import SourceConfig
 from crmhub.errors import ConfigError
 from crmhub.model import CONTACT_COLUMNS, TypeProblem, type_frame
 from crmhub.quality.canonical import load_canonical_config
-from crmhub.stages import reconcile as stage
+from crmhub.stages import reconcile_steps as stage
 from crmhub.warehouse import Warehouse
 
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)

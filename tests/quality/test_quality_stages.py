@@ -24,7 +24,7 @@ from crmhub.quality.gates import validate as gx_validate
 from crmhub.quality.quarantine_rules import apply_quarantine
 from crmhub.quality.raw_gate import validate_raw
 from crmhub.reconcile.rules import load_rules
-from crmhub.stages import reconcile as stage
+from crmhub.stages import reconcile_steps as stage
 from crmhub.stages.ingest import ingest, pull_window
 from crmhub.warehouse import Warehouse
 from crmhub_dev.sandbox import datagen

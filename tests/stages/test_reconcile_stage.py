@@ -18,7 +18,7 @@ from crmhub.model import (
     conform,
 )
 from crmhub.reconcile.rules import load_rules
-from crmhub.stages import reconcile as stage
+from crmhub.stages import reconcile_steps as stage
 from crmhub.warehouse import Warehouse
 
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from crmhub.model import CONTACT_COLUMNS, REVIEW_COLUMNS, conform
 from crmhub.orchestration.steward_app import URL_PREFIX, create_app, is_steward
-from crmhub.stages.reconcile import run_folder
+from crmhub.stages.reconcile_steps import run_folder
 from crmhub.warehouse import Warehouse, steward
 
 RUN = "manual__2026-12-01T00:00:00+00:00"

@@ -1,6 +1,6 @@
 """The steward review worked end to end in a real browser, inside a real Airflow API server (issue 16).
 
-A reconcile run (``crmhub.stages.reconcile`` functions) leaves a pair in review in a DuckDB warehouse;
+A reconcile run (``crmhub.stages.reconcile_steps`` functions) leaves a pair in review in a DuckDB warehouse;
 ``airflow api-server`` (simple auth manager, two users with passwords) serves the hub's plugins; headless
 Chromium logs in through Airflow's own login page, opens *Browse → Steward review* inside the Airflow UI,
 opens the pair (both records' values side by side), links it and sees the decision with who and when.
@@ -32,7 +32,7 @@ from headless_chromium import headless_chromium
 from crmhub.model import CONTACT_COLUMNS, INTERACTION_COLUMNS, conform, empty_frame
 from crmhub.paths import PROJECT_DIR
 from crmhub.reconcile.rules import load_rules
-from crmhub.stages import reconcile as stage
+from crmhub.stages import reconcile_steps as stage
 from crmhub.warehouse import Warehouse, steward
 from crmhub_dev.localrun import local_airflow
 

@@ -25,7 +25,7 @@ from wh_helpers import (
 )
 
 from crmhub.model import CAMPAIGN_COLUMNS, CONFLICT_COLUMNS, GOLDEN_COLUMNS, LINEAGE_COLUMNS
-from crmhub.stages import reconcile as stage
+from crmhub.stages import reconcile_steps as stage
 from crmhub.warehouse import LoadBatch, Warehouse, handover
 from crmhub.warehouse.delta import LoadState, plan_load
 from crmhub.warehouse.load import StaleHandover

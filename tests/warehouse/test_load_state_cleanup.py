@@ -13,7 +13,7 @@ import pytest
 from test_incremental_handover import first_run, second_run, write_run
 from wh_helpers import wait_then_kill
 
-from crmhub.stages import reconcile as stage
+from crmhub.stages import reconcile_steps as stage
 from crmhub.warehouse import Warehouse
 from crmhub.warehouse.delta import STALE_AFTER_SECONDS, LoadState
 
@@ -25,7 +25,7 @@ sys.path.insert(0, {helpers!r})
 from test_incremental_handover import second_run, write_run
 from wh_helpers import pause_after_file
 from pathlib import Path
-from crmhub.stages import reconcile as stage
+from crmhub.stages import reconcile_steps as stage
 from crmhub.warehouse import Warehouse
 with Warehouse.from_url({url!r}) as wh:
     pause_after_file(wh, "golden_open", Path({marker!r}))

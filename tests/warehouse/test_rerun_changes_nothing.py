@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from wh_helpers import contact, stage_run
 
-from crmhub.stages import reconcile as stage
+from crmhub.stages import reconcile_steps as stage
 from crmhub.warehouse import Warehouse
 
 SCHEMAS = ("raw", "core", "audit", "mart")

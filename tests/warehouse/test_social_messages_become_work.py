@@ -22,7 +22,7 @@ from crmhub.messages import filter as message_filter
 from crmhub.messages.routing import load_routing
 from crmhub.model import CASE_COLUMNS, CONTACT_COLUMNS, INTERACTION_COLUMNS, OPPORTUNITY_COLUMNS, conform
 from crmhub.reconcile.rules import load_rules
-from crmhub.stages import reconcile as stage
+from crmhub.stages import reconcile_steps as stage
 from crmhub.warehouse import Warehouse
 
 COMPLAINT = "Mijn bestelling is nog steeds niet binnen 😕"

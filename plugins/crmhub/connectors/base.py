@@ -19,6 +19,7 @@ import requests
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import RateLimit, SourceHttpClient, retry_after_seconds
 from crmhub.connectors.rate_limit_store import RedisRateLimitStore
+from crmhub.connectors.writeback import ContactFields, FollowUp, WriteNotSupported, WriteOutcome
 from crmhub.errors import SourceDataError
 from crmhub.model import (
     CAMPAIGN_COLUMNS,
@@ -364,6 +365,31 @@ class Connector(ABC):
         vendor cannot be reached or refuses, so the caller keeps the request pending.
         """
         return {"status": ERASURE_NOT_SUPPORTED, "records": len(source_ids)}
+
+    @classmethod
+    def supports_writeback(cls) -> bool:
+        """True when the plugin can write follow-ups back to its vendor (it overrides :meth:`write_followup`)."""
+        return cls.write_followup is not Connector.write_followup
+
+    def write_followup(self, followup: FollowUp) -> WriteOutcome:
+        """Write one follow-up (task or case) for a routed message on the contact, at most once per key.
+
+        Returns a :class:`~crmhub.connectors.writeback.WriteOutcome`: ``created``, or
+        ``skipped_already_written`` when a record with ``followup.key`` already exists (found by the
+        vendor's upsert/external id or by a lookup before create), or ``failed`` with the vendor's reason
+        for this record alone (validation, a duplicate rule, a contact deleted meanwhile). Raises only
+        when the vendor cannot be reached at all (then the whole run stops and is retried).
+        """
+        raise WriteNotSupported(f"{self.source_name}: this source takes no follow-ups")
+
+    def write_contact_fields(self, update: ContactFields) -> WriteOutcome:
+        """Write social fields on one contact; fields in ``update.only_if_empty`` only where empty now.
+
+        ``updated`` (``fields`` names what was written), ``skipped_by_precedence`` when every field was
+        CRM-led and filled, ``skipped_already_written`` when the contact already holds these values, or
+        ``failed`` with the vendor's reason.
+        """
+        raise WriteNotSupported(f"{self.source_name}: this source takes no contact updates")
 
     @abstractmethod
     def to_canonical(self, raw: Mapping[str, list[Mapping[str, Any]]]) -> CanonicalBatch:

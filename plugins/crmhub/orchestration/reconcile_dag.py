@@ -61,7 +61,7 @@ def build_reconcile_dag(sources: dict[str, SourceConfig]) -> DAG:
         def canonicalize() -> dict[str, Any]:
             from crmhub.config import load_sources
             from crmhub.orchestration.resources import open_warehouse
-            from crmhub.stages import reconcile as stage
+            from crmhub.stages import reconcile_steps as stage
 
             run_id = get_current_context()["run_id"]
             with open_warehouse() as warehouse:
@@ -70,7 +70,7 @@ def build_reconcile_dag(sources: dict[str, SourceConfig]) -> DAG:
         @task(doc_md="Canonical quality gate: quarantine failing rows with their reason, stop on the rest.")
         def validate_canonical() -> dict[str, Any]:
             from crmhub.orchestration.resources import data_dir, open_warehouse
-            from crmhub.stages import reconcile as stage
+            from crmhub.stages import reconcile_steps as stage
 
             run_id = get_current_context()["run_id"]
             with open_warehouse() as warehouse:
@@ -80,7 +80,7 @@ def build_reconcile_dag(sources: dict[str, SourceConfig]) -> DAG:
         def match_and_survive() -> dict[str, Any]:
             from crmhub.orchestration.resources import open_warehouse
             from crmhub.reconcile.rules import load_rules
-            from crmhub.stages import reconcile as stage
+            from crmhub.stages import reconcile_steps as stage
 
             rules = load_rules()
             run_id = get_current_context()["run_id"]
@@ -90,7 +90,7 @@ def build_reconcile_dag(sources: dict[str, SourceConfig]) -> DAG:
         @task(doc_md="Golden quality gate; blocking failures stop the run before the load.")
         def validate() -> dict[str, Any]:
             from crmhub.orchestration.resources import data_dir, open_warehouse
-            from crmhub.stages import reconcile as stage
+            from crmhub.stages import reconcile_steps as stage
 
             run_id = get_current_context()["run_id"]
             with open_warehouse() as warehouse:
@@ -99,7 +99,7 @@ def build_reconcile_dag(sources: dict[str, SourceConfig]) -> DAG:
         @task(outlets=[WAREHOUSE_ASSET], doc_md="Atomic, idempotent load into the warehouse.")
         def load() -> dict[str, Any]:
             from crmhub.orchestration.resources import data_dir, open_warehouse
-            from crmhub.stages import reconcile as stage
+            from crmhub.stages import reconcile_steps as stage
 
             run_id = get_current_context()["run_id"]
             with open_warehouse() as warehouse:
@@ -108,7 +108,7 @@ def build_reconcile_dag(sources: dict[str, SourceConfig]) -> DAG:
         @task(doc_md="Warehouse quality gate after the load; a blocking failure fails the run loudly.")
         def validate_warehouse() -> dict[str, Any]:
             from crmhub.orchestration.resources import data_dir, open_warehouse
-            from crmhub.stages import reconcile as stage
+            from crmhub.stages import reconcile_steps as stage
 
             run_id = get_current_context()["run_id"]
             with open_warehouse() as warehouse:
@@ -121,6 +121,6 @@ def build_reconcile_dag(sources: dict[str, SourceConfig]) -> DAG:
 
 def _files():  # type: ignore[no-untyped-def]
     from crmhub.orchestration.resources import data_dir
-    from crmhub.stages.reconcile import run_folder
+    from crmhub.stages.reconcile_steps import run_folder
 
     return run_folder(data_dir(), get_current_context()["run_id"])

@@ -107,8 +107,8 @@ def data_dir() -> Path:
 
 
 def run_contacts_path(run_id: str) -> Path:
-    """The canonical contacts of a reconcile run (``crmhub.stages.reconcile.run_folder``)."""
-    from crmhub.stages.reconcile import run_folder
+    """The canonical contacts of a reconcile run (``crmhub.stages.reconcile_steps.run_folder``)."""
+    from crmhub.stages.reconcile_steps import run_folder
 
     return run_folder(data_dir(), run_id).path("contacts")
 
