@@ -155,3 +155,19 @@ def test_classify_frame_keeps_every_row_and_index():
 def test_text_must_be_a_string():
     with pytest.raises(TypeError):
         classify(None)  # type: ignore[arg-type]
+
+
+def test_negation_stops_at_a_comma():
+    result = classify("Geen gedoe met de monteur, gewoon top geholpen")
+    assert not result.complaint and result.intent == "praise"
+
+
+def test_persian_negator_does_not_reach_past_the_comma():
+    result = classify("هیچ مشکلی نداشتم، عالیه")
+    assert not result.complaint and result.sentiment == "positive"
+
+
+def test_thanks_followed_by_so_much_for_is_thanks_not_sarcasm():
+    result = classify("Thanks so much for the quick help today")
+    assert result.intent == "praise" and not result.complaint
+    assert not any(rule.startswith("sarcasm:") for rule in result.explanation["intent"]["rules"])

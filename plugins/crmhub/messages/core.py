@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-MODEL_ID = "crmhub.messages/rules-1"
+MODEL_ID = "crmhub.messages/rules-2"
 INTENTS: tuple[str, ...] = ("complaint", "service_question", "sales_lead", "praise", "other")
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
 #: languages the classifier reports; ``mixed`` = Dutch and English together, ``und`` = undetermined
@@ -103,23 +103,40 @@ def tokenize(normalized: str) -> list[str]:
 
 
 _TERMINATOR = re.compile(r"[.!?]+")
+#: clause punctuation: a comma, semicolon, colon or sentence end followed by a space (not "nu.nl", "3,5")
+_CLAUSE_BREAK = re.compile(r"[,;:.!?]+(?=\s|$)|\n|\s[-\u2013\u2014]\s")
 
 
 def tokenize_with_questions(normalized: str) -> tuple[list[str], list[bool]]:
     """Tokens, and per token whether its sentence ends in a question mark."""
+    tokens, flags, _ = tokenize_with_clauses(normalized)
+    return tokens, flags
+
+
+def tokenize_with_clauses(normalized: str) -> tuple[list[str], list[bool], list[int]]:
+    """Tokens, per token whether its sentence ends in a question mark, and its clause number.
+
+    The clause number lets negation stop at a comma: in "geen gedoe, gewoon top" the "geen" must not
+    reach "top".
+    """
     ends = [(m.start(), "?" in m.group()) for m in _TERMINATOR.finditer(normalized)]
+    breaks = [m.start() for m in _CLAUSE_BREAK.finditer(normalized)]
     tokens: list[str] = []
     flags: list[bool] = []
-    k = 0
+    clauses: list[int] = []
+    k = b = 0
     for m in _TOKEN.finditer(normalized):
         token = m.group().strip("'")
         if not token:
             continue
         while k < len(ends) and ends[k][0] < m.start():
             k += 1
+        while b < len(breaks) and breaks[b] < m.start():
+            b += 1
         tokens.append(token)
         flags.append(ends[k][1] if k < len(ends) else False)
-    return tokens, flags
+        clauses.append(b)
+    return tokens, flags, clauses
 
 
 @dataclass(frozen=True)
@@ -301,9 +318,9 @@ class Classifier:
             "mixed": ("nl", "en"),
             "und": LATIN_LEXICONS,
         }.get(key, (key,))
-        tokens, in_question = tokenize_with_questions(_URL.sub(" ", norm))
+        tokens, in_question, clauses = tokenize_with_clauses(_URL.sub(" ", norm))
         hits = self._lexicon(lex_langs).scan(tokens)
-        scores, polarity, rules, cues = self._score(norm, text, in_question, hits)
+        scores, polarity, rules, cues = self._score(norm, text, in_question, hits, clauses)
 
         # evidence from outside the text
         for tag in tags or ():
@@ -347,12 +364,25 @@ class Classifier:
         return MessageUnderstanding(language, intent, intent == "complaint", sentiment, explanation)
 
     def _score(
-        self, norm: str, raw: str, in_question: list[bool], hits: list[tuple[frozenset[str], int, int]]
+        self,
+        norm: str,
+        raw: str,
+        in_question: list[bool],
+        hits: list[tuple[frozenset[str], int, int]],
+        clauses: list[int] | None = None,
     ) -> tuple[dict[str, float], float, list[str], dict[str, int]]:
         rules: list[str] = []
         cues: dict[str, int] = {}
+        clause = clauses or [0] * len(in_question)
         # "wanneer wordt dit opgelost?" asks for a resolution, it does not report one
         hits = [h for h in hits if not ("resolved" in h[0] and in_question[h[1]])]
+        # "thank u so much for the fix": a sarcastic set phrase right after thanks intensifies the thanks
+        thanks_ends = {end for cats, _, end in hits if "thanks" in cats}
+        hits = [
+            h
+            for h in hits
+            if not ("sarcasm" in h[0] and "thanks" not in h[0] and (h[1] in thanks_ends or h[1] - 1 in thanks_ends))
+        ]
         for cats, _, _ in hits:
             for cat in cats:
                 cues[cat] = cues.get(cat, 0) + 1
@@ -362,8 +392,10 @@ class Classifier:
         resolved_at = max((start for cats, start, _ in hits if "resolved" in cats), default=-1)
 
         def negated(start: int, end: int) -> bool:
-            before = any(start - 3 <= e <= start for e in negator_ends)
-            return before or any(end <= s <= end + 1 for s in postneg_starts)
+            """A negator up to 3 words before, or a Persian post-negator right after, in the same clause."""
+            here = clause[start]
+            before = any(start - 3 <= e <= start and clause[e - 1] == here for e in negator_ends)
+            return before or any(end <= s <= end + 1 and clause[s] == clause[end - 1] for s in postneg_starts)
 
         pos = neg = complaint = 0.0
         praise_strength = 0.0
