@@ -143,7 +143,22 @@ def parse_line(value: str | None, country: str | None = None) -> tuple[str | Non
         street, number, addition = split
         extra = [p for j, p in enumerate(parts) if j != i and not _UNIT.match(p)]
         return street or None, number, addition or _addition(unit), ", ".join(extra) or None
+    # A part that is only a number ("244, Markool", "Kerkstraat, 12"): the number of the part beside it
+    # (the next one when the number comes first, else the one before).
+    for i, part in enumerate(parts):
+        bare = _BARE_NUMBER.match(part)
+        if bare is None or len(parts) < 2:
+            continue
+        j = i + 1 if i + 1 < len(parts) and (i == 0 or number_first) else i - 1
+        if _UNIT.match(parts[j]):
+            continue
+        extra = [p for k, p in enumerate(parts) if k not in (i, j) and not _UNIT.match(p)]
+        number = str(int(bare.group("number")))
+        return parts[j], number, _addition(bare.group("addition")) or _addition(unit), ", ".join(extra) or None
     return line, None, _addition(unit), None
+
+
+_BARE_NUMBER = re.compile(r"^(?P<number>\d{1,5})\s*(?P<addition>[a-zA-Z])?$")
 
 
 # -------------------------------------------------------------------------------------------- keys

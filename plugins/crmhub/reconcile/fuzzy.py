@@ -35,6 +35,7 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
+from crmhub.reconcile.blocking import extra_keys, pairs_multi
 from crmhub.reconcile.match import FuzzyConfig, sorted_unique
 from crmhub.reconcile.normalize import _map_unique, fold_text
 from crmhub.reconcile.translit import skeleton
@@ -268,6 +269,12 @@ BLOCKING_KEYS: dict[str, str] = {
     "last_name_city": "b_last_city",
     "first_name_city": "b_first_city",
     "first_name_last_initial": "b_first_last_initial",
+    # Typo-tolerant keys (crmhub.reconcile.blocking), computed only when configured:
+    "soundex_name": "m_soundex_name",  # Soundex of one name word + initial of the other, either order
+    "postcode_initial": "m_postcode_initial",  # postcode + initial of either name word
+    "street_stem_city": "m_street_stem_city",  # first four letters of the street + city
+    "street_stem_postcode": "m_street_stem_postcode",  # first four letters of the street + postcode
+    "name_number": "m_name_number",  # either name word + house number
     "email": "email",
     "phone": "phone",
     "social": "social",
@@ -341,7 +348,15 @@ def candidate_pairs(feat: Features, config: FuzzyConfig) -> tuple[np.ndarray, np
     report = BlockingReport()
     n = len(feat["first"])
     keys = config.blocking if config.blocking is not None else DEFAULT_BLOCKING
-    parts = [_pairs_within(feat[BLOCKING_KEYS[key]], config.max_block_size, report) for key in keys]
+    parts = []
+    for key in keys:
+        name = BLOCKING_KEYS[key]
+        if name.startswith("m_"):  # several values per record (crmhub.reconcile.blocking)
+            if name not in feat:
+                feat.update(extra_keys(feat))
+            parts.append(pairs_multi(feat[name], config.max_block_size, report))
+        else:
+            parts.append(_pairs_within(feat[name], config.max_block_size, report))
     if config.handle_name:
         for name_key in ("name_handle", "initial_handle"):
             parts.append(
