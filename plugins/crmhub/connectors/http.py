@@ -144,8 +144,13 @@ class SourceHttpClient:
         params: Any = None,
         json_body: Any = None,
         accept_status: tuple[int, ...] = (200,),
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[int, Any]:
-        """Send one request for page ``page``; retry rate limits and server errors for that page only."""
+        """Send one request for page ``page``; retry rate limits and server errors for that page only.
+
+        ``headers`` go on top of the auth headers (a write's ``If-None-Match``, a ``Prefer``); an
+        ``accept_status`` beyond 200 lets a writer read a vendor's per-record 4xx answer itself.
+        """
         what = f"{self.source_name}: {method} {path.split('?')[0]} page {page}"
 
         def wait(state: RetryCallState) -> float:
@@ -174,7 +179,7 @@ class SourceHttpClient:
             reraise=True,
         )
         try:
-            return retrying(self._send_once, method, path, what, params, json_body, accept_status)
+            return retrying(self._send_once, method, path, what, params, json_body, accept_status, headers)
         except RetryableResponse as exc:
             attempts = self.policy.max_attempts
             raise SourceDataError(f"{what}: gave up after {attempts} attempts ({exc})") from exc
@@ -188,11 +193,19 @@ class SourceHttpClient:
             ) from exc
 
     def _send_once(
-        self, method: str, path: str, what: str, params: Any, json_body: Any, accept_status: tuple[int, ...]
+        self,
+        method: str,
+        path: str,
+        what: str,
+        params: Any,
+        json_body: Any,
+        accept_status: tuple[int, ...],
+        extra_headers: Mapping[str, str] | None = None,
     ) -> tuple[int, Any]:
         refreshed = False
         while True:
             headers = dict(self.auth_header(refreshed)) if self.auth_header else {}
+            headers.update(extra_headers or {})
             limits, member = self._wait_for_slot(path)
             self.requests_made += 1
             try:

@@ -20,14 +20,26 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import requests
 
 from crmhub.connectors.base import AuthHeader, CanonicalBatch, Connector, Option, Page, RawRecord, RecordError, Window
 from crmhub.connectors.credentials import Credentials
-from crmhub.connectors.http import retry_after_seconds
+from crmhub.connectors.http import RetryableResponse, retry_after_seconds
 from crmhub.connectors.oauth import TokenProvider, oauth_error
 from crmhub.connectors.timestamps import parse_timestamp
+from crmhub.connectors.writeback import (
+    ALREADY_WRITTEN,
+    CASE,
+    CREATED,
+    FAILED,
+    SKIPPED_BY_PRECEDENCE,
+    UPDATED,
+    ContactFields,
+    FollowUp,
+    WriteOutcome,
+)
 from crmhub.errors import SourceDataError
 from crmhub.model import CAMPAIGN_COLUMNS, CASE_COLUMNS, CONTACT_COLUMNS, OPPORTUNITY_COLUMNS, conform
 
@@ -68,7 +80,18 @@ DEFAULT_OPTIONS: dict[str, str | None] = {
     "social_network": "twitter",  # the network that handle field belongs to
     "first_response_field": "First_Response__c",  # a custom Case datetime: first reply to the customer
     "currency_field": "CurrencyIsoCode",  # exists only in multi-currency orgs
+    # write-back (issue 17)
+    "external_id_field": "CrmHub_Key__c",  # Text(255), Unique, External ID on Task and Case: the idempotency key
+    "social_followers_field": "Twitter_Followers__c",  # a custom Contact number field for the follower count
 }
+#: Salesforce answers to a write that concern only that record (errorCode -> retryable on the next run)
+RETRYABLE_WRITE_ERRORS = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"}
+#: statuses of a write answered by the vendor (the rest go through the HTTP client's retries or raise)
+WRITE_ANSWERS = (200, 201, 204, 300, 400, 403, 404)
+TASK_PRIORITY = {"high": "High", "urgent": "High", "medium": "Normal", "normal": "Normal", "low": "Low"}
+CASE_PRIORITY = {"high": "High", "urgent": "High", "medium": "Medium", "normal": "Medium", "low": "Low"}
+#: host of the message link -> Case Origin value (orgs add "Twitter"/"Facebook" to the standard picklist)
+ORIGIN_BY_HOST = {"twitter.com": "Twitter", "x.com": "Twitter", "facebook.com": "Facebook"}
 CHANNELS = {"twitter", "facebook", "instagram", "linkedin", "email", "phone", "web", "chat", "whatsapp"}
 CASE_ORIGIN_CHANNELS = {"e-mail": "email", "x": "twitter", "x (twitter)": "twitter", "website": "web",
                         "web form": "web", "live chat": "chat"}  # fmt: skip
@@ -88,6 +111,8 @@ class SalesforceConnector(Connector):
         **{name: Option(str, default, nullable=True) for name, default in DEFAULT_OPTIONS.items()},
         "currency": Option(str),
         "complaint_types": Option(list, ["Complaint"]),
+        "task_status": Option(str, "Not Started"),  # Status of a new follow-up Task
+        "case_origin": Option(str, "Web"),  # Origin of a new Case when the message link names no known network
     }
 
     def __init__(self, source_name: str, http: Any, options: Mapping[str, Any] | None = None) -> None:
@@ -322,6 +347,142 @@ class SalesforceConnector(Connector):
             "is_deleted": bool(record.get("IsDeleted")),
         }
 
+    # -- write-back (issue 17) --------------------------------------------------------------------
+    def write_followup(self, followup: FollowUp) -> WriteOutcome:
+        """A Task on the contact (a Case for ``case``), created once per key through its External ID field.
+
+        The key is looked up first (``GET /sobjects/Task/<field>/<key>``) and only a missing record is
+        upserted: an upsert that matches *updates* the record with the body, which would reset what the
+        owner did since (Status, Priority, due date, owner). The upsert still guards a race with a
+        concurrent run: it answers 200 ``created: false`` and nothing new exists. Two calls per new
+        follow-up, one per already-written one.
+        """
+        sobject = "Case" if followup.kind == CASE else "Task"
+        key_field = self._option("external_id_field")
+        if not key_field:
+            return WriteOutcome(FAILED, reason="option external_id_field is off: no idempotent write possible")
+        path = f"/services/data/v{self.api_version}/sobjects/{sobject}/{key_field}/{quote(followup.key, safe='')}"
+        answer = self._write("GET", path)
+        if isinstance(answer, WriteOutcome):
+            return answer
+        status, body = answer
+        if status == 200 and isinstance(body, dict):
+            return WriteOutcome(ALREADY_WRITTEN, vendor_id=_str(body.get("Id")))
+        if status != 404:
+            return self._refused(sobject, followup.key, status, body)
+        answer = self._write("PATCH", path, self._followup_body(sobject, followup))
+        if isinstance(answer, WriteOutcome):
+            return answer
+        status, body = answer
+        if status in (200, 201) and isinstance(body, dict) and body.get("success"):
+            created = status == 201 or bool(body.get("created"))
+            return WriteOutcome(CREATED if created else ALREADY_WRITTEN, vendor_id=_str(body.get("id")))
+        return self._refused(sobject, followup.key, status, body)
+
+    def _followup_body(self, sobject: str, followup: FollowUp) -> dict[str, Any]:
+        lines = [followup.body.strip()] if followup.body and followup.body.strip() else []
+        lines += [
+            f"Message: {followup.message_url or '(no link)'}",
+            f"Intent: {followup.intent}",
+            f"Department: {followup.department}",
+            f"Priority: {followup.priority}",
+            f"CRM Hub key: {followup.key}",
+        ]
+        level = str(followup.priority or "").strip().lower()
+        body: dict[str, Any] = {"Subject": followup.subject[:255], "Description": "\n".join(lines)[:32000]}
+        if sobject == "Case":
+            body.update(ContactId=followup.contact_id, Priority=CASE_PRIORITY.get(level, "Medium"),
+                        Origin=self._case_origin(followup.message_url))  # fmt: skip
+        else:
+            body.update(WhoId=followup.contact_id, Priority=TASK_PRIORITY.get(level, "Normal"),
+                        Status=self.options.get("task_status") or "Not Started")  # fmt: skip
+            if followup.due_at:
+                body["ActivityDate"] = parse_timestamp(followup.due_at).date().isoformat()
+        if followup.owner:
+            body["OwnerId"] = followup.owner
+        return body
+
+    def _case_origin(self, url: str | None) -> str:
+        host = (urlsplit(url).hostname or "").lower().removeprefix("www.").removeprefix("mobile.") if url else ""
+        return ORIGIN_BY_HOST.get(host) or str(self.options.get("case_origin") or "Web")
+
+    def write_contact_fields(self, update: ContactFields) -> WriteOutcome:
+        """Read the contact's social fields, then PATCH only those allowed: a CRM-led field only when empty.
+
+        Canonical ``social_handle`` goes to the field ingest reads the handle from (option
+        ``social_handle_field``), ``social_followers`` to ``social_followers_field``. The read and the
+        write are two calls: a value keyed by a rep in between is overwritten (Salesforce offers no
+        conditional update on these objects' REST rows other than by timestamp).
+        """
+        mapping = {"social_handle": self._option("social_handle_field"),
+                   "social_followers": self._option("social_followers_field")}  # fmt: skip
+        network = getattr(update, "social_network", None)
+        if network and network != self._option("social_network"):
+            mapping["social_handle"] = None  # the handle field holds another network's handle
+        wanted = {name: value for name, value in update.values.items() if mapping.get(name)}
+        if not wanted:
+            return WriteOutcome(FAILED, reason=f"no Salesforce field configured for {sorted(update.values)}")
+        fields = ",".join(["Id", *(mapping[name] for name in wanted)])
+        path = f"/services/data/v{self.api_version}/sobjects/Contact/{quote(update.contact_id, safe='')}"
+        answer = self._write("GET", f"{path}?fields={fields}")
+        if isinstance(answer, WriteOutcome):
+            return answer
+        status, body = answer
+        if status != 200 or not isinstance(body, dict):
+            return self._refused("Contact", update.contact_id, status, body)
+        patch: dict[str, Any] = {}
+        held_back = False
+        for name, value in wanted.items():
+            current = body.get(mapping[name])
+            if _same(name, current, value):
+                continue
+            if name in update.only_if_empty and current not in (None, ""):
+                held_back = True
+                continue
+            patch[mapping[name]] = int(value) if name == "social_followers" and value is not None else value
+        if not patch:
+            return WriteOutcome(SKIPPED_BY_PRECEDENCE if held_back else ALREADY_WRITTEN, vendor_id=update.contact_id)
+        answer = self._write("PATCH", path, patch)
+        if isinstance(answer, WriteOutcome):
+            return answer
+        status, body = answer
+        if status == 204:
+            written = tuple(name for name in wanted if mapping[name] in patch)
+            return WriteOutcome(UPDATED, vendor_id=update.contact_id, fields=written)
+        return self._refused("Contact", update.contact_id, status, body)
+
+    def _write(self, method: str, path: str, body: Any = None) -> tuple[int, Any] | WriteOutcome:
+        """One write-back call; the vendor's 4xx comes back to the caller (it concerns this record only).
+
+        5xx and 503 overload are retried by the HTTP client; if they outlast its retries the record fails
+        retryably (a :class:`WriteOutcome`). The org's daily allowance (403 ``REQUEST_LIMIT_EXCEEDED``)
+        stops the run in :meth:`_refused`: every further call would be refused too.
+        """
+        try:
+            return self.http.request_json(method, path, page=1, json_body=body, accept_status=WRITE_ANSWERS)
+        except SourceDataError as exc:
+            if isinstance(exc.__cause__, RetryableResponse):
+                return WriteOutcome(FAILED, reason=f"{method} {path.split('?')[0]}: {exc.__cause__}", retryable=True)
+            raise
+
+    def _refused(self, sobject: str, record: str, status: int, body: Any) -> WriteOutcome:
+        errors = body if isinstance(body, list) else []
+        first = errors[0] if errors and isinstance(errors[0], dict) else {}
+        code = str(first.get("errorCode") or f"HTTP {status}")
+        if code == "REQUEST_LIMIT_EXCEEDED":
+            used = f" (api-usage {self.api_usage[0]}/{self.api_usage[1]})" if self.api_usage else ""
+            raise SourceDataError(f"{self.source_name}: Salesforce daily API request limit exceeded{used}: "
+                                  "REQUEST_LIMIT_EXCEEDED; write-back stops until the allowance frees up")  # fmt: skip
+        if status == 300:
+            code, message = "MULTIPLE_CHOICES", "the external id matches several records"
+        else:
+            message = str(first.get("message") or "")[:200]
+        fields = first.get("fields") or []
+        where = f" (fields: {', '.join(map(str, fields))})" if fields else ""
+        log.warning("%s: %s write refused for %s: %s%s", self.source_name, sobject, record, code, where)
+        return WriteOutcome(FAILED, reason=f"{sobject}: {code}: {message}{where}".strip(),
+                            retryable=code in RETRYABLE_WRITE_ERRORS)  # fmt: skip
+
 
 def soql_datetime(value: datetime, *, round_up: bool = False) -> str:
     """A SOQL datetime literal (UTC, whole seconds, unquoted); ``round_up`` for an exclusive upper bound."""
@@ -339,6 +500,24 @@ def case_channel(origin: Any) -> str | None:
     value = str(origin).strip().lower()
     value = CASE_ORIGIN_CHANNELS.get(value, value)
     return value if value in CHANNELS else value.replace(" ", "_")
+
+
+def _same(name: str, current: Any, value: Any) -> bool:
+    """Does the contact already hold this value? Handles compare as typed by a rep (``@x``, a profile URL)."""
+    if current in (None, "") or value in (None, ""):
+        return current in (None, "") and value in (None, "")
+    if name == "social_handle":
+        return (_handle(current) or "").lower() == (_handle(value) or "").lower()
+    if name == "social_followers":
+        try:
+            return int(float(current)) == int(float(value))
+        except (TypeError, ValueError):
+            return False
+    return current == value
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _handle(value: Any) -> str | None:

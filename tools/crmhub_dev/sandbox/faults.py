@@ -20,7 +20,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 FAULT_KEYS = ("rate_limit", "malformed_page", "html_error_page", "server_error_page", "server_error_status",
-              "slow_ms", "duplicate_page", "expire_token_after", "page_fault_repeat")  # fmt: skip
+              "slow_ms", "duplicate_page", "expire_token_after", "page_fault_repeat", "write_error",
+              "write_lost_response")  # fmt: skip
+#: faults of write requests (create/update/upsert), counted apart from pages: see ``FaultState.next_write_fault``
+WRITE_FAULTS = ("write_error", "write_lost_response")
 PAGE_FAULTS = ("server_error_page", "html_error_page", "malformed_page", "duplicate_page")
 
 HTML_ERROR_BODY = (
@@ -45,12 +48,18 @@ class FaultState:
     ``expire_token_after=N`` revokes every access token issued so far once N API requests have been
     served (a token that expires mid-run: the next request gets 401); ``slow_ms`` delays every API
     request. Setting faults replaces the previous set and restarts the counters.
+
+    Writes (issue 17) count apart from pages: ``write_error=N`` answers the N-th write with a 5xx
+    before doing anything; ``write_lost_response=N`` does the N-th write and then answers 5xx, as when
+    the vendor committed but the answer never arrived (``page_fault_repeat`` widens both to several
+    writes in a row). ``rate_limit`` and ``slow_ms`` apply to writes as to any API request.
     """
 
     def __init__(self, faults: Mapping[str, Any] | None = None) -> None:
         self.config: dict[str, int] = {}
         self.rate_limit_left = 0
         self.pages_served = 0
+        self.writes_served = 0
         self.requests_served = 0
         self.tokens_revoked_at = 0.0
         self.last_page_tail: Any = None
@@ -70,6 +79,7 @@ class FaultState:
         self.config = config
         self.rate_limit_left = config.get("rate_limit", 0)
         self.pages_served = 0
+        self.writes_served = 0
         self.requests_served = 0
         self.last_page_tail = None
         return self.snapshot()
@@ -100,6 +110,16 @@ class FaultState:
                 continue
             last = first if kind == "duplicate_page" else first + repeat - 1
             if first <= self.pages_served <= last:
+                return kind
+        return None
+
+    def next_write_fault(self) -> str | None:
+        """Count one write request and name the write fault due on it, if any."""
+        self.writes_served += 1
+        repeat = max(1, self.config.get("page_fault_repeat", 1))
+        for kind in WRITE_FAULTS:
+            first = self.config.get(kind)
+            if first and first <= self.writes_served <= first + repeat - 1:
                 return kind
         return None
 

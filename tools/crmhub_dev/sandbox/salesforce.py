@@ -84,8 +84,8 @@ SCHEMA: dict[str, dict[str, str]] = {
         "Id": "id", "FirstName": "string", "LastName": "string", "Email": "email", "Phone": "phone",
         "MobilePhone": "phone", "MailingStreet": "textarea", "MailingPostalCode": "string",
         "MailingCity": "string", "MailingCountry": "string", "AccountId": "reference",
-        "Twitter_Handle__c": "string", "LeadSource": "picklist", "CreatedDate": "datetime",
-        "LastModifiedDate": "datetime", "SystemModstamp": "datetime", "IsDeleted": "boolean",
+        "Twitter_Handle__c": "string", "Twitter_Followers__c": "double", "LeadSource": "picklist",
+        "CreatedDate": "datetime", "LastModifiedDate": "datetime", "SystemModstamp": "datetime", "IsDeleted": "boolean",
         "MasterRecordId": "reference",
     },
     "Opportunity": {
@@ -100,6 +100,13 @@ SCHEMA: dict[str, dict[str, str]] = {
         "Status": "picklist", "Priority": "picklist", "Type": "picklist", "IsClosed": "boolean",
         "CreatedDate": "datetime", "ClosedDate": "datetime", "First_Response__c": "datetime",
         "LastModifiedDate": "datetime", "SystemModstamp": "datetime", "IsDeleted": "boolean",
+        "Description": "textarea", "OwnerId": "reference", "CrmHub_Key__c": "string",
+    },
+    "Task": {
+        "Id": "id", "WhoId": "reference", "WhatId": "reference", "Subject": "combobox", "Description": "textarea",
+        "Priority": "picklist", "Status": "picklist", "ActivityDate": "date", "OwnerId": "reference",
+        "CrmHub_Key__c": "string", "IsClosed": "boolean", "CreatedDate": "datetime", "LastModifiedDate": "datetime",
+        "SystemModstamp": "datetime", "IsDeleted": "boolean",
     },
 }  # fmt: skip
 #: sObject -> relationship name -> (target sObject, the stored key holding the related record)
@@ -108,9 +115,39 @@ RELATIONSHIPS: dict[str, dict[str, str]] = {
     "Opportunity": {"Account": "Account"},
 }
 ACCOUNT_FIELDS = {"Id": "id", "Name": "string"}
-KEY_PREFIX = {"Campaign": "701", "Contact": "003", "Opportunity": "006", "Case": "500", "Account": "001"}
+KEY_PREFIX = {"Campaign": "701", "Contact": "003", "Opportunity": "006", "Case": "500", "Account": "001", "Task": "00T"}
 #: connector object name -> sObject
 OBJECT_NAMES = {"campaigns": "Campaign", "contacts": "Contact", "opportunities": "Opportunity", "cases": "Case"}
+
+
+#: what a write may set per sObject (the rest are system fields: INVALID_FIELD_FOR_INSERT_UPDATE)
+WRITABLE: dict[str, set[str]] = {
+    "Task": {"WhoId", "WhatId", "Subject", "Description", "Priority", "Status", "ActivityDate", "OwnerId",
+             "CrmHub_Key__c"},
+    "Case": {"ContactId", "Subject", "Description", "Priority", "Origin", "Status", "Type", "OwnerId",
+             "CrmHub_Key__c"},
+    "Contact": {"FirstName", "LastName", "Email", "Phone", "MobilePhone", "MailingStreet", "MailingPostalCode",
+                "MailingCity", "MailingCountry", "Twitter_Handle__c", "Twitter_Followers__c", "LeadSource"},
+}  # fmt: skip
+#: External ID fields (text, unique, "External ID" ticked) the org has: the hub's idempotency key
+EXTERNAL_IDS: dict[str, set[str]] = {"Task": {"CrmHub_Key__c"}, "Case": {"CrmHub_Key__c"}}
+#: lookups to a Contact checked on save (deleted: ENTITY_IS_DELETED; unknown: INVALID_CROSS_REFERENCE_KEY)
+REFERENCES: dict[str, tuple[str, ...]] = {"Task": ("WhoId",), "Case": ("ContactId",)}
+#: restricted picklists (standard values)
+PICKLISTS: dict[str, dict[str, set[str]]] = {
+    "Task": {"Priority": {"High", "Normal", "Low"},
+             "Status": {"Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"}},
+    "Case": {"Priority": {"High", "Medium", "Low"}, "Status": {"New", "Working", "Escalated", "Closed"}},
+}  # fmt: skip
+#: field defaults on create, as the org's picklist defaults
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "Task": {"Priority": "Normal", "Status": "Not Started", "IsClosed": False},
+    "Case": {"Priority": "Medium", "Status": "New"},
+}
+#: markers in a Subject that make the fake org's rules refuse the save: a validation rule
+#: (FIELD_CUSTOM_VALIDATION_EXCEPTION) and a blocking duplicate rule (DUPLICATES_DETECTED)
+VALIDATION_MARKER = "[sandbox:invalid]"
+DUPLICATE_MARKER = "[sandbox:duplicate]"
 
 
 @dataclass
@@ -126,6 +163,10 @@ class SalesforceSettings:
     session_seconds: int = 7200
     retry_after_seconds: int = 1
     faults: dict[str, int] = field(default_factory=dict)
+    #: fields the org requires on save (page layouts and validation rules make Subject required)
+    required_fields: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {"Task": ("Subject",), "Case": ("Subject",)}
+    )
 
 
 # -- ids and timestamps ------------------------------------------------------------------------------
@@ -674,6 +715,45 @@ def _errors(status: int, code: str, message: str, headers: dict[str, str] | None
                         media_type=JSON_TYPE)  # fmt: skip
 
 
+def _field_errors(status: int, code: str, message: str, fields: list[str]) -> JSONResponse:
+    return JSONResponse([{"message": message, "errorCode": code, "fields": fields}], status_code=status,
+                        media_type=JSON_TYPE)  # fmt: skip
+
+
+def _duplicates(sobject: str, record: dict[str, Any], contacts: list[dict[str, Any]]) -> list[str]:
+    """The org's custom contact duplicate rule: another live contact with the same Twitter handle (blocks)."""
+    handle = str(record.get("Twitter_Handle__c") or "").strip().lstrip("@").lower()
+    if not handle:
+        return []
+    return [
+        c["Id"]
+        for c in contacts
+        if c["Id"] != record.get("Id")
+        and not c["IsDeleted"]
+        and str(c.get("Twitter_Handle__c") or "").strip().lstrip("@").lower() == handle
+    ]
+
+
+def _duplicate_error(sobject: str, matches: list[str]) -> JSONResponse:
+    """``DUPLICATES_DETECTED`` as REST API sends it: the error with its ``duplicateResult``."""
+    rule = f"CrmHub_{sobject}_Duplicate_Rule"
+    body = [{
+        "duplicateResult": {
+            "allowSave": False, "duplicateRule": rule, "duplicateRuleEntityType": sobject,
+            "errorMessage": "Use one of these records?",
+            "matchResults": [{
+                "entityType": sobject, "errors": [], "matchEngine": "ExactMatchEngine",
+                "matchRecords": [{"additionalInformation": [], "fieldDiffs": [], "matchConfidence": 100.0,
+                                  "record": {"attributes": {"type": sobject}, "Id": m}} for m in matches],
+                "rule": f"CrmHub_{sobject}_Matching_Rule", "size": len(matches), "success": True,
+            }],
+        },
+        "errorCode": "DUPLICATES_DETECTED",
+        "message": "Use one of these records?",
+    }]  # fmt: skip
+    return JSONResponse(body, status_code=400, media_type=JSON_TYPE)
+
+
 def _oauth_error(error: str, description: str) -> JSONResponse:
     return JSONResponse({"error": error, "error_description": description}, status_code=400, media_type=JSON_TYPE)
 
@@ -855,6 +935,210 @@ def create_salesforce_app(data: SandboxData, settings: SalesforceSettings | None
         if cursor not in cursors or not offset.isdigit():
             return _errors(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         return page(version, cursor, int(offset))
+
+    # -- writes (issue 17): sObject rows, upsert by external id, the org's validation and duplicate rules --
+    by_sobject["Task"] = org.setdefault("tasks", [])
+    counters = {"written": 0}
+
+    def find(sobject: str, record_id: str) -> dict[str, Any] | None:
+        pool = by_sobject.get(sobject, [])
+        return next((r for r in pool if r["Id"] == record_id or r["Id"][:15] == record_id), None)
+
+    def write_fault_before() -> tuple[str | None, Response | None]:
+        fault = faults.next_write_fault()
+        if fault == "write_error":
+            return fault, page_fault_response("server_error_page", faults, None)
+        return fault, None
+
+    def saved(fault: str | None, response: Response) -> Response:
+        """The write is done; a ``write_lost_response`` fault loses its answer on the way back."""
+        if fault == "write_lost_response":
+            return page_fault_response("server_error_page", faults, None)
+        return response
+
+    async def body_of(request: Request) -> dict[str, Any] | Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _errors(400, "JSON_PARSER_ERROR", "Unexpected character: was expecting a JSON object")
+        if not isinstance(body, dict):
+            return _errors(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of sObject from a non-object")
+        return body
+
+    def validate(sobject: str, body: dict[str, Any], current: dict[str, Any] | None) -> Response | None:
+        """The checks Salesforce runs on save, in its order: fields, references, picklists, required, rules."""
+        writable = WRITABLE.get(sobject)
+        if writable is None:
+            return _errors(400, "NOT_FOUND", "The requested resource does not exist")
+        for name in body:
+            if name not in SCHEMA[sobject]:
+                return _errors(400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {sobject}")
+        read_only = [name for name in body if name not in writable]
+        if read_only:
+            message = (
+                f"Unable to create/update fields: {', '.join(read_only)}. Please check the security settings "
+                "of this field and verify that it is read/write for your profile or permission set."
+            )
+            return _field_errors(400, "INVALID_FIELD_FOR_INSERT_UPDATE", message, read_only)
+        for name in REFERENCES.get(sobject, ()):
+            target_id = body.get(name)
+            if not target_id:
+                continue
+            target = find("Contact", str(target_id))
+            if target is None:
+                return _field_errors(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [name])
+            if target["IsDeleted"]:
+                return _field_errors(400, "ENTITY_IS_DELETED", "entity is deleted", [name])
+        for name, allowed in PICKLISTS.get(sobject, {}).items():
+            if name in body and body[name] is not None and body[name] not in allowed:
+                return _field_errors(400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                                     f"{name}: bad value for restricted picklist field", [name])  # fmt: skip
+        merged = {**(current or {}), **body}
+        missing = [name for name in settings.required_fields.get(sobject, ()) if not merged.get(name)]
+        if missing:
+            return _field_errors(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
+                                 missing)  # fmt: skip
+        subject = str(merged.get("Subject") or "")
+        if VALIDATION_MARKER in subject:
+            return _field_errors(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                                 "Social follow-ups need a reviewed subject (validation rule)", [])  # fmt: skip
+        duplicates = _duplicates(sobject, merged, by_sobject["Contact"]) if sobject == "Contact" else []
+        if DUPLICATE_MARKER in subject and current is None:
+            duplicates = [r["Id"] for r in by_sobject[sobject] if not r["IsDeleted"]][:1] or ["(none)"]
+        if duplicates:
+            return _duplicate_error(sobject, duplicates)
+        return None
+
+    def apply(sobject: str, record: dict[str, Any], body: dict[str, Any]) -> None:
+        now = sf_datetime(datetime.now(UTC))
+        record.update(body)
+        record.update(LastModifiedDate=now, SystemModstamp=now)
+        if sobject == "Task":
+            record["IsClosed"] = record.get("Status") == "Completed"
+        counters["written"] += 1
+
+    def create(sobject: str, body: dict[str, Any]) -> dict[str, Any]:
+        now = sf_datetime(datetime.now(UTC))
+        pool = by_sobject[sobject]
+        record: dict[str, Any] = {name: None for name in SCHEMA[sobject]}
+        record.update(Id=sf_id(sobject, 9_000_000 + len(pool) + 1), CreatedDate=now, IsDeleted=False,
+                      OwnerId=INTEGRATION_USER_ID)  # fmt: skip
+        record.update({name: value for name, value in DEFAULTS.get(sobject, {}).items()})
+        if sobject == "Case":
+            record.update(CaseNumber=f"{2_000_000 + len(pool) + 1:08d}", IsClosed=False)
+        apply(sobject, record, body)
+        pool.append(record)
+        return record
+
+    def sobject_or_404(version: str, sobject: str) -> Response | None:
+        if (wrong := bad_version(version)) is not None:
+            return wrong
+        if sobject not in SCHEMA:
+            return _errors(404, "NOT_FOUND", "The requested resource does not exist")
+        return None
+
+    @app.get("/services/data/v{version}/sobjects/{sobject}/{record_id}")
+    async def get_record(version: str, sobject: str, record_id: str, request: Request) -> Response:
+        if (wrong := sobject_or_404(version, sobject)) is not None:
+            return wrong
+        record = find(sobject, record_id)
+        if record is None or record["IsDeleted"]:
+            return _errors(404, "NOT_FOUND", "The requested resource does not exist")
+        fields = [f for f in request.query_params.get("fields", "").split(",") if f.strip()]
+        unknown = [f for f in fields if f.strip() not in SCHEMA[sobject]]
+        if unknown:
+            return _errors(400, "INVALID_FIELD", f"No such column '{unknown[0].strip()}' on sobject of type {sobject}")
+        chosen = [f.strip() for f in fields] or list(SCHEMA[sobject])
+        return JSONResponse(shape(sobject, record, list(dict.fromkeys(["Id", *chosen])), version),
+                            media_type=JSON_TYPE)  # fmt: skip
+
+    @app.get("/services/data/v{version}/sobjects/{sobject}/{field_name}/{value}")
+    async def get_by_external_id(version: str, sobject: str, field_name: str, value: str) -> Response:
+        if (wrong := sobject_or_404(version, sobject)) is not None:
+            return wrong
+        if field_name not in EXTERNAL_IDS.get(sobject, ()):
+            return _errors(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: "
+                           f"{field_name}")  # fmt: skip
+        matches = [r for r in by_sobject[sobject] if not r["IsDeleted"] and r.get(field_name) == value]
+        if not matches:
+            return _errors(404, "NOT_FOUND", "The requested resource does not exist")
+        return JSONResponse(shape(sobject, matches[0], list(SCHEMA[sobject]), version), media_type=JSON_TYPE)
+
+    @app.patch("/services/data/v{version}/sobjects/{sobject}/{record_id}")
+    async def update_record(version: str, sobject: str, record_id: str, request: Request) -> Response:
+        """Update: 204 No Content; errors as the usual array."""
+        if (wrong := sobject_or_404(version, sobject)) is not None:
+            return wrong
+        fault, failed = write_fault_before()
+        if failed is not None:
+            return failed
+        body = await body_of(request)
+        if isinstance(body, Response):
+            return body
+        record = find(sobject, record_id)
+        if record is None:
+            return _errors(404, "NOT_FOUND", "The requested resource does not exist")
+        if record["IsDeleted"]:
+            return _errors(404, "ENTITY_IS_DELETED", "entity is deleted")
+        if (refused := validate(sobject, body, record)) is not None:
+            return refused
+        apply(sobject, record, body)
+        return saved(fault, Response(status_code=204))
+
+    @app.patch("/services/data/v{version}/sobjects/{sobject}/{field_name}/{value}")
+    async def upsert_record(version: str, sobject: str, field_name: str, value: str, request: Request) -> Response:
+        """Upsert by external id: 201 created, 200 ``created: false`` when one record matched (and was
+        updated with the body, as Salesforce does), 300 when several match."""
+        if (wrong := sobject_or_404(version, sobject)) is not None:
+            return wrong
+        if field_name not in EXTERNAL_IDS.get(sobject, ()):
+            return _errors(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: "
+                           f"{field_name}")  # fmt: skip
+        fault, failed = write_fault_before()
+        if failed is not None:
+            return failed
+        body = await body_of(request)
+        if isinstance(body, Response):
+            return body
+        if field_name in body and body[field_name] != value:
+            return _errors(400, "INVALID_FIELD", f"The external ID field {field_name} in the body does not match "
+                           "the URL")  # fmt: skip
+        matches = [r for r in by_sobject[sobject] if not r["IsDeleted"] and r.get(field_name) == value]
+        if len(matches) > 1:
+            urls = [f"/services/data/v{version}/sobjects/{sobject}/{r['Id']}" for r in matches]
+            return JSONResponse(urls, status_code=300, media_type=JSON_TYPE)
+        current = matches[0] if matches else None
+        if (refused := validate(sobject, body, current)) is not None:
+            return refused
+        if current is not None:
+            apply(sobject, current, body)
+            result = {"id": current["Id"], "success": True, "errors": [], "created": False}
+            return saved(fault, JSONResponse(result, status_code=200, media_type=JSON_TYPE))
+        record = create(sobject, {**body, field_name: value})
+        result = {"id": record["Id"], "success": True, "errors": [], "created": True}
+        return saved(fault, JSONResponse(result, status_code=201, media_type=JSON_TYPE))
+
+    @app.delete("/services/data/v{version}/sobjects/{sobject}/{record_id}")
+    async def delete_record(version: str, sobject: str, record_id: str) -> Response:
+        """Delete (to the recycle bin: ``IsDeleted``, still seen by ``queryAll``): 204."""
+        if (wrong := sobject_or_404(version, sobject)) is not None:
+            return wrong
+        record = find(sobject, record_id)
+        if record is None or record["IsDeleted"]:
+            return _errors(404, "ENTITY_IS_DELETED" if record else "NOT_FOUND",
+                           "entity is deleted" if record else "The requested resource does not exist")  # fmt: skip
+        now = sf_datetime(datetime.now(UTC))
+        record.update(IsDeleted=True, LastModifiedDate=now, SystemModstamp=now)
+        return Response(status_code=204)
+
+    @app.get("/_sandbox/salesforce/written", include_in_schema=False)
+    async def written() -> dict[str, Any]:
+        """What the hub wrote, for tests and the demo: tasks and cases carrying an external id."""
+        return {
+            "tasks": [r for r in by_sobject["Task"] if r.get("CrmHub_Key__c")],
+            "cases": [r for r in by_sobject["Case"] if r.get("CrmHub_Key__c")],
+            "writes": counters["written"],
+        }
 
     install_sandbox_routes(app, "salesforce", faults, data.ground_truth)
     return app
