@@ -20,6 +20,8 @@ information group); it becomes ``social_followers``.
 Auth: a private-app token (Connection password). Such tokens do not expire by themselves; a token rotated
 or revoked mid-run answers 401, the client retries once with the same token and then fails naming the page.
 
+Write-back (issue 17): follow-up tasks and social contact fields, in :mod:`crmhub.connectors.hubspot_writes`.
+
 Erasure (:meth:`HubSpotConnector.erase`): HubSpot's GDPR delete removes a contact for good, unlike the
 plain ``DELETE``, which only archives it; a contact HubSpot no longer has answers 404 and is not counted.
 """
@@ -48,7 +50,9 @@ from crmhub.connectors.base import (
     Window,
 )
 from crmhub.connectors.http import SourceHttpClient, retry_after_seconds
+from crmhub.connectors.hubspot_writes import DEFAULT_KEY_PROPERTY, write_contact, write_task
 from crmhub.connectors.timestamps import parse_timestamp
+from crmhub.connectors.writeback import ContactFields, FollowUp, WriteOutcome
 from crmhub.errors import SourceDataError
 from crmhub.model import (
     CAMPAIGN_COLUMNS,
@@ -151,6 +155,7 @@ class HubSpotConnector(Connector):
         "search_page_size": Option(int, 100),
         "social_properties": Option(dict, DEFAULT_SOCIAL_PROPERTIES),
         "default_phone_region": Option(str),  # documents the portal's region; reconcile reads precedence.yaml's
+        "writeback_key_property": Option(str, DEFAULT_KEY_PROPERTY),  # custom task property for the write key
     }
 
     @staticmethod
@@ -169,6 +174,15 @@ class HubSpotConnector(Connector):
         deleted = sum(hubspot_gdpr_delete(self.http, source_id, n) for n, source_id in enumerate(source_ids, start=1))
         log.info("%s: asked to delete %d records, %d deleted", self.source_name, len(source_ids), deleted)
         return {"status": ERASURE_REQUESTED, "records": len(source_ids), "deleted": deleted}
+
+    def write_followup(self, followup: FollowUp) -> WriteOutcome:
+        """A task on the contact, found by its key before it is created (see :mod:`.hubspot_writes`)."""
+        key_property = str(self.options.get("writeback_key_property") or DEFAULT_KEY_PROPERTY)
+        return write_task(self.http, followup, key_property)
+
+    def write_contact_fields(self, update: ContactFields) -> WriteOutcome:
+        """Social handle and followers on the contact, CRM-led fields only where empty."""
+        return write_contact(self.http, update, self._social_properties())
 
     def extract(self, object_type: str, window: Window) -> Iterator[Page]:
         if object_type not in self.objects:

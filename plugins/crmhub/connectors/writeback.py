@@ -77,6 +77,8 @@ class ContactFields:
     contact_id: str
     values: Mapping[str, Any]
     only_if_empty: frozenset[str] = field(default_factory=frozenset)
+    #: the network of ``social_handle`` (twitter, instagram, ...), so a plugin can pick the vendor property
+    social_network: str | None = None
 
 
 @dataclass(frozen=True)

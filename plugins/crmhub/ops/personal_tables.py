@@ -132,6 +132,13 @@ for _entry in (
         note="issue 14: follow-ups of the person's messages",
     ),
     PersonalTable(
+        "audit.writeback_attempts",
+        golden_id="golden_id",
+        record=("message_source", "message_source_id"),
+        more_records=(("target_source", "target_record"),),
+        note="issue 17: what the hub wrote to the person's CRM records",
+    ),
+    PersonalTable(
         "audit.steward_activity",
         record=("left_source", "left_source_id"),
         more_records=(("right_source", "right_source_id"),),

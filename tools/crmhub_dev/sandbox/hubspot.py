@@ -14,6 +14,8 @@ HubSpot. ``POST /crm/v3/objects/contacts/merge`` merges two contacts at the cloc
 Faults: ``duplicate_page`` repeats the previous page's last record on top of the next page;
 ``expire_token_after=N`` revokes the private-app token after N requests (private-app tokens do not expire
 by themselves, but an admin can rotate one mid-run): every later request is 401 until the faults change.
+
+Writes (issue 17): tasks and contact updates, in :mod:`crmhub_dev.sandbox.hubspot_writes`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from crmhub_dev.sandbox.faults import (
     new_id,
     page_fault_response,
 )
+from crmhub_dev.sandbox.hubspot_writes import TASK_PROPERTIES, install_write_routes
 
 DEFAULT_TOKEN = "sandbox-hubspot-token"
 #: HubSpot returns these when no ``properties`` are asked for.
@@ -76,6 +79,12 @@ OBJECT_KINDS: dict[str, ObjectKind] = {
         ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
         "note_to_contact",
     ),
+    "tasks": ObjectKind(
+        TASK_PROPERTIES,
+        ("hs_createdate", "hs_lastmodifieddate", "hs_object_id", "hs_task_subject"),
+        ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+        "task_to_contact",
+    ),
 }  # fmt: skip
 CAMPAIGN_PROPERTIES = ("hs_name", "hs_start_date", "hs_end_date", "hs_campaign_status", "hs_notes", "hs_audience",
                        "hs_currency_code", "hs_owner")  # fmt: skip
@@ -96,6 +105,8 @@ class HubSpotSettings:
     search_rate_limit_interval_ms: int = 1_000
     daily_limit: int = 500_000
     faults: dict[str, int] = field(default_factory=dict)
+    #: where the portal keeps the tasks and contact changes the hub wrote (None: in memory only)
+    writes_file: str | None = None
 
 
 def _error(status: int, message: str, category: str, **extra: Any) -> JSONResponse:
@@ -195,6 +206,7 @@ def create_hubspot_app(data: SandboxData, settings: HubSpotSettings | None = Non
         "contacts": contacts,
         "deals": sorted(data.hubspot_deals, key=lambda d: int(d["id"])),
         "notes": sorted(data.hubspot_notes, key=lambda n: int(n["id"])),
+        "tasks": [],
     }
     engagement_index = {name: {r["id"]: r for r in stores[name]} for name in ("deals", "notes")}
     campaigns = sorted(data.hubspot_campaigns, key=lambda c: c["id"])
@@ -545,6 +557,7 @@ def create_hubspot_app(data: SandboxData, settings: HubSpotSettings | None = Non
             return JSONResponse({"error": f'expected {{"now": ISO-8601}}: {exc}'}, status_code=400)
         return JSONResponse({"now": iso_ms(app.state.clock)})
 
+    install_write_routes(app, faults, lambda: view("contacts"), stores["tasks"], settings.writes_file)
     install_sandbox_routes(app, "hubspot", faults, data.ground_truth)
     return app
 
