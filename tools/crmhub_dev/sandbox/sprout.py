@@ -29,7 +29,9 @@ profiles (``lifetime_snapshot.followers_count`` in profile analytics).
 # No ``from __future__ import annotations``: FastAPI must resolve the route signatures of the app built
 # inside create_sprout_app, whose FastAPI imports are local so that ``derive`` can be loaded without it.
 import base64
+import bisect
 import json
+import random
 import re
 import time
 import uuid
@@ -572,6 +574,36 @@ def create_sprout_app(data: SandboxData, settings: SproutSettings | None = None)
     @app.exception_handler(405)
     async def wrong_method(request: Request, exc: Exception) -> Response:
         return error(405, "Method Not Allowed")
+
+    @app.post("/_sandbox/messages", include_in_schema=False)
+    async def post_message(request: Request) -> Response:
+        """A new inbound message, posted now (issue 17: the fast path's tests and latency benchmark).
+
+        Body: ``{"network", "handle", "text"}`` and optionally ``"name"``; answers the message's guid.
+        """
+        body = await request.json()
+        network = body.get("network")
+        if network not in NETWORK_TYPE or not body.get("handle") or not body.get("text"):
+            return error(400, "network (twitter, instagram, facebook, linkedin), handle and text are required")
+        profile = next(p for p in profiles if p["network_type"] == NETWORK_TYPE[network])
+        now = datetime.now(UTC).replace(microsecond=0)
+        guid = _guid(random.Random(uuid.uuid4().int), network, profile)
+        post_type = POST_TYPES[network][0][0]
+        text = f"@socialcrmhub {body['text']}" if post_type == "TWITTER_MENTION" else str(body["text"])
+        handle = str(body["handle"])
+        author = {"guid": str(zlib.crc32(handle.encode())), "name": str(body.get("name") or handle),
+                  "screen_name": handle, "profile_picture": None}  # fmt: skip
+        message = {
+            "guid": guid, "created_time": iso_s(now), "text": text, "network": SPROUT_NETWORK[network],
+            "post_type": post_type, "customer_profile_id": profile["customer_profile_id"],
+            "profile_guid": profile["native_id"], "perma_link": _perma_link(network, profile, guid, handle),
+            "language_code": str(body.get("language") or "nl"), "parent_guid": None, "from": author,
+            "internal": {"tags": []},
+        }  # fmt: skip
+        created[guid] = now
+        at = bisect.bisect_right([(created[m["guid"]], m["guid"]) for m in messages], (now, guid))
+        messages.insert(at, message)
+        return JSONResponse({"guid": guid, "created_time": message["created_time"]}, status_code=201)
 
     install_sandbox_routes(app, "sprout", faults, data.ground_truth)
     return app
