@@ -56,7 +56,8 @@ def _clean_org(sf_sandbox: SandboxServer) -> Iterator[None]:
 
 @pytest.fixture
 def org(sf_sandbox: SandboxServer) -> dict[str, list[dict[str, Any]]]:
-    return sf_sandbox.data.vendors["salesforce"]
+    """The org's records: the generated ones and the tasks written since the sandbox started."""
+    return {**sf_sandbox.data.vendors["salesforce"], "tasks": sf_sandbox.apps["salesforce"].state.tasks}
 
 
 def connect(sandbox: SandboxServer, **options: object) -> SalesforceConnector:

@@ -38,9 +38,21 @@ import requests
 
 from crmhub.connectors.base import AuthHeader, CanonicalBatch, Connector, Option, Page, RawRecord, RecordError, Window
 from crmhub.connectors.credentials import Credentials
-from crmhub.connectors.http import retry_after_seconds
+from crmhub.connectors.http import RetryableResponse, retry_after_seconds
 from crmhub.connectors.oauth import TokenProvider
+from crmhub.connectors.social_fields import plan_contact_patch
 from crmhub.connectors.timestamps import parse_timestamp
+from crmhub.connectors.writeback import (
+    ALREADY_WRITTEN,
+    CASE,
+    CREATED,
+    FAILED,
+    SKIPPED_BY_PRECEDENCE,
+    UPDATED,
+    ContactFields,
+    FollowUp,
+    WriteOutcome,
+)
 from crmhub.errors import SourceDataError
 from crmhub.model import CASE_COLUMNS, CONTACT_COLUMNS, conform
 
@@ -66,6 +78,17 @@ QUERIES: dict[str, tuple[str, str, list[str], str | None]] = {
     "incidents": ("incidents", "incidentid", INCIDENT_SELECT, "firstresponsebykpiid($select=succeededon)"),
 }
 CASE_CHANNELS = {1: "phone", 2: "email", 3: "web", 2483: "facebook", 3986: "twitter", 700610000: "iot"}
+#: write-back (issue 17): priority name -> ``prioritycode`` of a task (activity) and of an incident
+TASK_PRIORITY = {"high": 2, "urgent": 2, "medium": 1, "normal": 1, "low": 0}
+INCIDENT_PRIORITY = {"high": 1, "urgent": 1, "medium": 2, "normal": 2, "low": 3}
+#: host of the message link -> incident ``caseorigincode`` (3986 Twitter, 2483 Facebook)
+ORIGIN_BY_HOST = {"twitter.com": 3986, "x.com": 3986, "facebook.com": 2483}
+#: statuses of a write the connector reads itself (429 and 5xx go through the HTTP client's retries)
+WRITE_ANSWERS = (200, 201, 204, 400, 403, 404, 412)
+NOT_FOUND = "0x80040217"
+DUPLICATE_DETECTED = "0x80040333"
+#: Dataverse error codes worth retrying on the next run (SQL timeouts, deadlocks)
+RETRYABLE_CODES = {"0x80044150", "0x80040216"}
 #: Dutch and other name particles that Dutch tenants keep in ``middlename`` (the tussenvoegsel).
 NAME_PARTICLES = {
     "van", "van der", "van den", "van de", "de", "den", "der", "ter", "ten", "te", "het", "'t", "in 't",
@@ -93,6 +116,13 @@ class DynamicsConnector(Connector):
     options_spec = {
         "page_size": Option(int, 1000),
         "complaint_case_types": Option(list, [2]),
+        # write-back (issue 17): the alternate key on tasks and incidents, the contact's social columns
+        "alternate_key": Option(str, "crmhub_key"),
+        "social_handle_field": Option(str, "crmhub_twitterhandle", nullable=True),
+        "social_network": Option(str, "twitter"),
+        "social_followers_field": Option(str, "crmhub_socialfollowers", nullable=True),
+        "case_origin": Option(int, 3),  # caseorigincode when the message link names no known network (3 Web)
+        "duplicate_detection": Option(bool, False),  # ask Dataverse to run duplicate detection rules on create
     }
 
     tokens: TokenProvider | None
@@ -243,6 +273,146 @@ class DynamicsConnector(Connector):
             "source_updated_at": parse_timestamp(record.get("modifiedon")),
             "is_deleted": record.get("statuscode") == 2000,  # merged into another case
         }
+
+    # -- write-back (issue 17) --------------------------------------------------------------------
+    def write_followup(self, followup: FollowUp) -> WriteOutcome:
+        """A task regarding the contact (an incident for ``case``), created once per key in one call.
+
+        Upsert on the alternate key with ``If-None-Match: *``: Dataverse creates the row when the key is
+        new and answers 412 when it exists, without touching it (a plain upsert would update the row and
+        reset what its owner did). ``Prefer: return=representation`` makes a create answer 201 with the
+        row's id.
+        """
+        entity_set, id_column = ("incidents", "incidentid") if followup.kind == CASE else ("tasks", "activityid")
+        path = f"{self._by_key(entity_set, followup.key)}?$select={id_column}"
+        headers = {"If-None-Match": "*", "Prefer": "return=representation"}
+        if self.options.get("duplicate_detection"):
+            headers["MSCRM.SuppressDuplicateDetection"] = "false"
+        answer = self._write("PATCH", path, self._followup_body(entity_set, followup), headers)
+        if isinstance(answer, WriteOutcome):
+            return answer
+        status, body = answer
+        if status in (200, 201, 204):
+            vendor_id = _str(body.get(id_column)) if isinstance(body, dict) else None
+            return WriteOutcome(CREATED if status != 200 else ALREADY_WRITTEN, vendor_id=vendor_id)
+        if status == 412 and _error_code(body) != DUPLICATE_DETECTED:
+            return WriteOutcome(ALREADY_WRITTEN, vendor_id=self._existing_id(path))
+        return self._refused(entity_set, followup.key, status, body)
+
+    def _by_key(self, entity_set: str, key: str) -> str:
+        column = self.options.get("alternate_key") or "crmhub_key"
+        return f"{API_ROOT}/{entity_set}({column}='{quote(key.replace(chr(39), chr(39) * 2), safe='-_.')}')"
+
+    def _followup_body(self, entity_set: str, followup: FollowUp) -> dict[str, Any]:
+        lines = [followup.body.strip()] if followup.body and followup.body.strip() else []
+        lines += [
+            f"Message: {followup.message_url or '(no link)'}",
+            f"Intent: {followup.intent}",
+            f"Department: {followup.department}",
+            f"Priority: {followup.priority}",
+            f"CRM Hub key: {followup.key}",
+        ]
+        level = str(followup.priority or "").strip().lower()
+        contact = f"/contacts({followup.contact_id})"
+        if entity_set == "incidents":
+            body: dict[str, Any] = {
+                "title": followup.subject[:200],
+                "description": "\n".join(lines),
+                "prioritycode": INCIDENT_PRIORITY.get(level, 2),
+                "caseorigincode": self._case_origin(followup.message_url),
+                "customerid_contact@odata.bind": contact,
+            }
+        else:
+            body = {
+                "subject": followup.subject[:200],
+                "description": "\n".join(lines),
+                "prioritycode": TASK_PRIORITY.get(level, 1),
+                "regardingobjectid_contact_task@odata.bind": contact,
+            }
+            if followup.due_at:
+                body["scheduledend"] = _odata_time(parse_timestamp(followup.due_at))
+        if followup.owner:
+            body["ownerid@odata.bind"] = f"/systemusers({followup.owner})"
+        return body
+
+    def _case_origin(self, url: str | None) -> int:
+        host = (urlsplit(url).hostname or "").lower().removeprefix("www.").removeprefix("mobile.") if url else ""
+        return ORIGIN_BY_HOST.get(host) or int(self.options.get("case_origin", 3))
+
+    def _existing_id(self, path: str) -> str | None:
+        """The id of the row the key already names (for the audit); None if it cannot be read now."""
+        answer = self._write("GET", path)
+        if isinstance(answer, WriteOutcome) or answer[0] != 200 or not isinstance(answer[1], dict):
+            return None
+        column = path.rsplit("$select=", 1)[-1]
+        return _str(answer[1].get(column))
+
+    def write_contact_fields(self, update: ContactFields) -> WriteOutcome:
+        """Read the contact's social columns, then PATCH (``If-Match: *``, never a create) only those allowed.
+
+        A CRM-led column is written only while empty. Canonical ``social_handle`` and ``social_followers``
+        go to the columns named by options ``social_handle_field`` / ``social_followers_field``.
+        """
+        mapping = {
+            "social_handle": self.options.get("social_handle_field", "crmhub_twitterhandle"),
+            "social_followers": self.options.get("social_followers_field", "crmhub_socialfollowers"),
+        }
+        network = getattr(update, "social_network", None)
+        if network and network != self.options.get("social_network", "twitter"):
+            mapping["social_handle"] = None  # the handle column holds another network's handle
+        wanted = {name: value for name, value in update.values.items() if mapping.get(name)}
+        if not wanted:
+            return WriteOutcome(FAILED, reason=f"no Dynamics column configured for {sorted(update.values)}")
+        path = f"{API_ROOT}/contacts({quote(update.contact_id, safe='-')})"
+        select = ",".join(["contactid", *(mapping[name] for name in wanted)])
+        answer = self._write("GET", f"{path}?$select={select}")
+        if isinstance(answer, WriteOutcome):
+            return answer
+        status, body = answer
+        if status != 200 or not isinstance(body, dict):
+            return self._refused("contacts", update.contact_id, status, body)
+        plan = plan_contact_patch(wanted, {name: body.get(mapping[name]) for name in wanted}, update.only_if_empty)
+        if not plan.write:
+            status = SKIPPED_BY_PRECEDENCE if plan.held_back else ALREADY_WRITTEN
+            return WriteOutcome(status, vendor_id=update.contact_id)
+        patch = {mapping[name]: value for name, value in plan.write.items()}
+        answer = self._write("PATCH", path, patch, {"If-Match": "*"})
+        if isinstance(answer, WriteOutcome):
+            return answer
+        status, body = answer
+        if status in (200, 204):
+            return WriteOutcome(UPDATED, vendor_id=update.contact_id, fields=tuple(plan.write))
+        return self._refused("contacts", update.contact_id, status, body)
+
+    def _write(
+        self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, Any] | WriteOutcome:
+        """One write-back call; Dataverse's 4xx comes back to the caller (it concerns this record only).
+
+        429 (service protection) and 5xx are retried by the HTTP client, honouring ``Retry-After``; if
+        they outlast its retries the record fails retryably.
+        """
+        try:
+            return self.http.request_json(
+                method, path, page=1, json_body=body, accept_status=WRITE_ANSWERS, headers=headers
+            )
+        except SourceDataError as exc:
+            if isinstance(exc.__cause__, RetryableResponse):
+                return WriteOutcome(FAILED, reason=f"{method} {path.split('?')[0]}: {exc.__cause__}", retryable=True)
+            raise
+
+    def _refused(self, entity_set: str, record: str, status: int, body: Any) -> WriteOutcome:
+        code = _error_code(body) or f"HTTP {status}"
+        error = body.get("error") if isinstance(body, dict) else None
+        message = str(error.get("message") or "")[:200] if isinstance(error, dict) else ""
+        log.warning("%s: %s write refused for %s: HTTP %s %s", self.source_name, entity_set, record, status, code)
+        return WriteOutcome(FAILED, reason=f"{entity_set}: HTTP {status} {code}: {message}".strip(),
+                            retryable=code in RETRYABLE_CODES)  # fmt: skip
+
+
+def _error_code(body: Any) -> str:
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error.get("code") or "") if isinstance(error, dict) else ""
 
 
 def _str(value: Any) -> str | None:

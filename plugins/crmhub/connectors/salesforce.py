@@ -28,6 +28,7 @@ from crmhub.connectors.base import AuthHeader, CanonicalBatch, Connector, Option
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import RetryableResponse, retry_after_seconds
 from crmhub.connectors.oauth import TokenProvider, oauth_error
+from crmhub.connectors.social_fields import plan_contact_patch
 from crmhub.connectors.timestamps import parse_timestamp
 from crmhub.connectors.writeback import (
     ALREADY_WRITTEN,
@@ -430,25 +431,16 @@ class SalesforceConnector(Connector):
         status, body = answer
         if status != 200 or not isinstance(body, dict):
             return self._refused("Contact", update.contact_id, status, body)
-        patch: dict[str, Any] = {}
-        held_back = False
-        for name, value in wanted.items():
-            current = body.get(mapping[name])
-            if _same(name, current, value):
-                continue
-            if name in update.only_if_empty and current not in (None, ""):
-                held_back = True
-                continue
-            patch[mapping[name]] = int(value) if name == "social_followers" and value is not None else value
-        if not patch:
-            return WriteOutcome(SKIPPED_BY_PRECEDENCE if held_back else ALREADY_WRITTEN, vendor_id=update.contact_id)
-        answer = self._write("PATCH", path, patch)
+        plan = plan_contact_patch(wanted, {name: body.get(mapping[name]) for name in wanted}, update.only_if_empty)
+        if not plan.write:
+            status = SKIPPED_BY_PRECEDENCE if plan.held_back else ALREADY_WRITTEN
+            return WriteOutcome(status, vendor_id=update.contact_id)
+        answer = self._write("PATCH", path, {mapping[name]: value for name, value in plan.write.items()})
         if isinstance(answer, WriteOutcome):
             return answer
         status, body = answer
         if status == 204:
-            written = tuple(name for name in wanted if mapping[name] in patch)
-            return WriteOutcome(UPDATED, vendor_id=update.contact_id, fields=written)
+            return WriteOutcome(UPDATED, vendor_id=update.contact_id, fields=tuple(plan.write))
         return self._refused("Contact", update.contact_id, status, body)
 
     def _write(self, method: str, path: str, body: Any = None) -> tuple[int, Any] | WriteOutcome:
@@ -500,20 +492,6 @@ def case_channel(origin: Any) -> str | None:
     value = str(origin).strip().lower()
     value = CASE_ORIGIN_CHANNELS.get(value, value)
     return value if value in CHANNELS else value.replace(" ", "_")
-
-
-def _same(name: str, current: Any, value: Any) -> bool:
-    """Does the contact already hold this value? Handles compare as typed by a rep (``@x``, a profile URL)."""
-    if current in (None, "") or value in (None, ""):
-        return current in (None, "") and value in (None, "")
-    if name == "social_handle":
-        return (_handle(current) or "").lower() == (_handle(value) or "").lower()
-    if name == "social_followers":
-        try:
-            return int(float(current)) == int(float(value))
-        except (TypeError, ValueError):
-            return False
-    return current == value
 
 
 def _str(value: Any) -> str | None:

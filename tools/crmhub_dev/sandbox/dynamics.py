@@ -64,13 +64,22 @@ CONTACT_FIELDS = (
     "contactid", "firstname", "middlename", "lastname", "fullname", "emailaddress1", "telephone1", "mobilephone",
     "address1_line1", "address1_postalcode", "address1_city", "address1_country", "_parentcustomerid_value",
     "createdon", "modifiedon", "statecode", "statuscode", "merged", "_masterid_value", "versionnumber",
+    "crmhub_twitterhandle", "crmhub_socialfollowers",
 )  # fmt: skip
 INCIDENT_FIELDS = (
     "incidentid", "ticketnumber", "title", "caseorigincode", "casetypecode", "prioritycode", "statecode",
     "statuscode", "_customerid_value", "_primarycontactid_value", "firstresponsesent", "followupby",
-    "createdon", "modifiedon", "versionnumber",
+    "createdon", "modifiedon", "versionnumber", "description", "crmhub_key",
 )  # fmt: skip
-DATE_FIELDS = {"createdon", "modifiedon", "followupby", "succeededon"}
+TASK_FIELDS = (
+    "activityid", "subject", "description", "prioritycode", "scheduledend", "statecode", "statuscode",
+    "_regardingobjectid_value", "_ownerid_value", "crmhub_key", "createdon", "modifiedon", "versionnumber",
+)  # fmt: skip
+DATE_FIELDS = {"createdon", "modifiedon", "followupby", "succeededon", "scheduledend"}
+TASK_STATE = {0: "Open", 1: "Completed", 2: "Canceled"}
+TASK_STATUS = {2: "Not Started", 3: "In Progress", 4: "Waiting on someone else", 5: "Completed", 6: "Canceled",
+               7: "Deferred"}  # fmt: skip
+TASK_PRIORITY = {0: "Low", 1: "Normal", 2: "High"}  # activities; incidents use PRIORITY (1 High .. 3 Low)
 
 CONTACT_STATE = {0: "Active", 1: "Inactive"}
 CONTACT_STATUS = {1: "Active", 2: "Inactive"}
@@ -279,7 +288,39 @@ class Table:
 TABLES = {
     "contacts": Table("contacts", "contact", "contactid", CONTACT_FIELDS, "608861bc-50a4-4c5f-a02c-21fe1943e2cf"),
     "incidents": Table("incidents", "incident", "incidentid", INCIDENT_FIELDS, "e1bd1119-6e9c-45fb-b12e-d0a8b6c4e8e3"),
+    "tasks": Table("tasks", "task", "activityid", TASK_FIELDS, "bf2d6a1c-2a4e-4a0f-9b8e-3f6c1d7e5a90"),
 }
+#: alternate keys the fake environment defines (Settings > Tables > Keys): the hub's idempotency key
+ALTERNATE_KEYS = {"tasks": ("crmhub_key",), "incidents": ("crmhub_key",)}
+#: columns a write may set, per entity set (the rest are system columns)
+WRITABLE = {
+    "tasks": {"subject", "description", "prioritycode", "scheduledend", "statecode", "statuscode"},
+    "incidents": {"title", "description", "prioritycode", "caseorigincode", "casetypecode", "statecode",
+                  "statuscode"},
+    "contacts": {"firstname", "middlename", "lastname", "emailaddress1", "telephone1", "mobilephone",
+                 "address1_line1", "address1_postalcode", "address1_city", "address1_country",
+                 "crmhub_twitterhandle", "crmhub_socialfollowers"},
+}  # fmt: skip
+#: single-valued navigation properties a write may bind: name -> (target entity set, lookup column set)
+BINDS = {
+    "tasks": {"regardingobjectid_contact_task": ("contacts", "_regardingobjectid_value"),
+              "ownerid": ("systemusers", "_ownerid_value")},
+    "incidents": {"customerid_contact": ("contacts", "_customerid_value"),
+                  "primarycontactid": ("contacts", "_primarycontactid_value")},
+}  # fmt: skip
+#: columns Dataverse requires on create (SystemRequired) or this environment's business rules make required
+REQUIRED = {"tasks": ("subject",), "incidents": ("title", "_customerid_value")}
+#: markers in a subject/title that make the environment refuse the save: a plug-in's business rule
+#: (0x80040265) and, when the caller asks for duplicate detection, a duplicate rule (412, 0x80040333)
+VALIDATION_MARKER = "[sandbox:invalid]"
+DUPLICATE_MARKER = "[sandbox:duplicate]"
+NOT_FOUND = "0x80040217"  # ObjectDoesNotExist
+INVALID_ARGUMENT = "0x80040203"
+PLUGIN_ABORTED = "0x80040265"  # IsvAborted: a plug-in or business rule refused the operation
+DUPLICATE_DETECTED = "0x80040333"
+KEY_SEGMENT = re.compile(r"^(\w+)\((.*)\)$")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+ALTERNATE = re.compile(r"^(\w+)='((?:[^']|'')*)'$")
 KNOWN_OPTIONS = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken"}
 EXPANDABLE = {"incidents": {"firstresponsebykpiid": ("slakpiinstanceid", "name", "status", "succeededon")}}
 CONDITION = re.compile(r"^\s*(\w+)\s+(eq|ne|gt|ge|lt|le)\s+(.+?)\s*$")
@@ -409,6 +450,8 @@ def _annotate(
     labels = {"statecode": CONTACT_STATE if table.key == "contactid" else INCIDENT_STATE,
               "statuscode": CONTACT_STATUS if table.key == "contactid" else INCIDENT_STATUS,
               "caseorigincode": CASE_ORIGIN, "casetypecode": CASE_TYPE, "prioritycode": PRIORITY}  # fmt: skip
+    if table.entity_set == "tasks":
+        labels.update(statecode=TASK_STATE, statuscode=TASK_STATUS, prioritycode=TASK_PRIORITY)
     for name in list(out):
         value = out[name]
         if value is None or name.startswith("@"):
@@ -422,7 +465,7 @@ def _annotate(
         elif formatted and name == "versionnumber":
             out[f"{name}{fmt}"] = f"{value:,}"
         if name.startswith("_") and name.endswith("_value"):
-            target = "account" if name == "_parentcustomerid_value" else "contact"
+            target = {"_parentcustomerid_value": "account", "_ownerid_value": "systemuser"}.get(name, "contact")
             if lookup:
                 out[f"{name}@Microsoft.Dynamics.CRM.lookuplogicalname"] = target
             if formatted:
@@ -508,7 +551,8 @@ def create_dynamics_app(data: SandboxData, settings: DynamicsSettings | None = N
     tokens = TokenStore()
     vendor_data = data.vendors.get("dynamics") or derive_for(data)
     names = {r["contactid"]: r["fullname"] for r in vendor_data["contacts"]}  # contact lookups' formatted values
-    rows = {"contacts": vendor_data["contacts"], "incidents": vendor_data["incidents"]}
+    # tasks exist only once written (issue 17); kept in the app, so the generated data set stays as generated
+    rows = {"contacts": vendor_data["contacts"], "incidents": vendor_data["incidents"], "tasks": []}
     app.state.faults = faults
     app.state.settings = settings
     app.state.tokens = tokens
@@ -686,17 +730,164 @@ def create_dynamics_app(data: SandboxData, settings: DynamicsSettings | None = N
         return JSONResponse(payload, headers=headers, media_type="application/json; odata.metadata=minimal")
 
     def get_one(table: Table, segment: str, request: Request) -> Response:
-        match = re.fullmatch(rf"{table.entity_set}\(([0-9a-fA-F-]{{36}})\)", segment)
-        record = next((r for r in rows[table.entity_set] if match and r[table.key] == match.group(1).lower()), None)
+        found = locate(table, segment)
+        if isinstance(found, Response):
+            return found
+        record, key = found
         if record is None:
-            key = match.group(1) if match else segment
-            return error(404, "0x80040217", f"{table.logical_name} With Id = {key} Does Not Exist")
+            return error(404, NOT_FOUND, f"{table.logical_name} With Id = {key} Does Not Exist")
         _, annotations = _parse_prefer(request.headers.getlist("prefer"))
         select = [s for s in request.query_params.get("$select", "").split(",") if s] or None
         base = str(request.base_url).rstrip("/")
         body = {"@odata.context": f"{base}{API_ROOT}/$metadata#{table.entity_set}/$entity",
                 **_shape(record, table, select, {}, annotations, names)}  # fmt: skip
         return JSONResponse(body)
+
+    # -- writes (issue 17): upsert by alternate key with If-None-Match / If-Match, updates, deletes --------
+    def locate(table: Table, segment: str) -> tuple[dict[str, Any] | None, str] | Response:
+        """The record a ``set(<guid>)`` or ``set(<key>='<value>')`` segment names (None if absent), and its key."""
+        match = KEY_SEGMENT.match(segment)
+        inner = match.group(2) if match else ""
+        if GUID.match(inner):
+            wanted = inner.lower()
+            return next((r for r in rows[table.entity_set] if r[table.key] == wanted), None), inner
+        alternate = ALTERNATE.match(inner)
+        if alternate is None or alternate.group(1) not in ALTERNATE_KEYS.get(table.entity_set, ()):
+            return error(400, ODATA_ERROR, f"The key '{inner}' does not match the primary key or an alternate key "
+                         f"of '{table.logical_name}'.")  # fmt: skip
+        column, value = alternate.group(1), alternate.group(2).replace("''", "'")
+        return next((r for r in rows[table.entity_set] if r.get(column) == value), None), inner
+
+    def check(table: Table, body: Any, current: dict[str, Any] | None, request: Request) -> Response | dict:
+        """The columns to set, or the error Dataverse answers (its order: payload, binds, required, rules)."""
+        if not isinstance(body, dict):
+            return error(400, ODATA_ERROR, "The payload must be a JSON object.")
+        values: dict[str, Any] = {}
+        for name, value in body.items():
+            if name.endswith("@odata.bind"):
+                nav = name.removesuffix("@odata.bind")
+                target = BINDS.get(table.entity_set, {}).get(nav)
+                if target is None:
+                    message = (f"An undeclared property '{nav}' which only has property annotations in the "
+                               "payload but no property value was found in the payload.")  # fmt: skip
+                    return error(400, ODATA_ERROR, message)
+                linked = re.fullmatch(rf"/?{target[0]}\(([0-9a-fA-F-]{{36}})\)", str(value or ""))
+                if linked is None:
+                    return error(400, ODATA_ERROR, f"The value of '{name}' is not a valid entity reference.")
+                guid = linked.group(1).lower()
+                if target[0] == "contacts" and not any(c["contactid"] == guid for c in rows["contacts"]):
+                    return error(404, NOT_FOUND, f"contact With Id = {guid} Does Not Exist")
+                values[target[1]] = guid
+            elif name in WRITABLE.get(table.entity_set, ()):
+                values[name] = value
+            else:
+                return error(400, ODATA_ERROR, f"The property '{name}' does not exist on type "
+                             f"'Microsoft.Dynamics.CRM.{table.logical_name}'. Make sure to only use property names "
+                             "that are defined by the type.")  # fmt: skip
+        merged = {**(current or {}), **values}
+        for column in REQUIRED.get(table.entity_set, ()) if current is None else ():
+            if merged.get(column) in (None, ""):
+                return error(400, INVALID_ARGUMENT, f"Attribute '{column}' cannot be NULL: it is required.")
+        text = str(merged.get("subject") or merged.get("title") or "")
+        if VALIDATION_MARKER in text:
+            return error(400, PLUGIN_ABORTED, "Social follow-ups need a reviewed subject (business rule).")
+        detect = request.headers.get("mscrm.suppressduplicatedetection", "").lower() == "false"
+        if detect and DUPLICATE_MARKER in text:
+            return error(412, DUPLICATE_DETECTED, "A record was not created or updated because a duplicate of the "
+                         "current record already exists.")  # fmt: skip
+        return values
+
+    def representation(table: Table, record: dict[str, Any], request: Request, status: int) -> Response:
+        select = [s for s in request.query_params.get("$select", "").split(",") if s] or None
+        base = str(request.base_url).rstrip("/")
+        body = {"@odata.context": f"{base}{API_ROOT}/$metadata#{table.entity_set}/$entity",
+                **_shape(record, table, select, {}, None, names)}  # fmt: skip
+        headers = {"Preference-Applied": "return=representation", "ETag": body["@odata.etag"]}
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    def stamp(record: dict[str, Any]) -> None:
+        record["modifiedon"] = iso_s(datetime.now(UTC))
+        record["versionnumber"] = max([r.get("versionnumber") or 0 for t in rows.values() for r in t] + [0]) + 1
+
+    @app.patch(API_ROOT + "/{segment}")
+    async def write(segment: str, request: Request) -> Response:
+        """Create, update or upsert one row; ``If-None-Match: *`` creates only (412 when the row exists),
+        ``If-Match: *`` updates only (404 when it does not)."""
+        name = segment.split("(")[0]
+        if name not in TABLES or "(" not in segment:
+            return error(404, ODATA_ERROR, f"Resource not found for the segment '{segment}'.")
+        table = TABLES[name]
+        found = locate(table, segment)
+        if isinstance(found, Response):
+            return found
+        current, key = found
+        fault = faults.next_write_fault()
+        if fault == "write_error":
+            return sandbox_faults.page_fault_response("server_error_page", faults, None)
+        create_only = request.headers.get("if-none-match", "").strip().strip('"') == "*"
+        update_only = request.headers.get("if-match", "").strip().strip('"') == "*"
+        if current is not None and create_only:
+            return error(412, "", "A record with matching key values already exists.")
+        if current is None and update_only:
+            return error(404, NOT_FOUND, f"{table.logical_name} With Id = {key} Does Not Exist")
+        try:
+            body = await request.json()
+        except ValueError:
+            return error(400, ODATA_ERROR, "The payload is not valid JSON.")
+        values = check(table, body, current, request)
+        if isinstance(values, Response):
+            return values
+        created = current is None
+        if created:
+            now = iso_s(datetime.now(UTC))
+            current = {column: None for column in table.fields}
+            current.update(createdon=now, statecode=0, **{table.key: str(uuid.uuid4())})
+            current.update({"tasks": {"statuscode": 2, "prioritycode": 1, "_ownerid_value": USER_ID},
+                            "incidents": {"statuscode": 1, "prioritycode": 2,
+                                          "ticketnumber": f"CAS-{len(rows['incidents']) + 1:05d}-SBX"},
+                            }.get(table.entity_set, {}))  # fmt: skip
+            alternate = ALTERNATE.match(key)
+            if alternate:
+                current[alternate.group(1)] = alternate.group(2).replace("''", "'")
+            current.update(values)
+            stamp(current)
+            rows[table.entity_set].append(current)
+        else:
+            current.update(values)
+            stamp(current)
+        app.state.writes += 1
+        if fault == "write_lost_response":
+            return sandbox_faults.page_fault_response("server_error_page", faults, None)
+        if "return=representation" in ",".join(request.headers.getlist("prefer")):
+            return representation(table, current, request, 201 if created else 200)
+        base = str(request.base_url).rstrip("/")
+        return Response(status_code=204, headers={"OData-EntityId": f"{base}{API_ROOT}/{table.entity_set}({key})"})
+
+    @app.delete(API_ROOT + "/{segment}")
+    async def delete(segment: str) -> Response:
+        """Delete a row for good (Dataverse deletes are hard deletes): 204, or 404 when it is not there."""
+        name = segment.split("(")[0]
+        if name not in TABLES:
+            return error(404, ODATA_ERROR, f"Resource not found for the segment '{segment}'.")
+        found = locate(TABLES[name], segment)
+        if isinstance(found, Response):
+            return found
+        record, key = found
+        if record is None:
+            return error(404, NOT_FOUND, f"{TABLES[name].logical_name} With Id = {key} Does Not Exist")
+        rows[name].remove(record)
+        return Response(status_code=204)
+
+    app.state.writes = 0
+
+    @app.get("/_sandbox/dynamics/written", include_in_schema=False)
+    async def written() -> dict[str, Any]:
+        """What the hub wrote, for tests and the demo: tasks and incidents carrying the alternate key."""
+        return {
+            "tasks": [r for r in rows["tasks"] if r.get("crmhub_key")],
+            "incidents": [r for r in rows["incidents"] if r.get("crmhub_key")],
+            "writes": app.state.writes,
+        }
 
     install_sandbox_routes(app, "dynamics", faults, data.ground_truth)
     return app

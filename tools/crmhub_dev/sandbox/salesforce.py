@@ -937,7 +937,7 @@ def create_salesforce_app(data: SandboxData, settings: SalesforceSettings | None
         return page(version, cursor, int(offset))
 
     # -- writes (issue 17): sObject rows, upsert by external id, the org's validation and duplicate rules --
-    by_sobject["Task"] = org.setdefault("tasks", [])
+    by_sobject["Task"] = app.state.tasks = []  # only what was written; the generated data set stays as generated
     counters = {"written": 0}
 
     def find(sobject: str, record_id: str) -> dict[str, Any] | None:
