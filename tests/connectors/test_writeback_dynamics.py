@@ -7,11 +7,13 @@ Each test reads back what the environment holds (the Web API's own query, or the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
 
+from crmhub.connectors.base import Window
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.dynamics import DynamicsConnector
 from crmhub.connectors.writeback import (
@@ -253,3 +255,26 @@ def test_contact_columns_for_a_deleted_contact_fail_with_not_found(connector, en
     connector.http.request_json("DELETE", f"{API}/contacts({gone['contactid']})", page=1, accept_status=(204,))
     outcome = connector.write_contact_fields(fields(gone["contactid"], set(), social_followers=5))
     assert outcome.status == FAILED and not outcome.retryable and "0x80040217" in outcome.reason
+
+
+def test_a_handle_written_back_is_what_the_next_pull_reads_as_the_contacts_social_handle(connector, env):
+    contact = active_contact(env)
+    connector.write_contact_fields(fields(contact["contactid"], set(), social_handle="@round_trip"))
+    contacts = connector.to_canonical({"contacts": [r.payload for r in pull_contacts(connector)]}).contacts
+    row = contacts.set_index("source_id").loc[contact["contactid"]]
+    assert (row["social_handle"], row["social_network"]) == ("round_trip", "twitter")
+
+
+def pull_contacts(connector: DynamicsConnector) -> list[Any]:
+    window = Window(None, datetime.now(UTC) + timedelta(minutes=1))  # the write stamped modifiedon just now
+    return [r for page in connector.extract("contacts", window) for r in page.records]
+
+
+def test_writes_keep_to_the_configured_rate_limit(sandbox, env):
+    connector = connect(sandbox)
+    connector.apply_rate_limits([{"requests": 2, "per_seconds": 0.5}])  # as sources.yaml rate_limits
+    items = [followup(active_contact(env)["contactid"], f"m-rate-{i}") for i in range(4)]
+    outcomes = [connector.write_followup(item) for item in items]
+    assert [o.status for o in outcomes] == [CREATED] * 4
+    assert connector.http.throttled_seconds >= 0.4  # the client waited for a free slot instead of a 429
+    assert connector.http.retries == 0

@@ -40,7 +40,7 @@ from crmhub.connectors.base import AuthHeader, CanonicalBatch, Connector, Option
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import RetryableResponse, retry_after_seconds
 from crmhub.connectors.oauth import TokenProvider
-from crmhub.connectors.social_fields import plan_contact_patch
+from crmhub.connectors.social_fields import plain_handle, plan_contact_patch
 from crmhub.connectors.timestamps import parse_timestamp
 from crmhub.connectors.writeback import (
     ALREADY_WRITTEN,
@@ -172,6 +172,9 @@ class DynamicsConnector(Connector):
         if object_type not in QUERIES:
             raise ValueError(f"{self.source_name}: unknown object type {object_type!r}")
         entity_set, key, select, expand = QUERIES[object_type]
+        handle_field = self.options.get("social_handle_field", "crmhub_twitterhandle")
+        if object_type == "contacts" and handle_field:
+            select = [*select, handle_field]  # the column write-back fills: read so precedence sees the CRM's value
         endpoint = f"{API_ROOT}/{entity_set}"
         until = f"modifiedon lt {_odata_time(window.until, up=True)}"
         flt = until if window.since is None else f"modifiedon ge {_odata_time(window.since)} and {until}"
@@ -244,9 +247,17 @@ class DynamicsConnector(Connector):
             "city": record.get("address1_city"),
             "country": record.get("address1_country"),
             "company": company,
+            **self._social(record),
             "is_deleted": merged or record.get("statecode") == 1,
             "merged_into_source_id": record.get("_masterid_value") if merged else None,
         }
+
+    def _social(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        handle_field = self.options.get("social_handle_field", "crmhub_twitterhandle")
+        handle = plain_handle(record[handle_field]) if handle_field and record.get(handle_field) else None
+        return (
+            {"social_network": self.options.get("social_network", "twitter"), "social_handle": handle} if handle else {}
+        )
 
     def _case(self, record: Mapping[str, Any]) -> dict[str, Any]:
         complaint_types = {int(v) for v in self.options.get("complaint_case_types", [2])}
