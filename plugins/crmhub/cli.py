@@ -26,6 +26,7 @@ PRODUCT_COMMANDS = (
     "crmhub.warehouse.steward_command",
     "crmhub.messages.classify_command",
     "crmhub.orchestration.deploy_command",
+    "crmhub.orchestration.writeback_command",
 )
 
 

@@ -22,6 +22,7 @@ from crmhub.config import SourceConfig
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import RetryPolicy
 from crmhub.connectors.registry import connector_class
+from crmhub.connectors.writeback import idempotency_key
 from crmhub.paths import CONFIG_DIR
 from crmhub.reconcile.rules import PrecedenceRules, load_rules
 from crmhub.stages.writeback import WritebackReport, run_writeback
@@ -40,6 +41,11 @@ HUBSPOT = SourceConfig(
     rate_limits=({"requests": 100, "per_seconds": 10}, {"requests": 5, "per_seconds": 1, "paths": ["/search"]}),
 )
 T0 = datetime(2026, 10, 30, 9, 0, tzinfo=UTC)
+
+
+def key_for(message: str, kind: str = "task") -> str:
+    """The idempotency key of a sprout message's follow-up in HubSpot."""
+    return idempotency_key("sprout", message, "hubspot", kind)
 
 
 @pytest.fixture(scope="session")

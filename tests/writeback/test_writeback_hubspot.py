@@ -9,12 +9,9 @@ import logging
 import pytest
 import requests
 
-from crmhub.connectors.writeback import idempotency_key
 from crmhub_dev.sandbox import hubspot
 
-
-def key_of(message: str) -> str:
-    return idempotency_key("sprout", message, "hubspot", "task")
+from .conftest import key_for
 
 
 def test_a_rerun_leaves_each_task_in_the_crm_exactly_once(hub):
@@ -23,14 +20,14 @@ def test_a_rerun_leaves_each_task_in_the_crm_exactly_once(hub):
     second = hub.run(run_id="wb-2")
     assert first.counts["created"] == 3
     assert second.counts["created"] == 0
-    assert [len(hub.tasks(key_of(m))) for m in messages] == [1, 1, 1]
+    assert [len(hub.tasks(key_for(m))) for m in messages] == [1, 1, 1]
 
 
 def test_the_task_carries_the_message_intent_department_priority_and_the_contact(hub):
     contact = hub.contacts()[0]["id"]
     message = hub.route(contact)
     hub.run()
-    (task,) = hub.tasks(key_of(message))
+    (task,) = hub.tasks(key_for(message))
     props = task["properties"]
     assert task["_contacts"] == [contact]
     assert props["hs_task_priority"] == "HIGH"
@@ -44,7 +41,7 @@ def test_a_429_storm_is_waited_out_and_creates_one_task(hub):
     hub.sandbox.set_faults("hubspot", rate_limit=4)
     report = hub.run()
     assert report.counts["created"] == 1
-    assert len(hub.tasks(key_of(message))) == 1
+    assert len(hub.tasks(key_for(message))) == 1
 
 
 def test_a_run_killed_between_the_vendors_201_and_the_hubs_commit_creates_no_second_task(hub):
@@ -64,7 +61,7 @@ def test_a_run_killed_between_the_vendors_201_and_the_hubs_commit_creates_no_sec
     assert hub.attempts() == []
     report = hub.run(run_id="wb-2")
     assert report.counts["skipped_already_written"] == 1 and report.counts["created"] == 0
-    assert len(hub.tasks(key_of(message))) == 1
+    assert len(hub.tasks(key_for(message))) == 1
 
 
 def test_a_create_whose_answer_was_lost_is_found_not_repeated(hub):
@@ -72,7 +69,7 @@ def test_a_create_whose_answer_was_lost_is_found_not_repeated(hub):
     hub.sandbox.set_faults("hubspot", write_lost_response=1)
     report = hub.run()
     assert report.counts["created"] == 1
-    assert len(hub.tasks(key_of(message))) == 1
+    assert len(hub.tasks(key_for(message))) == 1
 
 
 def test_a_crm_leading_field_is_never_overwritten(hub, crm_leads_social):
@@ -112,7 +109,7 @@ def test_a_contact_deleted_meanwhile_fails_alone_and_is_reported_with_source_rec
         report = hub.run()
     assert report.counts["created"] == 2
     assert report.failures[0][:2] == ("hubspot", gone) and "INVALID_OBJECT_IDS" in report.failures[0][2]
-    assert [len(hub.tasks(key_of(m))) for m in messages] == [1, 1]
+    assert [len(hub.tasks(key_for(m))) for m in messages] == [1, 1]
     assert any(f"hubspot: record {gone}: task failed" in r.getMessage() for r in caplog.records)
     failed = [a for a in hub.attempts() if a["status"] == "failed"]
     assert {(a["target_record"], a["retryable"]) for a in failed} >= {(gone, False)}
@@ -138,7 +135,7 @@ def test_a_retryable_failure_is_tried_again_on_the_next_run(hub):
     hub.sandbox.clear_faults()
     second = hub.run(run_id="wb-2")
     assert second.counts["created"] == 1
-    assert len(hub.tasks(key_of(message))) == 1
+    assert len(hub.tasks(key_for(message))) == 1
 
 
 def test_a_dry_run_writes_nothing_and_stores_what_it_would_write(hub):

@@ -1,8 +1,9 @@
 """``python -m crmhub demo``: the hub end to end on the embedded default.
 
-Starts the sandbox vendor APIs, runs every ingest DAG and the reconcile DAG through a local Airflow
-(``airflow dags test``, SQLite metadata) into the DuckDB warehouse, and prints what happened.
-No PostgreSQL, no Docker.
+Starts the sandbox vendor APIs, runs every ingest DAG, the reconcile DAG and the write-back DAG through
+a local Airflow (``airflow dags test``, SQLite metadata) into the DuckDB warehouse, and prints what
+happened. No PostgreSQL, no Docker. The sandbox CRMs keep what the hub wrote in
+``<data dir>/sandbox/``, so a second demo in the same data dir finds its follow-ups: 0 created.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from crmhub_dev.sandbox.datagen import generate
+    from crmhub_dev.sandbox.hubspot import HubSpotSettings
     from crmhub_dev.sandbox.server import SandboxServer
 
     started = time.monotonic()
@@ -58,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     when = f"logical date {logical_date}" if logical_date else "logical dates = each run's start"
     print(f"crmhub demo: sandbox with {args.people} people (seed {args.seed}), {when}", flush=True)
     data = generate(seed=args.seed, people=args.people, anchor=anchor)
-    with SandboxServer(data=data, tls=True) as sandbox:
+    hubspot = HubSpotSettings(writes_file=str(data_dir / "sandbox" / "hubspot_writes.json"))
+    with SandboxServer(data=data, tls=True, hubspot_settings=hubspot) as sandbox:
         print(f"crmhub demo: sandbox vendors {', '.join(sandbox.vendors)} on HTTPS (CA {sandbox.ca_bundle})")
         drops = prepare_file_drops(data, data_dir)
         if drops:
@@ -75,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         on_start, on_finish = progress_printer(len(pipeline_dag_ids()))
         run_pipeline(airflow, logical_date, on_start=on_start, on_finish=on_finish)
         print(f"crmhub demo: task logs in {airflow.log_folder} (the UI shows them: make ui)", flush=True)
-    print_summary(warehouse_url, data_dir, time.monotonic() - started)
+        writeback_run = airflow.latest_run_id("crmhub_writeback")
+    print_summary(warehouse_url, data_dir, time.monotonic() - started, writeback_run=writeback_run)
     return 0
 
 
@@ -111,7 +115,21 @@ def latest_run_summary(data_dir: Path) -> dict[str, Any]:
     return json.loads(runs[-1].read_text(encoding="utf-8")) if runs else {}
 
 
-def print_summary(warehouse_url: str, data_dir: Path, seconds: float) -> None:
+def writeback_counts(warehouse: Any, run_id: str | None) -> dict[str, int]:
+    """Attempts per status of one write-back run (every status shown, 0 when none)."""
+    from crmhub.connectors.writeback import STATUSES
+
+    counts = dict.fromkeys(STATUSES, 0)
+    if run_id:
+        rows = warehouse.query(
+            "SELECT status, COUNT(*) AS n FROM audit.writeback_attempts WHERE run_id = :run_id GROUP BY 1",
+            {"run_id": run_id},
+        )
+        counts.update({str(r.status): int(r.n) for r in rows.itertuples()})
+    return counts
+
+
+def print_summary(warehouse_url: str, data_dir: Path, seconds: float, *, writeback_run: str | None = None) -> None:
     from crmhub.warehouse import Warehouse
 
     summary = latest_run_summary(data_dir)
@@ -124,6 +142,7 @@ def print_summary(warehouse_url: str, data_dir: Path, seconds: float) -> None:
             "SELECT match_rule, COUNT(*) AS records FROM core.contact_xref WHERE is_current GROUP BY 1 ORDER BY 1"
         )
         in_review = len(warehouse.review_queue())
+        written = writeback_counts(warehouse, writeback_run)
     lines = ["", "=" * 72, "Social CRM Hub — demo summary", "=" * 72, "Records per source (raw.payloads):"]
     lines += [f"  {r.source:<12} {r.object_type:<16} {r.records:>7}" for r in raw.itertuples()]
     match = summary.get("match_and_survive", {})
@@ -144,6 +163,9 @@ def print_summary(warehouse_url: str, data_dir: Path, seconds: float) -> None:
         "  work them in the Airflow UI (make ui): Browse > Steward review, http://127.0.0.1:8080/crmhub-steward/",
         "  (docs/reconcile.md, Steward review); a CSV of decisions: python -m crmhub steward import-decisions FILE",
     ]
+    lines += ["Write-back to the CRMs (crmhub_writeback; audit.writeback_attempts):"]
+    lines += [f"  {status.replace('_', ' '):<28} {n:>7}" for status, n in written.items()]
+    lines += ["  a second demo in this data dir writes nothing new: created 0 (docs/operations.md, Write-back)"]
     quality = summary.get("validate", {})
     if quality:
         lines += [

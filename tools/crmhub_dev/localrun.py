@@ -272,8 +272,8 @@ def local_airflow(
 
 
 def pipeline_dag_ids() -> list[str]:
-    """The DAGs of one pipeline run, in order: every configured source's ingest, then reconcile."""
-    return [f"crmhub_ingest_{name}" for name in load_sources()] + ["crmhub_reconcile"]
+    """The DAGs of one pipeline run, in order: every configured source's ingest, reconcile, write-back."""
+    return [f"crmhub_ingest_{name}" for name in load_sources()] + ["crmhub_reconcile", "crmhub_writeback"]
 
 
 def now_logical_date() -> str:
@@ -289,7 +289,7 @@ def run_pipeline(
     on_start: Callable[[str], None] | None = None,
     on_finish: Callable[[str, float, subprocess.CompletedProcess[str] | None], None] | None = None,
 ) -> dict[str, subprocess.CompletedProcess[str]]:
-    """Ingest every configured source, then reconcile; returns each DAG's run output (its task logs).
+    """Ingest every configured source, reconcile, write back; returns each DAG's run output (its task logs).
 
     Without ``logical_date`` each run's logical date is the moment it starts, so its start and duration
     are real. ``on_start(dag_id)`` and ``on_finish(dag_id, seconds, result)`` report progress (``result``
