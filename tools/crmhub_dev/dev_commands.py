@@ -73,3 +73,11 @@ def _ui(parser: argparse.ArgumentParser) -> Handler:
                 return 0
 
     return run
+
+
+@command("warehouse-diff", "compare two warehouses table by table, run ids and load times left out (refactor proof)")
+def _warehouse_diff(parser: argparse.ArgumentParser) -> Handler:
+    from crmhub_dev import warehouse_diff
+
+    warehouse_diff.add_arguments(parser)
+    return warehouse_diff.run
