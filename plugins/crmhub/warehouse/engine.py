@@ -2,7 +2,9 @@
 
 Everything engine-specific in the warehouse lives here (plus the few ``*.<dialect>.sql`` files):
 placeholder style, how a frame is bulk-loaded (PostgreSQL ``COPY``, DuckDB a registered Arrow
-table), and how a connection is opened (DuckDB's single-writer file lock is retried).
+table), how a connection is opened (DuckDB's single-writer file lock is retried) and, for a DuckDB
+file, publishing the read-only copy BI tools open when the connection closes
+(:mod:`crmhub.warehouse.publish`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 
 from crmhub.errors import CrmHubError
 from crmhub.warehouse import frames, sqlfiles, tables
-from crmhub.warehouse.url import WarehouseUrl
+from crmhub.warehouse.url import WarehouseUrl, bi_file
 
 
 class WarehouseLockedError(CrmHubError):
@@ -123,14 +125,21 @@ class PostgresEngine(Engine):
 
 
 class DuckDBEngine(Engine):
-    """An embedded DuckDB file (or in-memory database)."""
+    """An embedded DuckDB file (or in-memory database).
+
+    With ``bi_copy``, closing the connection refreshes that read-only copy for BI tools when the
+    warehouse changed in a way they must see (:func:`crmhub.warehouse.publish.publish_if_changed`).
+    """
 
     dialect = "duckdb"
 
-    def __init__(self, path: Path | None, *, lock_timeout: float = 30.0) -> None:
+    def __init__(self, path: Path | None, *, lock_timeout: float = 30.0, bi_copy: Path | None = None) -> None:
         import duckdb
 
         self._duckdb = duckdb
+        self.path = path
+        self.bi_copy = bi_copy if path is not None else None
+        self._in_transaction = self._closed = False
         self.conn = self._connect(path, lock_timeout)
         self.conn.execute("SET TimeZone = 'UTC'")
 
@@ -151,8 +160,9 @@ class DuckDBEngine(Engine):
                     raise WarehouseLockedError(
                         f"DuckDB warehouse {path} is locked by another process (DuckDB allows one "
                         f"writer per file); gave up after {lock_timeout:.0f}s. Stop the other process "
-                        f"(a running task, notebook or CLI) or use a PostgreSQL warehouse. "
-                        f"DuckDB said: {exc}"
+                        f"(a running task, notebook or CLI) or use a PostgreSQL warehouse; BI tools "
+                        f"and notebooks read the published copy {self.bi_copy or '(turned off)'} "
+                        f"read-only instead (docs/operations.md, 'BI on DuckDB'). DuckDB said: {exc}"
                     ) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
@@ -198,20 +208,44 @@ class DuckDBEngine(Engine):
     @contextmanager
     def transaction(self) -> Iterator[None]:
         self.conn.begin()
+        self._in_transaction = True
         try:
             yield
         except BaseException:
             self.conn.rollback()
             raise
+        finally:
+            self._in_transaction = False
         self.conn.commit()
 
+    def publish_bi_copy(self, *, force: bool = False) -> Any:
+        """Refresh the BI copy now (``force``: even if it holds the live state); the publication or None."""
+        from crmhub.warehouse import publish
+
+        if self.bi_copy is None or self.path is None:
+            return None
+        if force:
+            return publish.publish(self.conn, self.path, self.bi_copy)
+        return publish.publish_if_changed(self.conn, self.path, self.bi_copy)
+
     def close(self) -> None:
-        self.conn.close()
+        """Publish the BI copy if the warehouse changed (never mid-transaction), then release the lock.
+
+        A failed publication raises: after an erasure a stale copy would still show the person.
+        """
+        if self._closed:
+            return
+        try:
+            if not self._in_transaction:
+                self.publish_bi_copy()
+        finally:
+            self._closed = True
+            self.conn.close()
 
 
 def open_engine(url: WarehouseUrl, *, lock_timeout: float = 30.0) -> Engine:
     """Connect to the engine the URL names."""
     if url.dialect == "duckdb":
-        return DuckDBEngine(url.path, lock_timeout=lock_timeout)
+        return DuckDBEngine(url.path, lock_timeout=lock_timeout, bi_copy=bi_file(url))
     assert url.dsn is not None
     return PostgresEngine(url.dsn)

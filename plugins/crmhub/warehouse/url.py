@@ -11,6 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 from crmhub import paths
 
 ENV_VAR = "CRMHUB_WAREHOUSE_URL"
+#: Where the read-only copy of a DuckDB warehouse for BI tools goes: a path, or ``off`` for none.
+BI_FILE_ENV = "CRMHUB_WAREHOUSE_BI_FILE"
 
 Dialect = Literal["duckdb", "postgresql"]
 
@@ -56,3 +58,21 @@ def parse_url(url: str) -> WarehouseUrl:
 def default_url() -> str:
     """The URL from ``CRMHUB_WAREHOUSE_URL``, else the embedded DuckDB file under the data dir."""
     return os.environ.get(ENV_VAR) or f"duckdb://{paths.DATA_DIR.resolve() / 'warehouse.duckdb'}"
+
+
+def bi_file(url: WarehouseUrl) -> Path | None:
+    """The read-only copy BI tools open beside a DuckDB warehouse file (``crmhub.warehouse.publish``).
+
+    ``CRMHUB_WAREHOUSE_BI_FILE`` names it (relative to the warehouse's folder) or turns it ``off``;
+    by default ``warehouse.duckdb`` publishes ``warehouse.bi.duckdb``. PostgreSQL and in-memory
+    warehouses have none: PostgreSQL readers never block a load.
+    """
+    if url.dialect != "duckdb" or url.path is None:
+        return None
+    configured = os.environ.get(BI_FILE_ENV, "").strip()
+    if configured.lower() in ("off", "none", "false", "0"):
+        return None
+    target = url.path.parent / configured if configured else url.path.with_name(f"{url.path.stem}.bi{url.path.suffix}")
+    if target.resolve() == url.path.resolve():
+        raise ValueError(f"{BI_FILE_ENV} must name another file than the warehouse itself ({url.path})")
+    return target
