@@ -166,7 +166,7 @@ def plan_writes(
     todo = warehouse.query(load_statements("writeback_todo", warehouse.dialect)[0], params)
     if todo.empty:
         return []
-    records = _leading_records(warehouse, targets)
+    records = _leading_records(warehouse, targets, params)
     done_keys = set(warehouse.query(load_statements("writeback_done_keys", warehouse.dialect)[0], params)["write_key"])
     led_by_crm = {t.source: _crm_led_fields(config, rules, t.source) for t in targets}
     writes: list[Write] = []
@@ -206,11 +206,13 @@ def _writable_targets(config: WritebackConfig, sources: Mapping[str, SourceConfi
     return tuple(out)
 
 
-def _leading_records(warehouse: Warehouse, targets: tuple[Target, ...]) -> dict[str, tuple[Target, str]]:
+def _leading_records(
+    warehouse: Warehouse, targets: tuple[Target, ...], params: Mapping[str, Any]
+) -> dict[str, tuple[Target, str]]:
     """golden ID -> (target, record id) of the person's first live record in target order."""
     order = {t.source: i for i, t in enumerate(targets)}
     by_name = {t.source: t for t in targets}
-    xref = warehouse.query(load_statements("writeback_targets", warehouse.dialect)[0])
+    xref = warehouse.query(load_statements("writeback_targets", warehouse.dialect)[0], params)
     best: dict[str, tuple[int, str, str]] = {}
     for golden_id, source, source_id in xref[["golden_id", "source", "source_id"]].itertuples(index=False):
         if source not in order:
