@@ -10,7 +10,10 @@ surname, street number + street (+ address_2 after a comma), suburb as city, pos
 birth, no social security number, no country). Engines:
 
 * ``hub``: a match model trained on the data set itself (``crmhub.reconcile.train.train``:
-  u from random pairs, m by EM, no labels), then ``reconcile`` with that frozen model;
+  u from random pairs, m by EM, no labels), then ``reconcile`` with that frozen model; street, number,
+  postcode and city as four comparisons (``address="fields"``: Febrl corrupts each field on its own
+  and makes no households; chosen on FEBRL1/2, see BENCHMARKS.md);
+* ``hub-combined``: the same with the address as one comparison (``place``, the CRM default);
 * ``hub-shipped``: ``reconcile`` with the repository's model (``include/models/match_model.json``,
   trained on the Dutch/Persian generator), nothing learned from FEBRL;
 * ``splink``: Splink 5 (DuckDB), untuned documented recipe (see :func:`run_splink`).
@@ -70,7 +73,7 @@ def pair_metrics(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     return metrics(predicted, truth)
 
 
-def run_hub(data: pd.DataFrame, shipped: bool) -> tuple[np.ndarray, dict[str, object]]:
+def run_hub(data: pd.DataFrame, shipped: bool, address: str = "fields") -> tuple[np.ndarray, dict[str, object]]:
     from crmhub.reconcile import load_rules, reconcile
     from crmhub.reconcile.match_model import load_model
     from crmhub.reconcile.train import train, with_model
@@ -81,7 +84,7 @@ def run_hub(data: pd.DataFrame, shipped: bool) -> tuple[np.ndarray, dict[str, ob
     if shipped:
         model = load_model(ROOT / "include" / "models" / "match_model.json")
     else:
-        model = train(contacts, rules, trained_on="febrl")
+        model = train(contacts, rules, trained_on="febrl", address=address)
     trained = time.perf_counter() - started
     result = reconcile(contacts, with_model(rules, model))
     seconds = time.perf_counter() - started
@@ -146,7 +149,12 @@ def run_splink(data: pd.DataFrame) -> tuple[np.ndarray, dict[str, object]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(FILES), choices=list(FILES))
-    parser.add_argument("--engines", nargs="+", default=["hub", "hub-shipped", "splink"])
+    parser.add_argument(
+        "--engines",
+        nargs="+",
+        default=["hub", "hub-shipped", "splink"],
+        choices=["hub", "hub-combined", "hub-shipped", "splink"],
+    )
     args = parser.parse_args(argv)
     import logging
 
@@ -158,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             if engine == "splink":
                 labels, info = run_splink(data)
             else:
-                labels, info = run_hub(data, shipped=engine == "hub-shipped")
+                address = "combined" if engine == "hub-combined" else "fields"
+                labels, info = run_hub(data, shipped=engine == "hub-shipped", address=address)
             m = pair_metrics(labels, data["person_id"].to_numpy())
             print(
                 f"FEBRL{dataset:>2} {len(data):>7} {engine:>11} {m['precision']:9.4f} {m['recall']:7.4f} "

@@ -183,3 +183,19 @@ def test_street_number_blocking_is_a_setting(contacts, contact) -> None:
     assert default.empty
     pairs, _ = score_pairs(frame, FuzzyConfig(blocking=("street_number",)))
     assert (pairs.loc[0, "street"], pairs.loc[0, "number"]) == ("exact", "same")
+
+
+def test_a_trained_model_counts_one_address_once(trained, contacts, contact) -> None:
+    """The address is one comparison (``place``): street, number, postcode and city agreeing on one
+    physical address add one weight, not four."""
+    home = {"address_line": "Kerkstraat 12", "postcode": "1234 AB", "city": "Utrecht"}
+    frame = normalize_contacts(
+        contacts(
+            contact("hubspot", "h1", first_name="Tim", last_name="Smit", **home),
+            contact("hubspot", "h2", first_name="Tom", last_name="Smit", **home),
+        )
+    )
+    pairs, _ = score_pairs(frame, _config(trained))
+    explanation = str(pairs.loc[0, "explanation"])
+    assert "place=same(" in explanation
+    assert not any(f"{field}=" in explanation for field in ("street", "number", "postcode", "city"))

@@ -32,39 +32,51 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmhub.reconcile.fuzzy import compare, features, tf_adjustment
+from crmhub.reconcile.fuzzy import PLACE_LEVELS, compare, features, tf_adjustment
 from crmhub.reconcile.match import DEFAULT_WEIGHTS, FuzzyConfig, sorted_unique
 from crmhub.reconcile.match_model import MatchModel, load_model
 from crmhub.reconcile.normalize import normalize_contacts
 from crmhub.reconcile.rules import PrecedenceRules
 
-#: The model's comparisons and their levels (best first; ``missing`` never carries weight).
-MODEL_LEVELS: dict[str, tuple[str, ...]] = {
-    "name": ("exact", "close", "initial", "similar_first", "partial", "same_first", "same_last", "different"),
-    "street": ("exact", "close", "similar", "different"),
-    "number": ("same", "same_number", "different"),
-    "postcode": ("same", "close", "different"),
-    "city": ("same", "close", "different"),
+_NAME_LEVELS = ("exact", "close", "initial", "similar_first", "partial", "same_first", "same_last", "different")
+_KEY_LEVELS: dict[str, tuple[str, ...]] = {
     "email": ("same", "different"),
     "phone": ("same", "different"),
     "social": ("same", "different"),
     "handle_name": ("full", "initial", "none"),
 }
+#: The model's comparisons and their levels (best first; ``missing`` never carries weight). The address
+#: is one comparison (``place``: :data:`crmhub.reconcile.fuzzy.PLACE_LEVELS`) so that one physical
+#: address is counted once; :data:`FIELD_LEVELS` is the earlier per-field form (``--address fields``).
+MODEL_LEVELS: dict[str, tuple[str, ...]] = {"name": _NAME_LEVELS, "place": PLACE_LEVELS, **_KEY_LEVELS}
+#: Street, number, postcode and city as four independent comparisons: their weights add up for one address.
+FIELD_LEVELS: dict[str, tuple[str, ...]] = {
+    "name": _NAME_LEVELS,
+    "street": ("exact", "close", "similar", "different"),
+    "number": ("same", "same_number", "different"),
+    "postcode": ("same", "close", "different"),
+    "city": ("same", "close", "different"),
+    **_KEY_LEVELS,
+}
+ADDRESS_FORMS = {"combined": MODEL_LEVELS, "fields": FIELD_LEVELS}
 _NO_MISSING = {"handle_name"}  # "none" is an observed level there, not a missing value
 TF_FIELDS = {"first": ("v_names", "first"), "last": ("v_names", "last"), "street": ("v_streets", "street"),
              "postcode": ("v_postcodes", "postcode"), "city": ("v_cities", "city")}  # fmt: skip
 
 
-def _pattern_counts(levels: pd.DataFrame, weight: np.ndarray | None = None) -> pd.DataFrame:
-    cols = list(MODEL_LEVELS)
+def _pattern_counts(
+    levels: pd.DataFrame, model_levels: dict[str, tuple[str, ...]], weight: np.ndarray | None = None
+) -> pd.DataFrame:
+    cols = list(model_levels)
     frame = levels[cols].astype(str)
     frame["n"] = 1.0 if weight is None else weight
     return frame.groupby(cols, observed=True, sort=False)["n"].sum().reset_index()
 
 
-def _level_shares(patterns: pd.DataFrame, weight: np.ndarray, comparison: str) -> dict[str, float]:
+def _level_shares(
+    patterns: pd.DataFrame, weight: np.ndarray, levels: tuple[str, ...], comparison: str
+) -> dict[str, float]:
     """Share of each level among patterns (weighted), over non-missing levels, Laplace-smoothed."""
-    levels = MODEL_LEVELS[comparison]
     counts = pd.Series(weight, index=patterns.index).groupby(patterns[comparison].to_numpy()).sum()
     present = np.asarray([counts.get(level, 0.0) for level in levels], dtype=float) + 0.5
     return dict(zip(levels, (present / present.sum()).tolist(), strict=True))
@@ -96,7 +108,7 @@ def _tf_tables(feat: dict[str, Any], min_count: int) -> tuple[dict[str, dict[str
 #: Training sessions: (blocking keys, comparisons left out of that session's EM).
 SESSIONS: tuple[tuple[tuple[str, ...], frozenset[str]], ...] = (
     (("b_sorted_name",), frozenset({"name"})),
-    (("address", "b_pc_number", "b_street_number"), frozenset({"street", "number", "postcode", "city"})),
+    (("address", "b_pc_number", "b_street_number"), frozenset({"place", "street", "number", "postcode", "city"})),
 )
 #: Comparisons whose m comes from steward links only (else the rules' default weight).
 _FIXED = frozenset({"handle_name"})
@@ -114,6 +126,7 @@ def _session_pairs(feat: dict[str, Any], keys: tuple[str, ...], max_block: int) 
 
 def _em(
     patterns: pd.DataFrame,
+    model_levels: dict[str, tuple[str, ...]],
     u: dict[str, dict[str, float]] | None,
     labelled: pd.DataFrame | None,
     max_iterations: int,
@@ -124,7 +137,7 @@ def _em(
     u = fixed_u if fixed_u is not None else u
     assert u is not None
     comparisons = list(fixed_m) if fixed_m is not None else list(u)
-    m = fixed_m or {c: {lv: 0.5 ** (i + 1) for i, lv in enumerate(MODEL_LEVELS[c])} for c in comparisons}
+    m = fixed_m or {c: {lv: 0.5 ** (i + 1) for i, lv in enumerate(model_levels[c])} for c in comparisons}
     m = {c: {lv: p / sum(t.values()) for lv, p in t.items()} for c, t in m.items()}
     share = 0.5
     counts = patterns["n"].to_numpy(dtype=float)
@@ -140,9 +153,9 @@ def _em(
             for c in comparisons:
                 if labelled is not None:
                     both = pd.concat([patterns.assign(w=weight), labelled.assign(w=labelled["n"])], ignore_index=True)
-                    new_m[c] = _level_shares(both, both["w"].to_numpy(), c)
+                    new_m[c] = _level_shares(both, both["w"].to_numpy(), model_levels[c], c)
                 else:
-                    new_m[c] = _level_shares(patterns, weight, c)
+                    new_m[c] = _level_shares(patterns, weight, model_levels[c], c)
             delta = max(abs(new_m[c][lv] - m[c][lv]) for c in m for lv in m[c])
             m = new_m
         else:
@@ -164,8 +177,14 @@ def train(
     max_iterations: int = 50,
     seed: int = 1,
     trained_on: str = "",
+    address: str = "combined",
 ) -> MatchModel:
-    """Estimate a :class:`MatchModel` from ``contacts`` (canonical records) under ``rules``' blocking."""
+    """Estimate a :class:`MatchModel` from ``contacts`` (canonical records) under ``rules``' blocking.
+
+    ``address``: ``combined`` (one ``place`` comparison, the default) or ``fields`` (street, number,
+    postcode and city separately; their weights add up for one address, kept for comparison).
+    """
+    model_levels = ADDRESS_FORMS[address]
     from crmhub.reconcile.pipeline import _check_contacts
     from crmhub.reconcile.review import check_decisions, decision_constraints
 
@@ -178,14 +197,14 @@ def train(
     from crmhub.reconcile.fuzzy import candidate_pairs
 
     left, right, _ = candidate_pairs(feat, config)
-    blocked = _pattern_counts(compare(feat, left, right))
+    blocked = _pattern_counts(compare(feat, left, right), model_levels)
 
     rng = np.random.default_rng(seed)
     k = int(min(random_pairs, n * (n - 1) // 2))
     a, b = rng.integers(0, n, k), rng.integers(0, n, k)
     keep = a != b
-    random = _pattern_counts(compare(feat, np.minimum(a, b)[keep], np.maximum(a, b)[keep]))
-    u = {c: _level_shares(random, random["n"].to_numpy(), c) for c in MODEL_LEVELS}
+    random = _pattern_counts(compare(feat, np.minimum(a, b)[keep], np.maximum(a, b)[keep]), model_levels)
+    u = {c: _level_shares(random, random["n"].to_numpy(), model_levels[c], c) for c in model_levels}
 
     labelled = None
     steward = check_decisions(decisions)
@@ -193,7 +212,8 @@ def train(
         links, _, _, _ = decision_constraints(records, steward)
         if not links.empty:
             labelled = _pattern_counts(
-                compare(feat, links["left"].to_numpy(dtype=np.int64), links["right"].to_numpy(dtype=np.int64))
+                compare(feat, links["left"].to_numpy(dtype=np.int64), links["right"].to_numpy(dtype=np.int64)),
+                model_levels,
             )
 
     # m by EM with u fixed, one session per blocking family: the comparisons a session blocks on are
@@ -205,18 +225,18 @@ def train(
         s_left, s_right = _session_pairs(feat, keys, max_block)
         if len(s_left) == 0:
             continue
-        session = _pattern_counts(compare(feat, s_left, s_right))
-        estimated = [c for c in MODEL_LEVELS if c not in excluded and c not in _FIXED]
-        m_session, _, its = _em(session, {c: u[c] for c in estimated}, labelled, max_iterations)
+        session = _pattern_counts(compare(feat, s_left, s_right), model_levels)
+        estimated = [c for c in model_levels if c not in excluded and c not in _FIXED]
+        m_session, _, its = _em(session, model_levels, {c: u[c] for c in estimated}, labelled, max_iterations)
         iterations += its
         for c in estimated:
             estimates.setdefault(c, []).append(m_session[c])
     m: dict[str, dict[str, float]] = {}
-    for c, levels in MODEL_LEVELS.items():
+    for c, levels in model_levels.items():
         if c in _FIXED:  # not estimable without labels: the rules' default weight, as m = u * 2^weight
             base = {lv: u[c][lv] * 2 ** DEFAULT_WEIGHTS[c].get(lv, 0.0) for lv in levels}
             if labelled is not None:
-                base = _level_shares(labelled, labelled["n"].to_numpy(), c)
+                base = _level_shares(labelled, labelled["n"].to_numpy(), levels, c)
             total = sum(base.values())
             m[c] = {lv: p / total for lv, p in base.items()}
         elif c in estimates:
@@ -224,11 +244,11 @@ def train(
         else:
             m[c] = dict(u[c])
     # The match share among all candidates, m and u now fixed: the prior.
-    _, share, _ = _em(blocked, None, None, max_iterations, fixed_m=m, fixed_u=u)
+    _, share, _ = _em(blocked, model_levels, None, None, max_iterations, fixed_m=m, fixed_u=u)
     prior = min(max(share * len(left) / max(n * (n - 1) / 2, 1), 1e-12), 0.5)
 
     comparisons: dict[str, dict[str, dict[str, float]]] = {}
-    for c, levels in MODEL_LEVELS.items():
+    for c, levels in model_levels.items():
         comparisons[c] = {lv: {"m": round(m[c][lv], 8), "u": round(u[c][lv], 10)} for lv in levels}
         if c not in _NO_MISSING:
             comparisons[c]["missing"] = {"m": 1.0, "u": 1.0}
@@ -239,7 +259,7 @@ def train(
     levels = compare(feat, left, right)
     weights = model.weights()
     scores = np.zeros(len(levels), dtype=float)
-    for c in MODEL_LEVELS:
+    for c in model_levels:
         scores += levels[c].astype(str).map(weights[c]).fillna(0.0).to_numpy(dtype=float)
     scores += tf_adjustment(feat, levels, model)
     link, review = _thresholds(scores, model.prior_bits, target_precision)
@@ -252,6 +272,7 @@ def train(
         "em_iterations": iterations,
         "match_share_of_candidates": round(share, 6),
         "min_count": min_count,
+        "address": address,
     }
     return dataclasses.replace(model, link=link, review=review, trained=trained)
 
@@ -336,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-precision", type=float, default=0.99)
     parser.add_argument("--random-pairs", type=int, default=1_000_000)
     parser.add_argument("--min-count", type=int, default=10, help="values rarer than this are not stored")
+    parser.add_argument(
+        "--address", choices=list(ADDRESS_FORMS), default="combined", help="one address comparison or four"
+    )
     parser.add_argument("--diff-out", help="write every golden change the new model causes to this CSV")
     parser.add_argument("--write", action="store_true", help="replace the model file (default: dry run)")
     args = parser.parse_args(argv)
@@ -360,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         random_pairs=args.random_pairs,
         min_count=args.min_count,
         trained_on=names,
+        address=args.address,
     )
     changes = weight_changes(old, new)
     base_rules = with_model(rules, old) if old is not None else rules
