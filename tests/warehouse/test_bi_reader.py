@@ -166,3 +166,14 @@ def test_closing_without_a_change_bi_must_see_does_not_copy_again(tmp_path: Path
         wh.migrate()
         wh.review_queue()
     assert copy.stat().st_ino == inode
+
+
+def test_bi_copy_names_the_copy_to_open_read_only_and_not_the_live_file(tmp_path: Path, capsys) -> None:
+    from crmhub import cli
+
+    live = tmp_path / "warehouse.duckdb"
+    first_run(tmp_path / "data", f"duckdb://{live}")
+    assert cli.main(["bi-copy", "--warehouse-url", f"duckdb://{live}"]) == 0
+    out = capsys.readouterr().out
+    assert f"duckdb -readonly {tmp_path / 'warehouse.bi.duckdb'}\n" in out
+    assert f"never open {live} itself" in out

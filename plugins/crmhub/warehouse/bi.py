@@ -63,8 +63,9 @@ def apply_bi_role(wh: Warehouse, login: str | None = None, password: str | None 
     """
     if wh.dialect != "postgresql":
         raise BiRoleError(
-            "the BI role needs a PostgreSQL warehouse: DuckDB has no roles. Let BI tools open the DuckDB "
-            "file read-only instead (duckdb.connect(path, read_only=True) and query the mart schema)."
+            "the BI role needs a PostgreSQL warehouse: DuckDB has no roles. Point BI tools at the DuckDB "
+            "warehouse's published read-only copy instead (`python -m crmhub bi-copy` prints where it is "
+            "and how to connect); never at the live file, which would lock the loads out."
         )
     if login is not None and not _LOGIN_NAME.match(login):
         raise BiRoleError(f"login name {login!r} must be lower-case letters, digits and _ (at most 63)")

@@ -1,4 +1,4 @@
-"""``python -m crmhub dictionary | bi-role``: the warehouse's BI-facing commands.
+"""``python -m crmhub dictionary | bi-role | bi-copy``: the warehouse's BI-facing commands.
 
 Output is names and counts only (never data, never a password).
 """
@@ -85,6 +85,47 @@ def _bi_role(parser: argparse.ArgumentParser) -> Handler:
         if result.login:
             state = "created" if result.login_created else "updated"
             print(f"login {result.login}: {state}{', password set' if result.password_set else ''}")
+        return 0
+
+    return run
+
+
+@command("bi-copy", "DuckDB: refresh the read-only copy BI tools open and print where it is and how to connect")
+def _bi_copy(parser: argparse.ArgumentParser) -> Handler:
+    parser.add_argument(
+        "--warehouse-url", default=None, metavar="URL", help="duckdb:///abs/path.duckdb; default: the configured one"
+    )
+    parser.add_argument("--force", action="store_true", help="copy even if the copy holds the warehouse's state")
+
+    def run(args: argparse.Namespace) -> int:
+        from crmhub.warehouse import Warehouse, publish
+        from crmhub.warehouse.url import BI_FILE_ENV, bi_file, default_url, parse_url
+
+        url = parse_url(args.warehouse_url or default_url())
+        if url.dialect != "duckdb" or url.path is None:
+            raise CrmHubError(
+                "bi-copy is for a DuckDB warehouse file; on PostgreSQL BI tools log in with the read-only "
+                "role crmhub_bi (python -m crmhub bi-role) and never block a load"
+            )
+        target = bi_file(url)
+        if target is None:
+            raise CrmHubError(f"the BI copy is turned off ({BI_FILE_ENV}=off)")
+        with Warehouse.from_url(url.redacted()) as wh:  # waits for a running load's lock
+            wh.engine.publish_bi_copy(force=args.force)  # type: ignore[attr-defined]  # DuckDBEngine
+        current = publish.published(target)
+        if current is None:
+            print(f"nothing published: {url.path} is not migrated yet")
+            return 1
+        print(
+            f"BI copy {target}: {current.bytes / 2**20:.1f} MB, published {current.published_at}; "
+            "refreshed after every load, retention run and erasure"
+        )
+        print("open it read-only (a reader on it never blocks a load; reconnect to see a newer load):")
+        print(f"  DuckDB CLI     duckdb -readonly {target}")
+        print(f'  Python         duckdb.connect("{target}", read_only=True)')
+        print(f"  JDBC, DBeaver  jdbc:duckdb:{target}  with driver property duckdb.read_only=true")
+        print(f"  SQL            ATTACH '{target}' AS crmhub (READ_ONLY)")
+        print(f"query the mart schema (docs/data_dictionary.md); never open {url.path} itself")
         return 0
 
     return run
