@@ -1021,7 +1021,7 @@ def create_salesforce_app(data: SandboxData, settings: SalesforceSettings | None
         now = sf_datetime(datetime.now(UTC))
         pool = by_sobject[sobject]
         record: dict[str, Any] = {name: None for name in SCHEMA[sobject]}
-        record.update(Id=sf_id(sobject, 9_000_000 + len(pool) + 1), CreatedDate=now, IsDeleted=False,
+        record.update(Id=sf_id(sobject, len(pool) + 1, pod="5J0001"), CreatedDate=now, IsDeleted=False,
                       OwnerId=INTEGRATION_USER_ID)  # fmt: skip
         record.update({name: value for name, value in DEFAULTS.get(sobject, {}).items()})
         if sobject == "Case":
