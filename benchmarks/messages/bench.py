@@ -142,10 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=50, help="timing passes over the set (scale factor)")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    parser.add_argument(
+        "--model", default=None, help="message model file (default: the repository's; 'none' = rules only)"
+    )
     args = parser.parse_args(argv)
     rows = load(Path(args.set))
-    clf = Classifier.from_files()
+    clf = Classifier.from_files(model_path=False if args.model == "none" else args.model)
     clf.classify("warm-up")
+    print(f"classifier: {clf.model_id}")
     quality = evaluate(rows, clf)
     perf = speed(rows, clf, max(1, args.repeat))
     if args.json:

@@ -20,6 +20,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from crmhub.messages.model import MessageModel, softmax
+
+#: the frozen message model in include/models/ (crmhub.messages.train_model writes it)
+MODEL_FILE = "message_model.json"
 MODEL_ID = "crmhub.messages/rules-2"
 INTENTS: tuple[str, ...] = ("complaint", "service_question", "sales_lead", "praise", "other")
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
@@ -153,6 +157,19 @@ class MessageUnderstanding:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class TextEvidence:
+    """The rules' reading of the text alone, before vendor tags, CRM context and the model."""
+
+    language: str
+    lang_evidence: dict[str, Any]
+    norm: str
+    scores: dict[str, float]
+    polarity: float
+    rules: list[str]
+    cues: dict[str, int]
+
+
 class _Lexicon:
     """One language's (or a merge of languages') cues, for longest-phrase lookup over tokens."""
 
@@ -211,7 +228,11 @@ class _Lexicon:
 class Classifier:
     """Message understanding under one lexicon and one brand configuration (load once, call often)."""
 
-    def __init__(self, lexicon: Mapping[str, Any], brands: Mapping[str, Any]) -> None:
+    def __init__(
+        self, lexicon: Mapping[str, Any], brands: Mapping[str, Any], model: MessageModel | None = None
+    ) -> None:
+        self.model = model
+        self.model_id = f"{MODEL_ID}+{model.id}" if model is not None else MODEL_ID
         self.sections: dict[str, dict[str, list[str]]] = {k: dict(v) for k, v in lexicon.items()}
         self.vocab: dict[str, dict[str, float]] = {}
         owners: dict[str, set[str]] = {}
@@ -245,14 +266,25 @@ class Classifier:
         )
 
     @classmethod
-    def from_files(cls, lexicon_path: str | Path | None = None, brands_path: str | Path | None = None) -> Classifier:
-        from crmhub.paths import CONFIG_DIR
+    def from_files(
+        cls,
+        lexicon_path: str | Path | None = None,
+        brands_path: str | Path | None = None,
+        model_path: str | Path | None | bool = None,
+    ) -> Classifier:
+        """The configured classifier. ``model_path`` None = the repository's frozen model when it exists,
+        False = rules only."""
+        from crmhub.paths import CONFIG_DIR, INCLUDE_DIR
+        from crmhub.yamlfile import read_yaml
 
         lex = Path(lexicon_path) if lexicon_path else CONFIG_DIR / "messages" / "lexicon.yaml"
         brd = Path(brands_path) if brands_path else CONFIG_DIR / "messages" / "brands.yaml"
-        from crmhub.yamlfile import read_yaml
-
-        return cls(read_yaml(lex), read_yaml(brd))
+        model = None
+        if model_path is not False:
+            path = Path(model_path) if model_path else INCLUDE_DIR / "models" / MODEL_FILE
+            if model_path or path.exists():
+                model = MessageModel.from_file(path)
+        return cls(read_yaml(lex), read_yaml(brd), model)
 
     def _lexicon(self, langs: tuple[str, ...]) -> _Lexicon:
         lex = self._lexicons.get(langs)
@@ -292,17 +324,8 @@ class Classifier:
 
     # -- classification -------------------------------------------------------------------------------------
 
-    def classify(
-        self,
-        text: str,
-        *,
-        network: str | None = None,
-        lang: str | None = None,
-        tags: Iterable[str] = (),
-        brand_replied: bool | None = None,
-        open_case: bool | None = None,
-        open_deal: bool | None = None,
-    ) -> MessageUnderstanding:
+    def text_evidence(self, text: str, lang: str | None = None) -> TextEvidence:
+        """What the rules read from the text alone (language, rule scores, fired rules, cues)."""
         if not isinstance(text, str):
             raise TypeError("text must be a string")
         norm = normalize(text)
@@ -321,30 +344,61 @@ class Classifier:
         tokens, in_question, clauses = tokenize_with_clauses(_URL.sub(" ", norm))
         hits = self._lexicon(lex_langs).scan(tokens)
         scores, polarity, rules, cues = self._score(norm, text, in_question, hits, clauses)
+        return TextEvidence(language, lang_evidence, norm, scores, polarity, rules, cues)
 
-        # evidence from outside the text
+    def masked(self, norm: str) -> str:
+        """The normalized text with our brand and the competitors as placeholders (the model's input):
+        the model learns "a complaint about a competitor", not one company's name."""
+        return self._competitor_re.sub(" rivalname ", self._brand_re.sub(" brandname ", _URL.sub(" url ", norm)))
+
+    def classify(
+        self,
+        text: str,
+        *,
+        network: str | None = None,
+        lang: str | None = None,
+        tags: Iterable[str] = (),
+        brand_replied: bool | None = None,
+        open_case: bool | None = None,
+        open_deal: bool | None = None,
+    ) -> MessageUnderstanding:
+        ev = self.text_evidence(text, lang)
+        rules = list(ev.rules)
+        text_scores = dict(ev.scores)
+
+        # evidence from outside the text, in score units (added to rule scores and to model logits alike)
+        extra = dict.fromkeys(INTENTS, 0.0)
         for tag in tags or ():
             intent = self.tag_map.get(normalize(str(tag)).strip().lstrip("#"))
             if intent:
-                scores[intent] += self.tag_weight
+                extra[intent] += self.tag_weight
                 rules.append(f"tag:{intent}")
         if open_case:
-            scores["complaint"] += WEIGHTS["open_case"]
-            scores["service_question"] += WEIGHTS["open_case"]
+            extra["complaint"] += WEIGHTS["open_case"]
+            extra["service_question"] += WEIGHTS["open_case"]
             rules.append("crm:open_case")
         if open_deal:
-            scores["sales_lead"] += WEIGHTS["open_deal"]
+            extra["sales_lead"] += WEIGHTS["open_deal"]
             rules.append("crm:open_deal")
         if brand_replied:
             for intent in ("complaint", "service_question", "sales_lead", "praise"):
-                if scores[intent] > 0:
-                    scores[intent] += WEIGHTS["brand_replied"]
+                if text_scores[intent] > 0:
+                    extra[intent] += WEIGHTS["brand_replied"]
             rules.append("thread:brand_replied")
+        rule_scores = {k: v + extra[k] for k, v in text_scores.items()}
+        if self.model is not None:
+            # the model reads the text and the rules' text-only evidence; outside evidence adds to its logits
+            logits = self.model.logits(self.masked(ev.norm), text_scores, ev.rules, ev.cues)
+            scores = {k: v + extra[k] for k, v in logits.items()}
+            rules.append("model")
+        else:
+            scores = rule_scores
 
         intent = max(INTENTS, key=lambda name: (scores[name], -INTENTS.index(name)))
-        if intent != "other" and scores[intent] <= WEIGHTS["other_floor"]:
+        if self.model is None and intent != "other" and scores[intent] <= WEIGHTS["other_floor"]:
             intent = "other"
             rules.append("below_floor")
+        polarity = ev.polarity
         if intent == "complaint":
             sentiment = "negative"
         elif intent == "praise" or polarity > 0.5:
@@ -353,15 +407,22 @@ class Classifier:
             sentiment = "negative"
         else:
             sentiment = "neutral"
+        intent_evidence: dict[str, Any] = {
+            "label": intent,
+            "rules": rules,
+            "scores": {k: round(v, 2) for k, v in rule_scores.items()},
+        }
+        if self.model is not None:
+            intent_evidence["probabilities"] = {k: round(v, 3) for k, v in softmax(scores).items()}
         explanation = {
-            "model": MODEL_ID,
-            "language": lang_evidence,
-            "intent": {"label": intent, "rules": rules, "scores": {k: round(v, 2) for k, v in scores.items()}},
+            "model": self.model_id,
+            "language": ev.lang_evidence,
+            "intent": intent_evidence,
             "sentiment": {"label": sentiment, "polarity": round(polarity, 2)},
-            "cues": cues,
+            "cues": ev.cues,
             "network": network,
         }
-        return MessageUnderstanding(language, intent, intent == "complaint", sentiment, explanation)
+        return MessageUnderstanding(ev.language, intent, intent == "complaint", sentiment, explanation)
 
     def _score(
         self,
