@@ -10,7 +10,6 @@ here is stopped here, also when a test fails.
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from headless_chromium import headless_chromium
 
 from crmhub.config import load_sources
 from crmhub.paths import PROJECT_DIR
@@ -171,27 +171,11 @@ def test_every_task_log_is_free_of_personal_data(deployment):
 # -- the UI, in a real browser -----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium = shutil.which("chromium")
-    driver_bin = shutil.which("chromedriver")
-    assert chromium and driver_bin, "run scripts/install_test_deps.sh (Debian chromium, chromium-driver)"
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--window-size=1600,1000", f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(driver_bin))
-    driver.set_page_load_timeout(60)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
+    with headless_chromium(
+        tmp_path_factory.mktemp("chromium-profile"), "--disable-quic", "--window-size=1600,1000"
+    ) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _page_text(driver: Any, url: str, must_contain: list[str], shot: str, timeout: float = 60) -> str:
