@@ -87,8 +87,6 @@ ORIGIN_BY_HOST = {"twitter.com": 3986, "x.com": 3986, "facebook.com": 2483}
 WRITE_ANSWERS = (200, 201, 204, 400, 403, 404, 412)
 NOT_FOUND = "0x80040217"
 DUPLICATE_DETECTED = "0x80040333"
-#: Dataverse error codes worth retrying on the next run (SQL timeouts, deadlocks)
-RETRYABLE_CODES = {"0x80044150", "0x80040216"}
 #: Dutch and other name particles that Dutch tenants keep in ``middlename`` (the tussenvoegsel).
 NAME_PARTICLES = {
     "van", "van der", "van den", "van de", "de", "den", "der", "ter", "ten", "te", "het", "'t", "in 't",
@@ -417,8 +415,9 @@ class DynamicsConnector(Connector):
         error = body.get("error") if isinstance(body, dict) else None
         message = str(error.get("message") or "")[:200] if isinstance(error, dict) else ""
         log.warning("%s: %s write refused for %s: HTTP %s %s", self.source_name, entity_set, record, status, code)
-        return WriteOutcome(FAILED, reason=f"{entity_set}: HTTP {status} {code}: {message}".strip(),
-                            retryable=code in RETRYABLE_CODES)  # fmt: skip
+        # a 4xx concerns this record and repeats until a person fixes it; transient trouble (429, 5xx) was
+        # retried by the HTTP client and, if it lasted, already failed the record retryably in _write
+        return WriteOutcome(FAILED, reason=f"{entity_set}: HTTP {status} {code}: {message}".strip())
 
 
 def _error_code(body: Any) -> str:
