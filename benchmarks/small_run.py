@@ -157,17 +157,24 @@ def drop_warehouse(kind: str, admin_url: str, folder: Path, name: str) -> None:
 
 
 def copy_state(data: Path, from_url: str, to_url: str, into: Path) -> None:
-    """The load state of the warehouse at ``from_url`` as the state of the one at ``to_url`` (per URL)."""
+    """The load (and reconcile) state of the warehouse at ``from_url`` as the state of the one at
+    ``to_url``: both are kept per warehouse URL."""
     from crmhub.warehouse.delta import LoadState
     from crmhub.warehouse.url import parse_url
 
-    source = LoadState.for_warehouse(data / "state", parse_url(from_url).redacted()).folder
-    target = LoadState.for_warehouse(into / "state", parse_url(to_url).redacted()).folder
-    shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(source, target)
-    for extra in (data / "state").iterdir():  # any other state the stages keep (reconcile's own)
-        if extra.name != "warehouse_load":
-            shutil.copytree(extra, into / "state" / extra.name, dirs_exist_ok=True)
+    src, dst = parse_url(from_url).redacted(), parse_url(to_url).redacted()
+    load_from, load_to = LoadState.for_warehouse(data / "state", src), LoadState.for_warehouse(into / "state", dst)
+    folders = [(load_from.folder, load_to.folder)]
+    try:
+        from crmhub.stages.reconcile_delta import ReconcileState
+    except ImportError:  # code before incremental reconcile
+        pass
+    else:
+        folders.append((ReconcileState(data / "state", src).folder, ReconcileState(into / "state", dst).folder))
+    for source, target in folders:
+        if source.exists():
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(source, target)
 
 
 # -- timing ------------------------------------------------------------------------------------------
@@ -280,7 +287,7 @@ def build(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     """Generate the data and load the first run (cached: a second call only checks the marker)."""
     marker = root / "built.json"
     if marker.exists():
-        return json.loads(marker.read_text())
+        return prime(json.loads(marker.read_text()), root)
     from crmhub.warehouse import Warehouse
 
     shutil.rmtree(root, ignore_errors=True)
@@ -305,6 +312,23 @@ def build(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     result = child(["build", url, str(data), "build"])
     info = {"url": url, "name": name, "generate_s": round(generated, 1), "first_run": result}
     marker.write_text(json.dumps(info, default=str))
+    return prime(info, root)
+
+
+def prime(info: dict[str, Any], root: Path) -> dict[str, Any]:
+    """Give a warehouse built before incremental reconcile its reconcile state: one full run on the
+    same inputs (changes nothing in core) with the state directory, as the first run after an upgrade."""
+    from crmhub.stages import reconcile_steps as stage
+
+    data = root / "data"
+    if not reconcile_kwargs(stage, data) or (data / "state" / "reconcile").exists():
+        return info
+    build_run, prime_run = data / "runs" / "build", data / "runs" / "prime"
+    prime_run.mkdir(parents=True, exist_ok=True)
+    for name in ("contacts", "interactions"):
+        shutil.copyfile(build_run / f"{name}.parquet", prime_run / f"{name}.parquet")
+    info["prime_run"] = child(["build", info["url"], str(data), "prime"])
+    (root / "built.json").write_text(json.dumps(info, default=str))
     return info
 
 
@@ -333,7 +357,7 @@ def child_main(mode: str, url: str, data: str, run_id: str) -> int:
         "calls": dict(steps.calls) if steps else {},
         "reconcile_stats": {
             k: result["reconcile"].get(k)
-            for k in ("source_records", "golden", "scope", "interactions_attached", "merges", "splits")
+            for k in ("source_records", "golden", "reconcile", "interactions_attached", "merges", "splits")
         },
         "load_stats": {
             k: result["load"].get(k)

@@ -78,14 +78,16 @@ def build_reconcile_dag(sources: dict[str, SourceConfig]) -> DAG:
 
         @task(doc_md="Link records, keep golden IDs stable, survive attributes under the precedence rules.")
         def match_and_survive() -> dict[str, Any]:
-            from crmhub.orchestration.resources import open_warehouse
+            from crmhub.orchestration.resources import data_dir, open_warehouse
             from crmhub.reconcile.rules import load_rules
             from crmhub.stages import reconcile_steps as stage
 
             rules = load_rules()
             run_id = get_current_context()["run_id"]
-            with open_warehouse() as warehouse:
-                return stage.match_and_survive(warehouse, _files(), run_id, rules=rules)
+            with open_warehouse() as warehouse:  # with the state: a small run reconciles what changed
+                return stage.match_and_survive(
+                    warehouse, _files(), run_id, rules=rules, state_dir=stage.state_dir(data_dir())
+                )
 
         @task(doc_md="Golden quality gate; blocking failures stop the run before the load.")
         def validate() -> dict[str, Any]:

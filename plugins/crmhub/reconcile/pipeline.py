@@ -6,8 +6,9 @@ a steward's dry run all get the same answer for the same files.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -27,6 +28,9 @@ from crmhub.reconcile.review import (
 )
 from crmhub.reconcile.rules import PrecedenceRules
 from crmhub.reconcile.survive import check_pins, survive
+
+if TYPE_CHECKING:
+    from crmhub.reconcile.scope import ScopeLimits
 
 REQUIRED_CONTACT_FIELDS = ("source", "source_id", "source_updated_at")
 
@@ -73,6 +77,11 @@ class ReconcileResult:
     stats: dict[str, Any] = field(default_factory=dict)
     review: pd.DataFrame = field(default_factory=empty_review)
     pairs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PAIR_COLUMNS))
+    #: per record (``with_keys``): source, source_id, ``component`` (hash of the smallest member of
+    #: its link component, refused links included) and the key hashes of :mod:`crmhub.reconcile.scope`
+    record_keys: pd.DataFrame | None = None
+    #: whether the key hashes split records as the matcher's blocking does (``with_keys``)
+    keys_verified: tuple[bool, str] = (False, "not computed")
 
 
 def _check_contacts(contacts: pd.DataFrame) -> pd.DataFrame:
@@ -109,6 +118,10 @@ def reconcile(
     decisions: pd.DataFrame | None = None,
     pins: pd.DataFrame | None = None,
     as_of: pd.Timestamp | None = None,
+    *,
+    with_keys: bool = False,
+    limits: ScopeLimits | None = None,
+    known_golden_ids: Collection[str] | None = None,
 ) -> ReconcileResult:
     """Match, assign stable golden ids and survive attributes for the full current set of contacts.
 
@@ -130,7 +143,19 @@ def reconcile(
     del frame  # normalize_contacts copied it; at 1M records the duplicate costs ~1 GB of peak memory
     _drop(records, RAW_TEXT_COLUMNS)  # every later step reads the normalized form
 
+    keys, feat, verified = None, None, (False, "not computed")
+    if with_keys or limits is not None:
+        from crmhub.reconcile.scope import record_keys, verify_keys
+
+        keys, feat = record_keys(records, rules.matching)
+        if with_keys:
+            verified = verify_keys(keys, feat, rules.matching)
+        del feat
+        if limits is not None:
+            limits.keys = keys.reset_index(drop=True)
     links, reports = find_links(records, rules.matching)
+    if limits is not None:  # a key shared by too many records overall links nothing, as in a full run
+        links = links[limits.keep_links(links)].reset_index(drop=True)
     merged_in_source = source_merge_links(records)
     if not merged_in_source.empty:
         links = pd.concat([links, merged_in_source], ignore_index=True)
@@ -143,6 +168,8 @@ def reconcile(
     link_frames = [steward_links, links.assign(priority=EXACT_PRIORITY)]
     if fuzzy.enabled:
         pairs, block_report = score_pairs(records, fuzzy)
+        if limits is not None:  # pairs whose every shared block is too large overall
+            pairs = pairs[limits.keep_pairs(pairs)].reset_index(drop=True)
         blocking = vars(block_report)
         strong = pairs[pairs["score"] >= fuzzy.link]
         link_frames.append(
@@ -177,7 +204,7 @@ def reconcile(
         columns = ["source", "source_id", "golden_id"]
         base = previous_xref[columns].astype(object) if previous_xref is not None else pd.DataFrame(columns=columns)
         previous_xref = pd.concat([base, hints], ignore_index=True)
-    records["golden_id"], merges = assign_golden_ids(records, previous_xref)
+    records["golden_id"], merges = assign_golden_ids(records, previous_xref, also_known=known_golden_ids)
     review = (
         build_review(records, pairs, refused, fuzzy.review, fuzzy.link, conflict_levels, decided)
         if fuzzy.enabled or not refused.empty
@@ -200,6 +227,9 @@ def reconcile(
         XREF_COLUMNS,
     ).sort_values(["golden_id", "source", "source_id"], kind="stable", ignore_index=True)
 
+    record_keys_frame = None
+    if with_keys and keys is not None:
+        record_keys_frame = _record_keys(records, all_links, keys)
     _drop(records, MATCH_KEY_COLUMNS)  # survivorship reads presentation values only
     golden, lineage, conflicts = survive(records, rules, pins=check_pins(pins, rules), as_of=as_of)
     golden["social_followers"] = golden["golden_id"].map(_social_value(records)).astype("float64")
@@ -229,7 +259,54 @@ def reconcile(
         "splits": sum(1 for m in merges if m["event"] == "split"),
         "golden_deleted": int(golden["is_deleted"].sum()),
     }
-    return ReconcileResult(golden, xref, lineage, conflicts, merges, stats, review, pairs)
+    return ReconcileResult(golden, xref, lineage, conflicts, merges, stats, review, pairs, record_keys_frame, verified)
+
+
+def _record_keys(records: pd.DataFrame, links: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    """Per record: identity, golden ID, link component (refused links included) and key hashes.
+
+    The component is named by a hash of its smallest member, so it means the same in every run.
+    """
+    import numpy as np
+
+    from crmhub.reconcile.match import cluster
+
+    smallest = cluster(len(records), links)
+    ident = records["source"].astype(str) + "\x1f" + records["source_id"].astype(str)
+    member = ident.to_numpy(dtype=object)[smallest]
+    component = pd.util.hash_array(np.asarray(member, dtype=object), categorize=True).astype(np.uint64)
+    frame = pd.DataFrame(
+        {
+            "source": records["source"].astype(str).to_numpy(),
+            "source_id": records["source_id"].astype(str).to_numpy(),
+            "golden_id": records["golden_id"].astype(str).to_numpy(),
+            "component": component,
+        }
+    )
+    return pd.concat([frame, keys.reset_index(drop=True)], axis=1)
+
+
+def match_keys(contacts: pd.DataFrame, rules: PrecedenceRules) -> pd.DataFrame:
+    """``source``, ``source_id`` and the key hashes (:mod:`crmhub.reconcile.scope`) of ``contacts``, as
+    :func:`reconcile` derives them: how an incremental run finds what a changed record may link to."""
+    import numpy as np
+
+    from crmhub.reconcile.scope import key_columns, record_keys
+
+    if contacts.empty:
+        empty = {c: pd.Series(dtype=object) for c in ("source", "source_id")}
+        empty.update({c: pd.Series(dtype=np.uint64) for c in key_columns(rules.matching)})
+        return pd.DataFrame(empty)
+    frame = (
+        _check_contacts(contacts)
+        .sort_values(["source", "source_id", "source_updated_at"], kind="stable", na_position="first")
+        .drop_duplicates(["source", "source_id"], keep="last")
+        .reset_index(drop=True)
+    )
+    records = normalize_contacts(frame, phone_regions=rules.phone_regions, source_countries=rules.countries)
+    keys, _ = record_keys(records, rules.matching)
+    identity = records[["source", "source_id"]].astype(str).reset_index(drop=True)
+    return pd.concat([identity, keys.reset_index(drop=True)], axis=1)
 
 
 def _drop(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -322,36 +323,138 @@ def _typed(frame: pd.DataFrame, name: str, columns: list[str], cutoff: pd.Timest
     return typed[keep].reset_index(drop=True), held
 
 
-def match_and_survive(warehouse: Warehouse, files: RunFiles, run_id: str, *, rules: PrecedenceRules) -> dict[str, Any]:
+def match_and_survive(
+    warehouse: Warehouse, files: RunFiles, run_id: str, *, rules: PrecedenceRules, state_dir: Path | None = None
+) -> dict[str, Any]:
     """Link records, keep golden IDs stable against the warehouse's xref, survive attributes.
 
     Steward decisions stored in the warehouse (link/split, merge undo) are applied here, on the run
     after they were taken; the review queue and the merge log are written for :func:`load_steward`.
+
+    With ``state_dir`` (``<data dir>/state``, :func:`state_dir`) a run whose state describes the
+    warehouse's latest load reconciles only the records that changed and those they touch, and
+    writes only their results (:mod:`crmhub.stages.reconcile_delta`); any other run reconciles every
+    record and keeps the state for the next one. The state becomes current when :func:`load` commits.
     """
     from crmhub.reconcile.pipeline import attach_interactions, reconcile
+    from crmhub.reconcile.scope import ScopeLimits, supported
+    from crmhub.stages import reconcile_delta as delta
 
-    contacts = conform(files.read("contacts"), CONTACT_COLUMNS)
-    result = reconcile(contacts, rules, previous_xref=warehouse.current_xref(), decisions=warehouse.steward_decisions())
-    attached, unattributed = attach_interactions(conform(files.read("interactions"), INTERACTION_COLUMNS), result.xref)
+    started = time.perf_counter()
+    decisions = warehouse.steward_decisions()
+    plan: delta.ScopePlan | None = None
+    con = state = None
+    reason = "no state directory"
+    if state_dir is not None:
+        import duckdb
+
+        state = delta.ReconcileState(state_dir, warehouse.url.redacted())
+        rules_hash = delta.rules_fingerprint(rules)
+        ok, reason = state.trusted(warehouse.last_load(), rules_hash)
+        if ok:
+            ok, reason = supported(rules.matching)
+        con = duckdb.connect()
+        if ok:
+            plan = delta.plan_scope(con, files.path("contacts"), state, rules, decisions)
+            decays = any(a.half_life_days is not None for a in rules.attributes.values())
+            meta = state.meta() or {}
+            if decays and str(plan.as_of) != meta.get("as_of"):
+                plan, reason = None, "trust decay and a newer business time: every golden record may change"
+            else:
+                reason = f"{plan.seeds} changed and {plan.gone} gone record(s), {len(plan.scope)} in scope"
+    if plan is None:
+        contacts = conform(files.read("contacts"), CONTACT_COLUMNS)
+        previous_xref = warehouse.current_xref()
+        result = reconcile(
+            contacts, rules, previous_xref=previous_xref, decisions=decisions, with_keys=state_dir is not None
+        )
+        known = set(previous_xref["golden_id"].dropna().astype(str))
+    else:
+        contacts = conform(plan.contacts, CONTACT_COLUMNS)
+        result = reconcile(
+            contacts,
+            rules,
+            previous_xref=plan.previous,
+            decisions=decisions,
+            as_of=plan.as_of,
+            with_keys=True,
+            limits=ScopeLimits(rules.matching, plan.counts),
+            known_golden_ids=plan.known_ids,
+        )
+        known = plan.known_ids
     xref = record_state(result.xref, contacts)
-    for name in ("golden", "lineage", "conflicts", "review"):
+    for name in ("golden", "lineage", "conflicts"):
         files.write(name, getattr(result, name))
     files.write("xref", xref)
+    review = result.review
+    if plan is not None and state is not None:
+        previous_review = state.folder / "review.parquet"
+        if previous_review.exists():
+            review = delta.merge_review(pd.read_parquet(previous_review), result.review, plan.scope, result.xref)
+        files.write(delta.SCOPE_FILE, plan.scope)
+    elif files.path(delta.SCOPE_FILE).exists():  # an earlier attempt of this run was incremental
+        files.path(delta.SCOPE_FILE).unlink()
+    files.write("review", review)
     stats = dict(result.stats)
+    stats["reconcile"] = {"mode": plan.mode if plan else "full", "reason": reason}
+    if plan is not None:
+        stats["reconcile"].update(
+            {"seeds": plan.seeds, "gone": plan.gone, "scope": len(plan.scope), "plan_seconds": plan.seconds}
+        )
+    whole_xref = result.xref
+    if plan is not None:  # the xref after this run: the state's rows outside the scope, the scope's new rows
+        outside = con.execute(
+            "SELECT i.source, i.source_id, i.golden_id FROM idx i ANTI JOIN scope USING (source, source_id)"
+        ).df()
+        whole_xref = pd.concat([outside, result.xref[["source", "source_id", "golden_id"]]], ignore_index=True)
     for name in LINKED_RECORDS:
         if files.path(name).exists():  # run folders of older runs have no such file
-            linked = attach_golden_ids(conform(files.read(name), CanonicalBatch.CONTRACTS[name]), result.xref)
+            linked = attach_golden_ids(conform(files.read(name), CanonicalBatch.CONTRACTS[name]), whole_xref)
             files.write(f"{name}_attached", linked)
             stats[f"{name}_attached"] = int(linked["golden_id"].notna().sum())
             stats[f"{name}_without_golden"] = int(linked["golden_id"].isna().sum())
     (files.folder / "merges.json").write_text(json.dumps(result.merges, default=str), encoding="utf-8")
+    if plan is not None and state is not None:
+        previous_fp = state.folder / "interactions.parquet"
+        interactions, fingerprints = delta.rows_to_reload(con, files.path("interactions"), previous_fp, plan.scope)
+        stats["interactions_reloaded"] = len(interactions)
+    else:
+        interactions = files.read("interactions")
+        fingerprints = None
+    attached, unattributed = attach_interactions(conform(interactions, INTERACTION_COLUMNS), whole_xref)
     files.write("interactions_unattributed", unattributed)
     stats["interactions_unattributed"] = len(unattributed)
-    attached, stats["interaction_filter"] = filter_interactions(files, attached, unattributed, result.xref)
+    attached, stats["interaction_filter"] = filter_interactions(files, attached, unattributed, whole_xref)
     files.write("interactions_attached", attached)
     stats["interactions_attached"] = len(attached)
+    if state_dir is not None and con is not None:
+        pending = files.folder / delta.PENDING
+        delta.write_state(
+            pending,
+            con,
+            files.path("contacts"),
+            result,
+            plan,
+            rules_hash=delta.rules_fingerprint(rules),
+            decisions=decisions,
+            review=review,
+            known=known | set(result.xref["golden_id"].dropna().astype(str)),
+            as_of=str(plan.as_of if plan is not None else _newest(contacts)),
+        )
+        if fingerprints is None:
+            fingerprints = delta.linked_fingerprints(con, files.path("interactions"))
+        fingerprints.to_parquet(pending / "interactions.parquet", index=False)
+        con.close()
+    stats["seconds"] = round(time.perf_counter() - started, 2)
     log.info("reconcile %s: %s", run_id, json.dumps(stats, default=str))
     return files.record("match_and_survive", stats)
+
+
+def _newest(contacts: pd.DataFrame) -> pd.Timestamp | None:
+    """The newest business time of the run's contacts (reconcile's default ``as_of``)."""
+    if contacts.empty:
+        return None
+    return pd.Timestamp(contacts["source_updated_at"].max())
 
 
 def filter_interactions(
@@ -491,6 +594,9 @@ def validate(
 
     golden, xref = files.read("golden"), files.read("xref")
     contacts = files.read("contacts")
+    if files.path("reconcile_scope").exists():  # an incremental run wrote the scope's results only
+        scope = files.read("reconcile_scope")
+        contacts = contacts.merge(scope.astype(str), on=["source", "source_id"], how="inner")
     interactions = files.read("interactions_attached")
     golden_ids = set(golden["golden_id"].dropna())
     per_golden = xref.groupby("golden_id").size()
@@ -595,6 +701,14 @@ def load(warehouse: Warehouse, files: RunFiles, run_id: str, *, state_dir: Path 
     run whose comparison state cannot be trusted, hands over the whole snapshot.
     """
     loaded = warehouse.load_run(files.folder, run_id, state_dir=state_dir)
+    pending = files.folder / "reconcile_state"
+    if state_dir is not None and pending.exists() and loaded.stats.load_id is not None:
+        from crmhub.stages.reconcile_delta import ReconcileState
+
+        try:  # the next run's reconcile may now work on what changed since this one
+            ReconcileState(state_dir, warehouse.url.redacted()).commit(pending, loaded.stats.load_id)
+        except OSError as exc:  # the next run then reconciles every record
+            log.warning("load: could not keep the reconcile state (%s); the next run is a full reconcile", exc)
     result = {"run_id": run_id, **loaded.summary(), **load_steward(warehouse, files, run_id)}
     result.update(store_messages(warehouse, files, run_id))
     if files.path("quarantine").exists():  # the canonical gate ran: its earlier entries may be fixed now

@@ -1,0 +1,434 @@
+"""Incremental reconcile: a small run re-matches only what changed and the records it touches.
+
+Reconcile is a function of every current contact, so a full run costs the same whether one record
+or a million changed (about a minute at 1M). With a state directory, ``match_and_survive`` keeps,
+after each load, per contact record: a hash of its canonical row, its golden ID, its link component
+(linked records, refused links included) and its key hashes (:mod:`crmhub.reconcile.scope`). The
+next run then:
+
+1. finds the *seeds*: records whose canonical row is new, changed or gone, and the records of
+   steward decisions added or withdrawn since;
+2. finds every record sharing a key with a seed, before or after its change (a key shared by more
+   records than its cap, before and after, pairs nothing either way and is skipped);
+3. takes the whole link component of each of those (so every golden group the change can touch is
+   re-decided with all its records), the *scope*, and reconciles the scope alone, with the whole
+   population's key counts for the caps (:class:`crmhub.reconcile.scope.ScopeLimits`), the scope's
+   previous golden IDs and every golden ID in use;
+4. writes only the scope's golden records, xref, lineage, conflicts and merges, and only the
+   messages that are new, changed, in a changed thread or of a contact in the scope, as the run's
+   files. The loader's handover (:mod:`crmhub.warehouse.delta`) then compares and loads only those.
+
+Records outside the scope keep their links, golden IDs and golden values: none of their keys, links
+or components changed, so a full run would decide them as the last run did. The state is used only
+when it describes the warehouse's latest load (same load id, no erasure since), the same rules and
+a matcher whose blocking this module can follow; anything else runs the full reconcile (and keeps a
+new state). ``tests/stages/test_incremental_reconcile.py`` checks a sequence of small runs against
+full runs on DuckDB and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from crmhub.reconcile.pipeline import ReconcileResult
+    from crmhub.reconcile.rules import PrecedenceRules
+
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+#: The pending state a run writes into its folder; ``load`` makes it the state after the commit.
+PENDING = "reconcile_state"
+#: Run file naming the records a run reconciled (``validate`` checks only those).
+SCOPE_FILE = "reconcile_scope"
+IDENTITY = ("source", "source_id")
+
+
+@dataclass
+class ScopePlan:
+    """How this run reconciles: everything, or a scope of the records."""
+
+    mode: str  # "full" or "incremental"
+    reason: str
+    scope: pd.DataFrame | None = None  # source, source_id of the records to reconcile
+    contacts: pd.DataFrame | None = None  # their canonical rows
+    previous: pd.DataFrame | None = None  # the state's rows of the scope (golden IDs)
+    known_ids: set[str] = field(default_factory=set)
+    counts: dict[str, pd.Series] = field(default_factory=dict)
+    as_of: pd.Timestamp | None = None
+    seeds: int = 0
+    gone: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class ReconcileState:
+    """The kept per-record state of the last loaded reconcile run of one warehouse."""
+
+    def __init__(self, state_dir: Path, warehouse_url: str) -> None:
+        digest = hashlib.sha256(warehouse_url.encode("utf-8")).hexdigest()[:16]
+        self.folder = Path(state_dir) / "reconcile" / digest
+
+    def meta(self) -> dict[str, Any] | None:
+        try:
+            return json.loads((self.folder / "state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def trusted(self, last_load: dict[str, Any] | None, rules_hash: str) -> tuple[bool, str]:
+        meta = self.meta()
+        if meta is None:
+            return False, "no state of an earlier run"
+        if meta.get("version") != STATE_VERSION or meta.get("duckdb") != duckdb.__version__:
+            return False, "state from another version"
+        if not meta.get("keys_ok"):
+            return False, f"keys unverified: {meta.get('keys_reason')}"
+        if meta.get("rules") != rules_hash:
+            return False, "the rules changed"
+        if last_load is None or last_load.get("erasures_since"):
+            return False, "no load since, or a GDPR erasure since the last load"
+        if meta.get("load_id") != last_load.get("load_id"):
+            return False, "the warehouse's latest load is not the one the state describes"
+        return True, "state matches the warehouse's latest load"
+
+    def commit(self, pending: Path, load_id: str) -> None:
+        """Make ``pending`` (a run's new state) the state of load ``load_id`` (folder swap)."""
+        meta_path = pending / "state.json"
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta["load_id"] = load_id
+        meta_path.write_text(json.dumps(meta), encoding="utf-8")
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        old = self.folder.with_name(f"{self.folder.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        if self.folder.exists():
+            os.replace(self.folder, old)
+        shutil.move(str(pending), str(self.folder))
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def rules_fingerprint(rules: PrecedenceRules) -> str:
+    """A stable hash of the rules (sets sorted), so a rules change forces a full run."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, set | frozenset):
+            return sorted(map(str, value))
+        return str(value)
+
+    try:
+        text = json.dumps(dataclasses.asdict(rules), sort_keys=True, default=plain)
+    except TypeError:
+        text = repr(rules)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def decision_hashes(decisions: pd.DataFrame | None) -> pd.DataFrame:
+    """Per steward decision row a hash, with its two records (a changed decision re-matches both)."""
+    columns = ["left_source", "left_source_id", "right_source", "right_source_id"]
+    if decisions is None or decisions.empty:
+        return pd.DataFrame(columns=[*columns, "h"])
+    frame = decisions.astype(object).where(decisions.notna(), None).astype(str)
+    h = pd.util.hash_pandas_object(frame, index=False).astype(np.uint64).astype(str)
+    return frame[columns].assign(h=h.to_numpy())
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _row_hashes(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """``table``: per record (source, source_id) a hash over its canonical row(s), and its row numbers."""
+    columns = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
+    values = ", ".join(_quote(c) for c in columns)
+    con.execute(
+        f"CREATE TABLE {table} AS SELECT CAST(source AS VARCHAR) AS source, CAST(source_id AS VARCHAR) AS source_id, "
+        f"hash(list(hash({values}) ORDER BY hash({values}))) AS h, list(file_row_number) AS rows "
+        f"FROM read_parquet(?, file_row_number = true) GROUP BY ALL",
+        [str(path)],
+    )
+
+
+def _rows(con: duckdb.DuckDBPyConnection, path: Path, rows: list[int]) -> pd.DataFrame:
+    """Rows ``rows`` of a Parquet file, in file order."""
+    return con.execute(
+        "SELECT * EXCLUDE (file_row_number) FROM read_parquet(?, file_row_number = true) "
+        "WHERE file_row_number IN (SELECT unnest(?::BIGINT[])) ORDER BY file_row_number",
+        [str(path), rows],
+    ).df()
+
+
+def plan_scope(
+    con: duckdb.DuckDBPyConnection,
+    contacts_path: Path,
+    state: ReconcileState,
+    rules: PrecedenceRules,
+    decisions: pd.DataFrame | None,
+) -> ScopePlan:
+    """The scope of an incremental run (module doc, steps 1–3); tables ``new`` and ``idx`` stay on ``con``."""
+    from crmhub.reconcile.pipeline import match_keys
+    from crmhub.reconcile.scope import HANDLE_COLUMNS, MERGE_COLUMNS, key_columns
+
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    _row_hashes(con, contacts_path, "new")
+    con.execute(f"CREATE TABLE idx AS SELECT * FROM read_parquet('{state.folder / 'records.parquet'}')")
+    timings["fingerprint"] = time.perf_counter() - t
+    t = time.perf_counter()
+    previous = state.meta() or {}
+    old_decisions = set(previous.get("decisions", []))
+    now = decision_hashes(decisions)
+    changed_decisions = now[~now["h"].isin(old_decisions)]
+    withdrawn = set(old_decisions) - set(now["h"])
+    decided = pd.concat(
+        [
+            changed_decisions[["left_source", "left_source_id"]].set_axis(list(IDENTITY), axis=1),
+            changed_decisions[["right_source", "right_source_id"]].set_axis(list(IDENTITY), axis=1),
+        ],
+        ignore_index=True,
+    )
+    if withdrawn:  # a withdrawn decision: its records are named in the state's decision records
+        kept = pd.DataFrame(previous.get("decision_records", []), columns=["h", *IDENTITY])
+        decided = pd.concat([decided, kept.loc[kept["h"].isin(withdrawn), list(IDENTITY)]], ignore_index=True)
+    con.register("decided", decided.astype(str))
+    con.execute(
+        "CREATE TABLE seeds AS SELECT n.source, n.source_id, n.rows FROM new n "
+        "LEFT JOIN idx i USING (source, source_id) WHERE i.h IS NULL OR i.h <> n.h "
+        "OR EXISTS (SELECT 1 FROM decided d WHERE d.source = n.source AND d.source_id = n.source_id)"
+    )
+    con.execute(
+        "CREATE TABLE gone AS SELECT i.source, i.source_id FROM idx i ANTI JOIN new n USING (source, source_id)"
+    )
+    seed_rows = sorted(r for (rows,) in con.execute("SELECT rows FROM seeds").fetchall() for r in rows)
+    n_seeds = con.execute("SELECT count(*) FROM seeds").fetchone()[0]
+    n_gone = con.execute("SELECT count(*) FROM gone").fetchone()[0]
+    seed_contacts = _rows(con, contacts_path, seed_rows)
+    seed_keys = match_keys(seed_contacts, rules)
+    con.register("seed_keys", seed_keys)
+    columns = key_columns(rules.matching)
+    # the index after this run's changes: unchanged rows, plus the seeds' new keys
+    con.execute("CREATE TABLE changed AS SELECT source, source_id FROM seeds UNION SELECT source, source_id FROM gone")
+    key_list = ", ".join(_quote(c) for c in columns)
+    con.execute(
+        f"CREATE TABLE after AS SELECT source, source_id, {key_list} FROM idx "
+        f"ANTI JOIN changed USING (source, source_id) UNION ALL SELECT source, source_id, {key_list} FROM seed_keys"
+    )
+    con.execute(
+        f"CREATE TABLE touched AS SELECT {key_list} FROM idx SEMI JOIN changed USING (source, source_id) "
+        f"UNION ALL SELECT {key_list} FROM seed_keys"
+    )
+    timings["seeds"] = time.perf_counter() - t
+    t = time.perf_counter()
+    caps = _caps(rules, columns)
+    groups = [[c] for c in columns if c not in HANDLE_COLUMNS and c not in MERGE_COLUMNS]
+    groups += [[c for c in HANDLE_COLUMNS if c in columns], list(MERGE_COLUMNS)]
+    probes = []
+    for group in groups:
+        if not group:
+            continue
+        values = " UNION ".join(f"SELECT {_quote(c)} AS k FROM touched WHERE {_quote(c)} <> 0" for c in group)
+        cap = max(caps.get(c, 0) for c in group)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE probe AS {values}")
+        if cap:  # a key over its cap before and after the change pairs nothing either way
+            before = " UNION ALL ".join(f"SELECT {_quote(c)} AS k FROM idx" for c in group)
+            after = " UNION ALL ".join(f"SELECT {_quote(c)} AS k FROM after" for c in group)
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE probe AS SELECT k FROM probe WHERE "
+                f"(SELECT count(*) FROM ({before}) b WHERE b.k = probe.k) <= {cap} OR "
+                f"(SELECT count(*) FROM ({after}) a WHERE a.k = probe.k) <= {cap}"
+            )
+        name = f"probe_{len(probes)}"
+        con.execute(f"CREATE TABLE {name} AS SELECT k FROM probe")
+        probes.append(" OR ".join(f"{_quote(c)} IN (SELECT k FROM {name})" for c in group))
+    where = " OR ".join(f"({p})" for p in probes) or "FALSE"
+    con.execute(
+        f"CREATE TABLE comps AS SELECT DISTINCT component FROM idx WHERE {where} "
+        "UNION SELECT component FROM idx SEMI JOIN changed USING (source, source_id)"
+    )
+    con.execute(
+        "CREATE TABLE scope AS SELECT source, source_id FROM idx WHERE component IN (SELECT component FROM comps) "
+        "UNION SELECT source, source_id FROM seeds"
+    )
+    con.execute(
+        "CREATE TABLE scope_rows AS SELECT unnest(n.rows) AS r FROM new n SEMI JOIN scope USING (source, source_id)"
+    )
+    rows = sorted(r for (r,) in con.execute("SELECT r FROM scope_rows").fetchall())
+    contacts = _rows(con, contacts_path, rows)
+    scope = con.execute("SELECT source, source_id FROM scope").df()
+    prev = con.execute("SELECT i.source, i.source_id, i.golden_id FROM idx i SEMI JOIN scope USING (source, source_id)")
+    prev_frame = prev.df()
+    known = set(pd.read_parquet(state.folder / "known.parquet")["golden_id"])
+    timings["scope"] = time.perf_counter() - t
+    t = time.perf_counter()
+    counts = _counts(con, columns, seed_keys)
+    as_of = con.execute(f"SELECT max(source_updated_at) FROM read_parquet('{contacts_path}')").fetchone()[0]
+    timings["counts"] = time.perf_counter() - t
+    return ScopePlan(
+        mode="incremental",
+        reason="",
+        scope=scope,
+        contacts=contacts,
+        previous=prev_frame,
+        known_ids=known,
+        counts=counts,
+        as_of=pd.Timestamp(as_of) if as_of is not None else None,
+        seeds=int(n_seeds),
+        gone=int(n_gone),
+        seconds=timings,
+    )
+
+
+def _caps(rules: PrecedenceRules, columns: list[str]) -> dict[str, int]:
+    caps = {}
+    for c in columns:
+        if c.startswith("r_"):
+            caps[c] = rules.matching.max_records_per_key
+        elif c.startswith(("b_", "h_")):
+            caps[c] = rules.matching.fuzzy.max_block_size
+    return caps
+
+
+def _counts(con: duckdb.DuckDBPyConnection, columns: list[str], seed_keys: pd.DataFrame) -> dict[str, pd.Series]:
+    """Population counts (after this run's changes) of every key value the scope's records hold."""
+    from crmhub.reconcile.scope import HANDLE_COLUMNS
+
+    con.execute("CREATE TABLE scope_keys AS SELECT a.* FROM after a SEMI JOIN scope USING (source, source_id)")
+    counts: dict[str, pd.Series] = {}
+    for c in columns:
+        if c.startswith("m_"):
+            continue
+        if c in HANDLE_COLUMNS:
+            wanted = " UNION ".join(f"SELECT {_quote(h)} AS k FROM scope_keys" for h in HANDLE_COLUMNS if h in columns)
+        else:
+            wanted = f"SELECT {_quote(c)} AS k FROM scope_keys"
+        frame = con.execute(
+            f"SELECT {_quote(c)} AS k, count(*) AS n FROM after WHERE {_quote(c)} <> 0 "
+            f"AND {_quote(c)} IN ({wanted}) GROUP BY 1"
+        ).df()
+        counts[c] = pd.Series(frame["n"].to_numpy(), index=frame["k"].to_numpy(dtype=np.uint64))
+    return counts
+
+
+def write_state(
+    pending: Path,
+    con: duckdb.DuckDBPyConnection,
+    contacts_path: Path,
+    result: ReconcileResult,
+    plan: ScopePlan | None,
+    *,
+    rules_hash: str,
+    decisions: pd.DataFrame | None,
+    review: pd.DataFrame,
+    known: set[str],
+    as_of: str,
+) -> None:
+    """The run's new state in ``pending``: the index (unchanged rows + the reconciled ones), the review
+    queue, the decisions it applied; ``load`` commits it once the warehouse has the run."""
+    shutil.rmtree(pending, ignore_errors=True)
+    pending.mkdir(parents=True)
+    keys = result.record_keys
+    assert keys is not None
+    con.register("reconciled", keys)
+    if plan is None:  # full run: fingerprints of every record
+        _row_hashes(con, contacts_path, "new")
+        con.execute(
+            "CREATE OR REPLACE TABLE out AS SELECT r.*, n.h FROM reconciled r JOIN new n USING (source, source_id)"
+        )
+    else:
+        con.execute(
+            "CREATE OR REPLACE TABLE out AS SELECT i.* FROM idx i ANTI JOIN scope USING (source, source_id) "
+            "ANTI JOIN gone USING (source, source_id) "
+            "UNION ALL BY NAME SELECT r.*, n.h FROM reconciled r JOIN new n USING (source, source_id)"
+        )
+    con.execute(f"COPY out TO '{pending / 'records.parquet'}' (FORMAT parquet)")
+    review.to_parquet(pending / "review.parquet", index=False)
+    pd.DataFrame({"golden_id": sorted(known)}).to_parquet(pending / "known.parquet", index=False)
+    hashes = decision_hashes(decisions)
+    left = hashes[["h", "left_source", "left_source_id"]].set_axis(["h", *IDENTITY], axis=1)
+    right = hashes[["h", "right_source", "right_source_id"]].set_axis(["h", *IDENTITY], axis=1)
+    records = pd.concat([left, right], ignore_index=True)
+    meta = {
+        "version": STATE_VERSION,
+        "duckdb": duckdb.__version__,
+        "rules": rules_hash,
+        "keys_ok": bool(result.keys_verified[0]) if plan is None else True,
+        "keys_reason": result.keys_verified[1] if plan is None else "kept",
+        "decisions": sorted(set(hashes["h"])),
+        "decision_records": records.values.tolist(),
+        "as_of": as_of,
+    }
+    (pending / "state.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def merge_review(previous: pd.DataFrame, fresh: pd.DataFrame, scope: pd.DataFrame, xref: pd.DataFrame) -> pd.DataFrame:
+    """The review queue a full run would give: the scope's fresh pairs, plus the earlier pairs with a
+    record outside the scope (unchanged: neither record changed, no shared block did), with the
+    golden IDs of their records in the scope brought up to date."""
+    if previous.empty:
+        return fresh.reset_index(drop=True)
+    inside = set(zip(scope["source"].astype(str), scope["source_id"].astype(str), strict=True))
+    left = [k in inside for k in zip(previous["left_source"], previous["left_source_id"], strict=True)]
+    right = [k in inside for k in zip(previous["right_source"], previous["right_source_id"], strict=True)]
+    both = np.asarray(left, dtype=bool) & np.asarray(right, dtype=bool)
+    kept = previous[~both].copy()
+    golden = {(s, i): g for s, i, g in zip(xref["source"], xref["source_id"], xref["golden_id"], strict=True)}
+    for side in ("left", "right"):
+        keys = zip(kept[f"{side}_source"], kept[f"{side}_source_id"], strict=True)
+        current = kept[f"{side}_golden_id"].astype(object).tolist()
+        kept[f"{side}_golden_id"] = [golden.get(k, g) for k, g in zip(keys, current, strict=True)]
+    merged = pd.concat([kept.astype(object), fresh.astype(object)], ignore_index=True)
+    merged["score"] = merged["score"].astype(float)
+    order = np.lexsort(
+        (
+            merged["left_source_id"].astype(str).to_numpy(),
+            merged["left_source"].astype(str).to_numpy(),
+            -merged["score"].to_numpy(),
+        )
+    )
+    return merged.iloc[order].reset_index(drop=True)
+
+
+def linked_fingerprints(con: duckdb.DuckDBPyConnection, path: Path) -> pd.DataFrame:
+    """Table ``lrows`` on ``con``: per row of a linked-records file (interactions) its row number,
+    identity, contact, thread and a hash of the whole row; returns the hashes (kept for the next run)."""
+    columns = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
+    values = ", ".join(_quote(c) for c in columns)
+    thread = "thread_id" if "thread_id" in columns else "NULL"
+    con.execute(
+        f"CREATE OR REPLACE TABLE lrows AS SELECT file_row_number AS r, CAST(source AS VARCHAR) AS source, "
+        f"CAST(contact_source_id AS VARCHAR) AS contact, CAST({thread} AS VARCHAR) AS thread, "
+        f"hash({values}) AS h FROM read_parquet(?, file_row_number = true)",
+        [str(path)],
+    )
+    return con.execute("SELECT h FROM lrows").df()
+
+
+def rows_to_reload(
+    con: duckdb.DuckDBPyConnection, path: Path, previous: Path, scope: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Linked rows (interactions) a small run must hand on: new or changed rows, rows in a thread
+    with a new or changed row (a reply changes how the thread's messages read), rows of a contact in
+    the scope (its golden ID may have moved). Returns the rows and every row's fingerprint."""
+    fingerprints = linked_fingerprints(con, path)
+    con.register("lscope", scope.astype(str))
+    if previous.exists():
+        fresh = f"SELECT r, source, thread FROM lrows ANTI JOIN read_parquet('{previous}') p USING (h)"
+    else:
+        fresh = "SELECT r, source, thread FROM lrows"
+    con.execute(f"CREATE OR REPLACE TABLE lfresh AS {fresh}")
+    rows = con.execute(
+        "SELECT r FROM lfresh "
+        "UNION SELECT l.r FROM lrows l JOIN lfresh f ON l.source = f.source AND l.thread = f.thread "
+        "UNION SELECT l.r FROM lrows l JOIN lscope s ON l.source = s.source AND l.contact = s.source_id"
+    ).fetchall()
+    return _rows(con, path, sorted(r for (r,) in rows)), fingerprints
