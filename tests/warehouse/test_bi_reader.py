@@ -177,3 +177,27 @@ def test_bi_copy_names_the_copy_to_open_read_only_and_not_the_live_file(tmp_path
     out = capsys.readouterr().out
     assert f"duckdb -readonly {tmp_path / 'warehouse.bi.duckdb'}\n" in out
     assert f"never open {live} itself" in out
+
+
+def blocked_bi_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A warehouse whose BI copy cannot be written: its folder is a regular file."""
+    (tmp_path / "blocker").write_text("not a folder")
+    monkeypatch.setenv("CRMHUB_WAREHOUSE_BI_FILE", "blocker/warehouse.bi.duckdb")
+    return f"duckdb://{tmp_path / 'warehouse.duckdb'}"
+
+
+def test_a_copy_that_cannot_be_published_fails_the_close(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = blocked_bi_file(tmp_path, monkeypatch)
+    wh = Warehouse.from_url(url)
+    wh.migrate()
+    with pytest.raises(OSError):
+        wh.close()
+
+
+def test_a_failing_task_reports_its_own_error_not_the_unpublished_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = blocked_bi_file(tmp_path, monkeypatch)
+    with pytest.raises(InjectedFailure), Warehouse.from_url(url) as wh:
+        wh.migrate()
+        raise InjectedFailure("the task's own error")

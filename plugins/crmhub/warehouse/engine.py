@@ -9,6 +9,8 @@ file, publishing the read-only copy BI tools open when the connection closes
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
@@ -21,6 +23,8 @@ import pandas as pd
 from crmhub.errors import CrmHubError
 from crmhub.warehouse import frames, sqlfiles, tables
 from crmhub.warehouse.url import WarehouseUrl, bi_file
+
+log = logging.getLogger(__name__)
 
 
 class WarehouseLockedError(CrmHubError):
@@ -231,13 +235,21 @@ class DuckDBEngine(Engine):
     def close(self) -> None:
         """Publish the BI copy if the warehouse changed (never mid-transaction), then release the lock.
 
-        A failed publication raises: after an erasure a stale copy would still show the person.
+        A failed publication raises: after an erasure a stale copy would still show the person. While
+        another exception unwinds (a failed task closing its ``with`` block) it is logged instead, so
+        the task reports its own error; its retry publishes.
         """
         if self._closed:
             return
+        unwinding = sys.exc_info()[1] is not None
         try:
             if not self._in_transaction:
-                self.publish_bi_copy()
+                try:
+                    self.publish_bi_copy()
+                except Exception:
+                    if not unwinding:
+                        raise
+                    log.exception("the BI copy %s was not refreshed", self.bi_copy)
         finally:
             self._closed = True
             self.conn.close()
