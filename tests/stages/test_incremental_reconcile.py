@@ -122,12 +122,14 @@ def _runs() -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     return [(first, messages), (second, messages2), (third, messages3)]
 
 
-def _run(wh: Warehouse, data: Path, run_id: str, contacts: pd.DataFrame, messages: pd.DataFrame, *, state: bool):
+def _run(
+    wh: Warehouse, data: Path, run_id: str, contacts: pd.DataFrame, messages: pd.DataFrame, *, state: bool, rules: Path
+) -> dict:
     files = stage.run_folder(data, run_id)
     files.write("contacts", contacts)
     files.write("interactions", messages)
     state_dir = stage.state_dir(data) if state else None
-    summary = stage.match_and_survive(wh, files, run_id, rules=load_rules(RULES), state_dir=state_dir)
+    summary = stage.match_and_survive(wh, files, run_id, rules=load_rules(rules), state_dir=state_dir)
     stage.load(wh, files, run_id, state_dir=state_dir)
     return summary
 
@@ -151,14 +153,30 @@ def two_warehouses(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[t
         yield a, b
 
 
-def test_small_runs_leave_the_warehouse_a_full_reconcile_leaves(two_warehouses, tmp_path: Path) -> None:
-    incremental, full = two_warehouses
+def _compare_runs(incremental: Warehouse, full: Warehouse, data: Path, rules: Path) -> list[tuple[str, int | None]]:
+    """Each run on both warehouses; asserts equal content after each; returns (mode, scope) per run."""
     modes = []
     for i, (contacts, messages) in enumerate(_runs(), start=1):
-        summary = _run(incremental, tmp_path / "a", f"run-{i}", contacts, messages, state=True)
-        _run(full, tmp_path / "b", f"run-{i}", contacts, messages, state=False)
+        summary = _run(incremental, data / "a", f"run-{i}", contacts, messages, state=True, rules=rules)
+        _run(full, data / "b", f"run-{i}", contacts, messages, state=False, rules=rules)
         modes.append((summary["reconcile"]["mode"], summary["reconcile"].get("scope")))
         for table in COMPARED:
             pd.testing.assert_frame_equal(_content(incremental, table), _content(full, table), obj=f"run {i}: {table}")
+    return modes
+
+
+def test_small_runs_leave_the_warehouse_a_full_reconcile_leaves(two_warehouses, tmp_path: Path) -> None:
+    modes = _compare_runs(*two_warehouses, tmp_path, RULES)
     assert [m for m, _ in modes] == ["full", "incremental", "incremental"]
-    assert all(scope < len(contacts) for _, scope in modes[1:])
+    assert all(scope < 800 for _, scope in modes[1:])
+
+
+def test_small_runs_apply_the_caps_over_all_records(two_warehouses, tmp_path: Path) -> None:
+    """With tight caps many keys are shared by more records than allowed, mostly outside the scope."""
+    text = RULES.read_text(encoding="utf-8").replace("max_records_per_key: 5", "max_records_per_key: 2")
+    text = text.replace("fuzzy:\n", "fuzzy:\n    max_block_size: 3\n", 1)
+    assert "max_block_size: 3" in text and "max_records_per_key: 2" in text
+    rules = tmp_path / "tight_rules.yaml"
+    rules.write_text(text, encoding="utf-8")
+    modes = _compare_runs(*two_warehouses, tmp_path, rules)
+    assert [m for m, _ in modes] == ["full", "incremental", "incremental"]
