@@ -398,6 +398,23 @@ def merge_review(previous: pd.DataFrame, fresh: pd.DataFrame, scope: pd.DataFram
     return merged.iloc[order].reset_index(drop=True)
 
 
+def context_xref(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, scope_xref: pd.DataFrame) -> pd.DataFrame:
+    """The xref rows (source, source_id, golden_id) after this run that attaching and filtering
+    ``frame``'s rows (interactions: ``source``, ``contact_source_id``) read: their contacts' rows, and
+    every row of those contacts' golden IDs (who knows a person decides whether it is a prospect)."""
+    contacts = frame[["source", "contact_source_id"]].dropna().astype(str).drop_duplicates()
+    con.register("ctx_contacts", contacts)
+    con.register("ctx_scope", scope_xref[["source", "source_id", "golden_id"]].astype(str))
+    return con.execute(
+        "WITH outside AS (SELECT i.source, i.source_id, i.golden_id FROM idx i"
+        "   ANTI JOIN scope USING (source, source_id)),"
+        " now AS (SELECT * FROM outside UNION ALL SELECT * FROM ctx_scope),"
+        " wanted AS (SELECT DISTINCT n.golden_id FROM now n JOIN ctx_contacts c"
+        "   ON n.source = c.source AND n.source_id = c.contact_source_id)"
+        " SELECT n.* FROM now n SEMI JOIN wanted USING (golden_id)"
+    ).df()
+
+
 def linked_fingerprints(con: duckdb.DuckDBPyConnection, path: Path) -> pd.DataFrame:
     """Table ``lrows`` on ``con``: per row of a linked-records file (interactions) its row number,
     identity, contact, thread and a hash of the whole row; returns the hashes (kept for the next run)."""

@@ -402,7 +402,8 @@ def match_and_survive(
             {"seeds": plan.seeds, "gone": plan.gone, "scope": len(plan.scope), "plan_seconds": plan.seconds}
         )
     whole_xref = result.xref
-    if plan is not None:  # the xref after this run: the state's rows outside the scope, the scope's new rows
+    if plan is not None and any(files.path(name).exists() for name in LINKED_RECORDS):
+        # the whole xref after this run: the state's rows outside the scope, the scope's new rows
         outside = con.execute(
             "SELECT i.source, i.source_id, i.golden_id FROM idx i ANTI JOIN scope USING (source, source_id)"
         ).df()
@@ -418,6 +419,7 @@ def match_and_survive(
         previous_fp = state.folder / "interactions.parquet"
         interactions, fingerprints = delta.rows_to_reload(con, files.path("interactions"), previous_fp, plan.scope)
         stats["interactions_reloaded"] = len(interactions)
+        whole_xref = delta.context_xref(con, interactions, result.xref)  # all these rows read
     else:
         interactions = files.read("interactions")
         fingerprints = None
