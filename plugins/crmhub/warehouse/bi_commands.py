@@ -107,6 +107,8 @@ def _bi_copy(parser: argparse.ArgumentParser) -> Handler:
                 "bi-copy is for a DuckDB warehouse file; on PostgreSQL BI tools log in with the read-only "
                 "role crmhub_bi (python -m crmhub bi-role) and never block a load"
             )
+        if not url.path.exists():
+            raise CrmHubError(f"no DuckDB warehouse at {url.path} (give --warehouse-url or CRMHUB_WAREHOUSE_URL)")
         target = bi_file(url)
         if target is None:
             raise CrmHubError(f"the BI copy is turned off ({BI_FILE_ENV}=off)")

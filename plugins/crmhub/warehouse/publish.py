@@ -28,10 +28,13 @@ import logging
 import os
 import shutil
 import time
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from crmhub.errors import CrmHubError
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +108,13 @@ def publish(conn: Any, live: Path, target: Path, current: str | None = None) -> 
     import duckdb
 
     started = time.monotonic()
-    current = current or state(conn) or "null"
+    current = current or state(conn)
+    if current is None:
+        raise CrmHubError(f"{live} is not migrated: there is no warehouse to publish for BI yet")
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(target)
     conn.execute("CHECKPOINT")
-    temp = target.with_name(f".{target.name}.publishing-{os.getpid()}")
+    temp = target.with_name(f".{target.name}.publishing-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
         shutil.copyfile(live, temp)
         with open(temp, "rb+") as handle:
