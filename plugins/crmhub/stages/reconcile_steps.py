@@ -702,7 +702,8 @@ def load(warehouse: Warehouse, files: RunFiles, run_id: str, *, state_dir: Path 
     so a run's load costs what changed rather than what the warehouse holds; the first run, or any
     run whose comparison state cannot be trusted, hands over the whole snapshot.
     """
-    loaded = warehouse.load_run(files.folder, run_id, state_dir=state_dir)
+    partial = files.path("reconcile_scope").exists()  # an incremental reconcile wrote only its scope
+    loaded = warehouse.load_run(files.folder, run_id, state_dir=state_dir, partial=partial)
     pending = files.folder / "reconcile_state"
     if state_dir is not None and pending.exists() and loaded.stats.load_id is not None:
         from crmhub.stages.reconcile_delta import ReconcileState

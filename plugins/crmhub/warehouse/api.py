@@ -114,16 +114,17 @@ class Warehouse:
         """Load one reconcile run's frames atomically (see :mod:`crmhub.warehouse.load`)."""
         return load.load_reconciled(self.engine, batch, expect_last_load=expect_last_load, by_key=by_key)
 
-    def load_run(self, folder: Path, run_id: str, *, state_dir: Path | None) -> RunLoad:
+    def load_run(self, folder: Path, run_id: str, *, state_dir: Path | None, partial: bool = False) -> RunLoad:
         """Load a reconcile run folder, handing over only what changed since the last load.
 
         Plans the handover against the fingerprints under ``state_dir`` (``<data dir>/state``; ``None``:
         always the full snapshot), loads, then keeps or drops the fingerprints; a handover made stale
-        by another load falls back to the full snapshot (:mod:`crmhub.warehouse.handover`).
+        by another load falls back to the full snapshot (:mod:`crmhub.warehouse.handover`). ``partial``:
+        the folder holds only an incremental reconcile's rows, loaded whole and by key.
         """
         from crmhub.warehouse import handover
 
-        return handover.load_run(self.engine, self.url, folder, run_id, state_dir=state_dir)
+        return handover.load_run(self.engine, self.url, folder, run_id, state_dir=state_dir, partial=partial)
 
     def load_state(self, state_dir: Path) -> LoadState | None:
         """This warehouse's incremental-load fingerprints under ``state_dir``; none for an in-memory one."""

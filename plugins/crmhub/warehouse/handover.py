@@ -75,11 +75,22 @@ def run_paths(folder: Path) -> dict[str, Path]:
     return {name: Path(folder) / f"{name}.parquet" for name in HANDOVER_FILES}
 
 
-def load_run(engine: Engine, url: WarehouseUrl, folder: Path, run_id: str, *, state_dir: Path | None) -> RunLoad:
+def load_run(
+    engine: Engine, url: WarehouseUrl, folder: Path, run_id: str, *, state_dir: Path | None, partial: bool = False
+) -> RunLoad:
     """Load the run folder ``folder`` as run ``run_id``, handing over only what changed when the
-    fingerprints under ``state_dir`` allow it (module doc)."""
+    fingerprints under ``state_dir`` allow it (module doc).
+
+    ``partial``: the folder holds only what an incremental reconcile re-derived (a few hundred or
+    thousand rows, not a snapshot). It is handed over whole and loaded by key: comparing it with the
+    fingerprints of another partial run could miss a golden contact whose conflicts vanished. The
+    fingerprints then no longer describe the latest load, so the next snapshot is handed over whole.
+    """
     folder = Path(folder)
     merges = _merges(folder)
+    if partial:
+        stats = load_reconciled(engine, _batch(run_id, _snapshot(folder), merges), by_key=True)
+        return RunLoad(stats, {"handover": "partial", "handover_reason": "incremental reconcile: its rows, by key"})
     state = load_state(url, state_dir)
     plan = plan_load(run_paths(folder), state, last_load(engine)) if state is not None else None
     frames = plan.frames if plan is not None else _snapshot(folder)
