@@ -1,8 +1,8 @@
 """The labelled evaluation set: shape, required counts, and a regression floor for the classifier.
 
-The floors sit a little below what the classifier measured when the set was first run (BENCHMARKS.md,
-"Message understanding"); they guard against regressions and are not targets. The rules are never tuned
-on this set (docs/messages.md).
+The floors sit a little below what the shipped classifier (rules + frozen model) measured (BENCHMARKS.md,
+"Message understanding"); they guard against regressions and are not targets. Neither the rules nor the
+model are tuned or trained on this set (docs/messages.md).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from crmhub.messages import INTENTS, LANGUAGES, SENTIMENTS, Classifier
 HERE = Path(__file__).resolve().parent
 EVAL = HERE / "eval" / "messages.jsonl"
 DEV = HERE / "dev" / "messages.jsonl"
+TRAIN = HERE / "train" / "messages.jsonl"
 FIELDS = {"id", "text", "lang", "intent", "complaint", "sentiment", "hard", "note"}
 
 
@@ -69,8 +70,18 @@ def test_scores_stay_above_the_regression_floor(rows):
 
     result = evaluate(rows, Classifier.from_files())
     overall = result["overall"]
-    assert overall["macro_f1"] >= 0.84
-    assert overall["complaint_precision"] >= 0.89 and overall["complaint_recall"] >= 0.85
+    assert overall["macro_f1"] >= 0.89
+    assert overall["complaint_precision"] >= 0.92 and overall["complaint_recall"] >= 0.90
     for lang in ("nl", "en", "fa", "de", "mixed"):
-        assert result[lang]["complaint_precision"] >= 0.86, lang
-        assert result[lang]["complaint_recall"] >= 0.80, lang
+        assert result[lang]["complaint_precision"] >= 0.80, lang
+        assert result[lang]["complaint_recall"] >= 0.84, lang
+
+
+def test_training_corpus_shares_no_text_with_the_evaluation_set(rows):
+    train = _load(TRAIN)
+    assert not {r["text"] for r in train} & {r["text"] for r in rows}
+    assert len({r["id"] for r in train}) == len(train)
+    for r in train:
+        assert set(r) >= FIELDS, r["id"]
+        assert r["lang"] in LANGUAGES and r["intent"] in INTENTS and r["sentiment"] in SENTIMENTS
+        assert r["complaint"] == (r["intent"] == "complaint")

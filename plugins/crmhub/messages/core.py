@@ -62,6 +62,8 @@ WEIGHTS: dict[str, float] = {
     "after_contrast": 1.5,  # cues after "maar"/"but" count more ...
     "before_contrast": 0.7,  # ... and cues before it less
     "resolved_discount": 0.2,  # problem cues before "opgelost"/"fixed" count this much
+    # with the model: a complaint nothing in the rules supports needs at least this probability
+    "model_complaint_without_evidence": 0.5,
 }
 
 SARCASM_EMOJI = frozenset("🙄🙃😒")
@@ -394,7 +396,17 @@ class Classifier:
         else:
             scores = rule_scores
 
-        intent = max(INTENTS, key=lambda name: (scores[name], -INTENTS.index(name)))
+        ranked = sorted(INTENTS, key=lambda name: (scores[name], -INTENTS.index(name)), reverse=True)
+        intent = ranked[0]
+        if (
+            self.model is not None
+            and intent == "complaint"
+            and rule_scores["complaint"] <= 0
+            and softmax(scores)["complaint"] < WEIGHTS["model_complaint_without_evidence"]
+        ):
+            # no complaint cue, sarcasm, why-question, tag or open case: the model alone must be sure
+            intent = ranked[1]
+            rules.append("model:complaint_without_evidence")
         if self.model is None and intent != "other" and scores[intent] <= WEIGHTS["other_floor"]:
             intent = "other"
             rules.append("below_floor")

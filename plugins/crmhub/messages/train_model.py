@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from crmhub.messages.core import MODEL_FILE, Classifier
+from crmhub.messages.core import MODEL_FILE, WEIGHTS, Classifier
 from crmhub.messages.model import INTENTS, rule_features, text_features
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -150,15 +150,29 @@ def folds(rows: Sequence[dict[str, Any]], k: int, seed: int) -> list[int]:
     return fold
 
 
-def predict(w: np.ndarray, b: np.ndarray, x: Any, complaint_offset: float) -> list[str]:
+def predict(w: np.ndarray, b: np.ndarray, x: Any, complaint_offset: float, no_evidence: np.ndarray) -> list[str]:
+    """Intents as the classifier decides them, including its rule that a complaint with no complaint
+    evidence in the rules (``no_evidence``) needs a model probability of at least
+    ``WEIGHTS["model_complaint_without_evidence"]``."""
     z = np.asarray(x @ w + b)
-    z[:, INTENTS.index("complaint")] += complaint_offset
-    return [INTENTS[j] for j in z.argmax(axis=1)]
+    c = INTENTS.index("complaint")
+    z[:, c] += complaint_offset
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    out = []
+    for i, row in enumerate(z):
+        order = np.argsort(-row, kind="stable")
+        j = order[0]
+        if j == c and no_evidence[i] and p[i, c] < WEIGHTS["model_complaint_without_evidence"]:
+            j = order[1]
+        out.append(INTENTS[j])
+    return out
 
 
 def cross_validate(args: argparse.Namespace, clf: Classifier, corpora: list[list[dict[str, Any]]]) -> dict[str, Any]:
     main_rows, extra_rows = corpora[0], [r for rows in corpora[1:] for r in rows]
     feats_main = featurize(clf, main_rows, not args.no_rules)
+    no_evidence_all = np.array([clf.text_evidence(r["text"]).scores["complaint"] <= 0 for r in main_rows])
     feats_extra = featurize(clf, extra_rows, not args.no_rules)
     runs = []
     for seed in range(args.seeds):
@@ -179,7 +193,8 @@ def cross_validate(args: argparse.Namespace, clf: Classifier, corpora: list[list
                 penalties(vocab, args.l2, args.rule_l2),
                 class_weights(train_y, args.balanced),
             )
-            pred = predict(w, b, matrix([feats_main[i] for i in test_idx], vocab), args.complaint_offset)
+            test_feats = [feats_main[i] for i in test_idx]
+            pred = predict(w, b, matrix(test_feats, vocab), args.complaint_offset, no_evidence_all[test_idx])
             for i, p in zip(test_idx, pred, strict=True):
                 predicted[i] = p
         runs.append(scores(main_rows, predicted))
