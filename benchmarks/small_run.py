@@ -148,6 +148,13 @@ def clone_warehouse(kind: str, admin_url: str, folder: Path, base: str, clone: s
     return warehouse_url(kind, admin_url, folder, clone)
 
 
+def migrate(url: str) -> None:
+    from crmhub.warehouse import Warehouse
+
+    with Warehouse.from_url(url) as wh:
+        wh.migrate()
+
+
 def drop_warehouse(kind: str, admin_url: str, folder: Path, name: str) -> None:
     if kind == "postgres":
         with pg_admin(admin_url) as admin:
@@ -223,6 +230,16 @@ def instrument(steps: Steps, warehouse: Any) -> None:
     steps.wrap(handover, "plan_load", "load: plan handover (fingerprints)")
     steps.wrap(load, "prepare_frames", "load: prepare frames")
     steps.wrap(stage, "load_steward", "load: steward queue + merge log")
+    try:
+        import crmhub.stages.reconcile_delta as delta
+    except ImportError:  # code before incremental reconcile
+        pass
+    else:
+        steps.wrap(delta, "plan_scope", "reconcile: find the scope (seeds, keys, components)")
+        steps.wrap(delta, "merge_review", "reconcile: merge the review queue")
+        steps.wrap(delta, "rows_to_reload", "reconcile: pick messages to reload")
+        steps.wrap(delta, "context_xref", "reconcile: xref rows the messages read")
+        steps.wrap(delta, "write_state", "reconcile: write the next run's state")
     steps.wrap(stage, "store_messages", "load: store message understanding")
     engine = warehouse.engine
     run_file, stage_frame = engine.run_file, engine.stage
@@ -387,6 +404,7 @@ def measure(args: argparse.Namespace, root: Path, built: dict[str, Any]) -> dict
     clone = f"{built['name']}_run"
     url = clone_warehouse(args.warehouse, args.admin_url, root, built["name"], clone)
     copy_state(root / "data", built["url"], url, run_data)
+    migrate(url)  # DDL added since the warehouse was built (idempotent, not measured)
     try:
         return child(["measure", url, str(run_data), run_id])
     finally:

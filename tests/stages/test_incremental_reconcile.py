@@ -51,12 +51,15 @@ CLOCK_COLUMNS = {
 }
 #: The xref's validity is the load time (``xref_open.sql``), the golden history's the business time.
 XREF_CLOCK = {"valid_from", "valid_to"}
+#: A review pair an incremental run did not re-derive keeps the run that found it.
+REVIEW_RUN = {"run_id"}
 
 
 def _content(wh: Warehouse, table: str) -> pd.DataFrame:
     """``table``'s rows without clock columns, sorted, as text (engine-neutral)."""
     frame = wh.query(f"SELECT * FROM {table}")
     drop = CLOCK_COLUMNS | (XREF_CLOCK if table == "core.contact_xref" else set())
+    drop |= REVIEW_RUN if table == "core.review_queue" else set()
     frame = frame.drop(columns=[c for c in frame.columns if c in drop])
     text = frame.astype(object).where(frame.notna(), None).astype(str)
     return text.sort_values(list(text.columns)).reset_index(drop=True)

@@ -328,12 +328,11 @@ def write_state(
     *,
     rules_hash: str,
     decisions: pd.DataFrame | None,
-    review: pd.DataFrame,
     known: set[str],
     as_of: str,
 ) -> None:
-    """The run's new state in ``pending``: the index (unchanged rows + the reconciled ones), the review
-    queue, the decisions it applied; ``load`` commits it once the warehouse has the run."""
+    """The run's new state in ``pending``: the index (unchanged rows + the reconciled ones), the golden
+    IDs ever used, the decisions it applied; ``load`` commits it once the warehouse has the run."""
     shutil.rmtree(pending, ignore_errors=True)
     pending.mkdir(parents=True)
     keys = result.record_keys
@@ -351,7 +350,6 @@ def write_state(
             "UNION ALL BY NAME SELECT r.*, n.h FROM reconciled r JOIN new n USING (source, source_id)"
         )
     con.execute(f"COPY out TO '{pending / 'records.parquet'}' (FORMAT parquet)")
-    review.to_parquet(pending / "review.parquet", index=False)
     pd.DataFrame({"golden_id": sorted(known)}).to_parquet(pending / "known.parquet", index=False)
     hashes = decision_hashes(decisions)
     left = hashes[["h", "left_source", "left_source_id"]].set_axis(["h", *IDENTITY], axis=1)
@@ -368,34 +366,6 @@ def write_state(
         "as_of": as_of,
     }
     (pending / "state.json").write_text(json.dumps(meta), encoding="utf-8")
-
-
-def merge_review(previous: pd.DataFrame, fresh: pd.DataFrame, scope: pd.DataFrame, xref: pd.DataFrame) -> pd.DataFrame:
-    """The review queue a full run would give: the scope's fresh pairs, plus the earlier pairs with a
-    record outside the scope (unchanged: neither record changed, no shared block did), with the
-    golden IDs of their records in the scope brought up to date."""
-    if previous.empty:
-        return fresh.reset_index(drop=True)
-    inside = set(zip(scope["source"].astype(str), scope["source_id"].astype(str), strict=True))
-    left = [k in inside for k in zip(previous["left_source"], previous["left_source_id"], strict=True)]
-    right = [k in inside for k in zip(previous["right_source"], previous["right_source_id"], strict=True)]
-    both = np.asarray(left, dtype=bool) & np.asarray(right, dtype=bool)
-    kept = previous[~both].copy()
-    golden = {(s, i): g for s, i, g in zip(xref["source"], xref["source_id"], xref["golden_id"], strict=True)}
-    for side in ("left", "right"):
-        keys = zip(kept[f"{side}_source"], kept[f"{side}_source_id"], strict=True)
-        current = kept[f"{side}_golden_id"].astype(object).tolist()
-        kept[f"{side}_golden_id"] = [golden.get(k, g) for k, g in zip(keys, current, strict=True)]
-    merged = pd.concat([kept.astype(object), fresh.astype(object)], ignore_index=True)
-    merged["score"] = merged["score"].astype(float)
-    order = np.lexsort(
-        (
-            merged["left_source_id"].astype(str).to_numpy(),
-            merged["left_source"].astype(str).to_numpy(),
-            -merged["score"].to_numpy(),
-        )
-    )
-    return merged.iloc[order].reset_index(drop=True)
 
 
 def context_xref(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, scope_xref: pd.DataFrame) -> pd.DataFrame:

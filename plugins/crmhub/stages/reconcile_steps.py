@@ -386,11 +386,8 @@ def match_and_survive(
     for name in ("golden", "lineage", "conflicts"):
         files.write(name, getattr(result, name))
     files.write("xref", xref)
-    review = result.review
-    if plan is not None and state is not None:
-        previous_review = state.folder / "review.parquet"
-        if previous_review.exists():
-            review = delta.merge_review(pd.read_parquet(previous_review), result.review, plan.scope, result.xref)
+    review = result.review  # an incremental run's: its scope's pairs (the load replaces only those)
+    if plan is not None:
         files.write(delta.SCOPE_FILE, plan.scope)
     elif files.path(delta.SCOPE_FILE).exists():  # an earlier attempt of this run was incremental
         files.path(delta.SCOPE_FILE).unlink()
@@ -439,7 +436,6 @@ def match_and_survive(
             plan,
             rules_hash=delta.rules_fingerprint(rules),
             decisions=decisions,
-            review=review,
             known=known | set(result.xref["golden_id"].dropna().astype(str)),
             as_of=str(plan.as_of if plan is not None else _newest(contacts)),
         )
@@ -540,7 +536,11 @@ def load_steward(warehouse: Warehouse, files: RunFiles, run_id: str) -> dict[str
         return {}
     merges_file = files.folder / "merges.json"
     merges = json.loads(merges_file.read_text(encoding="utf-8")) if merges_file.exists() else []
-    return warehouse.store_steward_run(run_id, files.read("review"), merges)
+    scope = None
+    if files.path("reconcile_scope").exists():  # incremental run: its scope's pairs, golden IDs after it
+        golden = files.read("xref")[["source", "source_id", "golden_id"]].astype(str)
+        scope = files.read("reconcile_scope").astype(str).merge(golden, on=["source", "source_id"], how="left")
+    return warehouse.store_steward_run(run_id, files.read("review"), merges, scope=scope)
 
 
 #: Gates whose failing rows are quarantined instead of stopping the run; re-checked every run.

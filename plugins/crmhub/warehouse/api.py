@@ -208,12 +208,18 @@ class Warehouse:
 
     # -- steward review, decisions and merge log (crmhub.warehouse.steward, docs/reconcile.md) ----
     def store_steward_run(
-        self, run_id: str, review: pd.DataFrame, merges: list[dict[str, Any]], at: datetime | None = None
+        self,
+        run_id: str,
+        review: pd.DataFrame,
+        merges: list[dict[str, Any]],
+        at: datetime | None = None,
+        scope: pd.DataFrame | None = None,
     ) -> dict[str, int]:
-        """Replace the review queue with this run's and log its golden merges (one transaction)."""
+        """Replace the review queue with this run's and log its golden merges (one transaction);
+        with ``scope``, only the pairs of an incremental run's scope (``steward.store_run``)."""
         from crmhub.warehouse import steward
 
-        return steward.store_run(self.engine, run_id, review, merges, at or datetime.now(UTC))
+        return steward.store_run(self.engine, run_id, review, merges, at or datetime.now(UTC), scope)
 
     def review_queue(self) -> pd.DataFrame:
         """The current steward review queue, best-scoring pairs first."""

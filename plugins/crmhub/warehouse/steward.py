@@ -35,17 +35,36 @@ def _read(engine: Engine, name: str, params: Mapping[str, Any] | None = None) ->
 
 
 def store_run(
-    engine: Engine, run_id: str, review: pd.DataFrame, merges: Iterable[Mapping[str, Any]], at: datetime
+    engine: Engine,
+    run_id: str,
+    review: pd.DataFrame,
+    merges: Iterable[Mapping[str, Any]],
+    at: datetime,
+    scope: pd.DataFrame | None = None,
 ) -> dict[str, int]:
-    """Replace the review queue and log this run's golden merges and splits, in one transaction."""
+    """Replace the review queue and log this run's golden merges and splits, in one transaction.
+
+    ``scope`` (``source``, ``source_id``, ``golden_id``): the run was an incremental reconcile of these
+    records, and ``review`` holds only their pairs; only the pairs with both records in the scope are
+    replaced, the others keep their run and get the scope's golden IDs (issue 17).
+    """
     queue = frames.prepare(review.astype({"score": str}), REVIEW_QUEUE_STAGING, name="review queue")
     rows = [_log_row(run_id, m) for m in merges if m.get("event", "merge") in ("merge", "split")]
     merge_frame = frames.prepare(pd.DataFrame(rows, columns=MERGE_LOG_STAGING), MERGE_LOG_STAGING, name="merge log")
     with engine.transaction():
         engine.run_file("steward_staging_clear")
-        engine.stage("staging.review_queue", queue)
-        engine.stage("staging.merge_log", merge_frame)
-        engine.run_file("steward_review_replace", {"run_id": run_id, "loaded_at": at})
+        if len(queue):
+            engine.stage("staging.review_queue", queue)
+        if len(merge_frame):
+            engine.stage("staging.merge_log", merge_frame)
+        if scope is None:
+            engine.run_file("steward_review_replace", {"run_id": run_id, "loaded_at": at})
+        else:
+            columns = ["source", "source_id", "golden_id"]
+            engine.stage("staging.review_scope", frames.prepare(scope[columns], columns, name="review scope"))
+            engine.run_file("steward_review_scope_delete")
+            engine.run_file("steward_review_scope_golden")
+            engine.run_file("steward_review_scope_insert", {"run_id": run_id, "loaded_at": at})
         engine.run_file("merge_log_insert", {"run_id": run_id, "merged_at": at})
         engine.run_file("steward_staging_clear")
     return {

@@ -218,6 +218,9 @@ STAGING["staging.golden_merges"] = MERGE_COLUMNS
 #: issue 12: the staged golden contacts set aside while a split's first pass runs (ddl 160)
 STAGING["staging.golden_parked"] = STAGING["staging.golden_contacts"]
 
+#: issue 17: the records of an incremental reconcile run's scope and their golden IDs (ddl 175)
+STAGING["staging.review_scope"] = ["source", "source_id", "golden_id"]
+
 #: Session-private landing table for ``land_raw`` (a TEMP table, hence unqualified).
 RAW_LANDING = "raw_landing"
 
