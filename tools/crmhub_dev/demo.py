@@ -180,11 +180,15 @@ def print_summary(warehouse_url: str, data_dir: Path, seconds: float, *, writeba
     lines += ["Warehouse row counts:"]
     lines += [f"  {table:<32} {n:>7}" for table, n in counts.items()]
     if warehouse_url.startswith("duckdb:///"):
+        from crmhub.warehouse.url import bi_file, parse_url
+
         path = warehouse_url.removeprefix("duckdb:///")
+        copy = bi_file(parse_url(warehouse_url)) or path
         lines += [
             f"Warehouse file: {path}",
-            "Query it:",
-            f"  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{os.path.relpath(path)}', read_only=True)"
+            f"Query its read-only BI copy {os.path.relpath(copy)} (a reader on the file itself locks loads out;",
+            "  python -m crmhub bi-copy, docs/operations.md 'BI on DuckDB'):",
+            f"  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{os.path.relpath(copy)}', read_only=True)"
             ".sql('SELECT * FROM mart.customer_360 LIMIT 10'))\"",
         ]
     else:
