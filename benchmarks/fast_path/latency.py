@@ -13,6 +13,10 @@ by hand:
   ``contact.propertyChange`` webhook to the API server's ``/crmhub-webhooks/hubspot``. Done when the
   HubSpot contact's golden record (with its e-mail address) is on the suppression list.
 
+With ``dags/crmhub_writeback.py`` present (and no ``--no-writeback``) the write-back DAG runs too, and
+``written`` is the time until ``audit.writeback_attempts`` records the follow-up task the CRM sandbox
+created for the message.
+
 For each it measures the seconds until the raw message landed, until the person is on
 ``mart.marketing_suppression`` and until the message is in ``mart.routing_queue``; prints median, p95
 and max, the load average before and after, and writes the rows as JSON (``--out``).
@@ -72,6 +76,7 @@ class Item:
     landed: float | None = None
     suppressed: float | None = None
     routed: float | None = None
+    written: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -87,8 +92,12 @@ def _drop(name: str) -> None:
 
 
 def _one(warehouse: str, sql: str, *params: Any) -> Any:
-    with psycopg.connect(f"postgresql://{warehouse}", autocommit=True) as conn:
-        row = conn.execute(sql, params).fetchone()
+    """One value; None while a load or a migration holds the tables (asked again on the next round)."""
+    try:
+        with psycopg.connect(f"postgresql://{warehouse}", autocommit=True) as conn:
+            row = conn.execute(sql, params).fetchone()
+    except psycopg.errors.DeadlockDetected:
+        return None
     return row[0] if row else None
 
 
@@ -114,6 +123,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--spacing", type=float, default=15.0, help="seconds between two posts")
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds to wait for the last item")
+    parser.add_argument(
+        "--no-writeback", action="store_true", help="leave crmhub_writeback paused (default: measure it too)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="write the rows and figures as JSON here")
     args = parser.parse_args()
 
@@ -154,12 +166,14 @@ def main() -> int:
                 lambda: wanted <= {r[0] for r in stack.query("SELECT dag_id FROM serialized_dag")},
                 timeout=300,
             )
-            airflow.run("dags", "unpause", "-y", "--treat-dag-id-as-regex", "^crmhub_(ingest_.*|reconcile|fast_.*)$")
+            writeback = not args.no_writeback and (PROJECT_DIR / "dags" / "crmhub_writeback.py").exists()
+            pattern = "^crmhub_(ingest_.*|reconcile|fast_.*" + ("|writeback" if writeback else "") + ")$"
+            airflow.run("dags", "unpause", "-y", "--treat-dag-id-as-regex", pattern)
             _initial_load(stack, warehouse_db)
             print(f"initial load done after {time.monotonic() - started:.0f} s; load {_load()}", flush=True)
             print("reconcile so far:", _reconcile_runs(stack), flush=True)
             items = _post(sandbox, stack, warehouse_db, args)
-            _wait(items, warehouse_db, args.timeout)
+            _wait(items, warehouse_db, args.timeout, writeback)
             _report(items, args, stack)
     finally:
         if stack is not None:
@@ -240,9 +254,9 @@ def _post(sandbox: SandboxServer, stack: Any, warehouse: str, args: argparse.Nam
     return items
 
 
-def _wait(items: list[Item], warehouse: str, timeout: float) -> None:
+def _wait(items: list[Item], warehouse: str, timeout: float, writeback: bool) -> None:
     deadline = time.time() + timeout
-    while time.time() < deadline and not all(i.suppressed and i.routed for i in items):
+    while time.time() < deadline and not all(i.suppressed and i.routed and (i.written or not writeback) for i in items):
         now = time.time()
         for item in items:
             if item.landed is None:
@@ -255,6 +269,10 @@ def _wait(items: list[Item], warehouse: str, timeout: float) -> None:
             routed = "SELECT count(*) FROM mart.routing_queue WHERE source = 'sprout' AND source_id = %s"
             if item.routed is None and _one(warehouse, routed, item.guid):
                 item.routed = now
+            written = """SELECT count(*) FROM audit.writeback_attempts WHERE message_source = 'sprout'
+                         AND message_source_id = %s AND status IN ('created', 'skipped_already_written')"""
+            if writeback and item.written is None and item.routed and _one(warehouse, written, item.guid):
+                item.written = now  # the CRM sandbox answered 201 and the hub recorded the task
             if item.suppressed is None and _suppressed(warehouse, item):
                 item.suppressed = now
         time.sleep(2)
@@ -284,7 +302,7 @@ def _report(items: list[Item], args: argparse.Namespace, stack: Any) -> None:
     figures: dict[str, Any] = {}
     for kind in ("pull", "webhook", "all"):
         chosen = [i for i in items if kind in ("all", i.kind)]
-        for what in ("landed", "suppressed", "routed"):
+        for what in ("landed", "suppressed", "routed", "written"):
             done = [getattr(i, what) - i.posted for i in chosen if getattr(i, what)]
             if done:
                 figures[f"{kind}.{what}"] = {

@@ -20,10 +20,10 @@ def _write(tmp_path: Path, fast_path: dict) -> Path:
     return path
 
 
-def test_the_shipped_config_pulls_social_sources_every_minute_and_takes_hubspot_webhooks():
+def test_the_shipped_config_pulls_sprout_every_minute_hootsuite_every_five_and_takes_hubspot_webhooks():
     config = load_fast_path(environ={})
     assert config.enabled
-    assert {n: p.every_minutes for n, p in config.pulls.items()} == {"sprout": 1, "hootsuite": 1}
+    assert {n: p.every_minutes for n, p in config.pulls.items()} == {"sprout": 1, "hootsuite": 5}
     assert set(config.pushes) == {"hubspot"}
 
 
