@@ -236,7 +236,6 @@ def instrument(steps: Steps, warehouse: Any) -> None:
         pass
     else:
         steps.wrap(delta, "plan_scope", "reconcile: find the scope (seeds, keys, components)")
-        steps.wrap(delta, "merge_review", "reconcile: merge the review queue")
         steps.wrap(delta, "rows_to_reload", "reconcile: pick messages to reload")
         steps.wrap(delta, "context_xref", "reconcile: xref rows the messages read")
         steps.wrap(delta, "write_state", "reconcile: write the next run's state")

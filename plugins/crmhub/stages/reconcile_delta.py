@@ -68,6 +68,7 @@ class ScopePlan:
     contacts: pd.DataFrame | None = None  # their canonical rows
     previous: pd.DataFrame | None = None  # the state's rows of the scope (golden IDs)
     known_ids: set[str] = field(default_factory=set)
+    known_path: Path | None = None  # the kept list of every golden ID ever used
     counts: dict[str, pd.Series] = field(default_factory=dict)
     as_of: pd.Timestamp | None = None
     seeds: int = 0
@@ -280,6 +281,7 @@ def plan_scope(
         contacts=contacts,
         previous=prev_frame,
         known_ids=known,
+        known_path=state.folder / "known.parquet",
         counts=counts,
         as_of=pd.Timestamp(as_of) if as_of is not None else None,
         seeds=int(n_seeds),
@@ -350,7 +352,12 @@ def write_state(
             "UNION ALL BY NAME SELECT r.*, n.h FROM reconciled r JOIN new n USING (source, source_id)"
         )
     con.execute(f"COPY out TO '{pending / 'records.parquet'}' (FORMAT parquet)")
-    pd.DataFrame({"golden_id": sorted(known)}).to_parquet(pending / "known.parquet", index=False)
+    previous_known = plan.known_path if plan is not None else None
+    added = sorted(known - plan.known_ids) if plan is not None else []
+    if previous_known is not None and not added:  # no golden ID used for the first time: same list
+        shutil.copyfile(previous_known, pending / "known.parquet")
+    else:
+        pd.DataFrame({"golden_id": sorted(known)}).to_parquet(pending / "known.parquet", index=False)
     hashes = decision_hashes(decisions)
     left = hashes[["h", "left_source", "left_source_id"]].set_axis(["h", *IDENTITY], axis=1)
     right = hashes[["h", "right_source", "right_source_id"]].set_axis(["h", *IDENTITY], axis=1)
