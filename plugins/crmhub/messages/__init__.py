@@ -1,8 +1,10 @@
 """Message understanding for inbound social messages (issue 14): language, intent, complaint, sentiment.
 
 Core (no Airflow import). Rules and lexicons per language in ``include/config/messages/`` with weighted
-cues, negation scope, sarcasm and competitor handling; every result carries its evidence (rules fired,
-cue counts, scores, model id), never the message text. See docs/messages.md.
+cues, negation scope, sarcasm and competitor handling, and a frozen logistic-regression model
+(``include/models/message_model.json``) over character n-grams and the rules' evidence that decides the
+intent; every result carries its evidence (rules fired, cue counts, scores, probabilities, model id),
+never the message text. See docs/messages.md.
 
     >>> from crmhub.messages import classify
     >>> classify("Waarom duurt het 3 weken??").intent

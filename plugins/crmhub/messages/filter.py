@@ -20,7 +20,7 @@ import pandas as pd
 
 from crmhub import paths
 from crmhub.errors import ConfigError
-from crmhub.messages.core import INTENTS, MODEL_ID, Classifier, classify_frame
+from crmhub.messages.core import INTENTS, Classifier, classify_frame, default_classifier
 from crmhub.yamlfile import read_yaml
 
 #: Channels that are social networks (the marts use the same list).
@@ -254,7 +254,7 @@ def understand_and_filter(
             "complaint": understood["complaint"].astype(bool).to_numpy(),
             "sentiment": understood["sentiment"].to_numpy(),
             "explanation": [json.dumps(e, sort_keys=True, ensure_ascii=False) for e in understood["explanation"]],
-            "model": MODEL_ID,
+            "model": (classifier or default_classifier()).model_id,  # rules and model version that decided
             "kept": kept_mask[inbound].to_numpy(),
             "filter_rule": rule[inbound].astype(object).where(rule[inbound].notna(), None).to_numpy(),
         },
