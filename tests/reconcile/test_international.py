@@ -199,3 +199,41 @@ def test_a_trained_model_counts_one_address_once(trained, contacts, contact) -> 
     explanation = str(pairs.loc[0, "explanation"])
     assert "place=same(" in explanation
     assert not any(f"{field}=" in explanation for field in ("street", "number", "postcode", "city"))
+
+
+def test_the_same_address_name_level_is_kept_apart_for_the_household_correction(contacts, contact) -> None:
+    """``home_name`` repeats the name level only where the whole address is the same (else missing)."""
+    home = {"address_line": "Kerkstraat 12", "postcode": "1234 AB", "city": "Utrecht"}
+    frame = normalize_contacts(
+        contacts(
+            contact("hubspot", "h1", first_name="Tim", last_name="Smit", **home),
+            contact("hubspot", "h2", first_name="Tom", last_name="Smit", **home),
+            contact("hubspot", "h3", first_name="Tim", last_name="Smit", postcode="1234 AB", city="Utrecht"),
+        )
+    )
+    pairs, _ = score_pairs(frame, _config())
+    levels = {(int(r.left), int(r.right)): (str(r.name), str(r.place), str(r.home_name)) for r in pairs.itertuples()}
+    assert levels[(0, 1)] == ("similar_first", "same", "similar_first")
+    assert levels[(0, 2)] == ("exact", "postcode", "missing")
+
+
+def test_households_lower_a_related_first_name_at_the_same_address() -> None:
+    """Trained with ``household=True`` on people whose address is shared by a relative (other e-mail and
+    phone), a related first name (Tim/Tom: ``similar_first``) counts less at the same address than elsewhere."""
+    from crmhub.reconcile.rules import load_rules
+
+    rows = []
+    for i in range(60):
+        home = {"address_line": f"Dorpsstraat {i + 1}", "postcode": f"{1000 + i} AB", "city": f"Town{i}"}
+        for source, first, email, phone in (
+            ("hubspot", "Tim", f"tim{i}@x.nl", f"+3161000{i:04d}"),
+            ("salesforce", "Tom", f"tom{i}@x.nl", f"+3162000{i:04d}"),
+            ("salesforce", "Tim", f"tim{i}@x.nl", None),
+        ):
+            rows.append({"source": source, "source_id": f"{first}{i}-{source}", "first_name": first,
+                         "last_name": f"Smit{i}", "email": email, "phone": phone, **home})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    frame["source_updated_at"] = pd.Timestamp("2025-01-01", tz="UTC")
+    model = train(frame, load_rules(), random_pairs=20_000, min_count=5, household=True)
+    assert "home_name" in model.comparisons
+    assert model.weights()["home_name"]["similar_first"] < 0

@@ -60,6 +60,7 @@ PAIR_COLUMNS: list[str] = [
     "name",
     "address",
     "place",
+    "home_name",
     "street",
     "number",
     "postcode",
@@ -690,6 +691,12 @@ def compare(feat: Features, left: np.ndarray, right: np.ndarray) -> pd.DataFrame
             "name": name,
             "address": address,
             "place": place,
+            # The name level again where the address is the same (else missing): a trained model's
+            # correction for households (crmhub.reconcile.train: ``home_name``).
+            "home_name": pd.Categorical(
+                np.where(_is(place, "same"), np.asarray(name, dtype=object), "missing"),
+                categories=list(name.categories) + ([] if "missing" in name.categories else ["missing"]),
+            ),
             "street": street,
             "number": number,
             "postcode": postcode,
