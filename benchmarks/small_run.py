@@ -337,7 +337,7 @@ def prime(info: dict[str, Any], root: Path) -> dict[str, Any]:
     from crmhub.stages import reconcile_steps as stage
 
     data = root / "data"
-    if not reconcile_kwargs(stage, data) or (data / "state" / "reconcile").exists():
+    if not reconcile_kwargs(stage, data) or any((data / "state").glob("reconcile/*/index.duckdb")):
         return info
     build_run, prime_run = data / "runs" / "build", data / "runs" / "prime"
     prime_run.mkdir(parents=True, exist_ok=True)

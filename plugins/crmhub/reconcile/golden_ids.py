@@ -14,7 +14,7 @@ record order or on which records happen to be in a cluster today. Rules:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Container
 from typing import Any
 
 import pandas as pd
@@ -27,13 +27,13 @@ def new_golden_id(source: str, source_id: str, salt: int = 0) -> str:
 
 
 def assign_golden_ids(
-    records: pd.DataFrame, previous_xref: pd.DataFrame | None = None, also_known: Collection[str] | None = None
+    records: pd.DataFrame, previous_xref: pd.DataFrame | None = None, also_known: Container[str] | None = None
 ) -> tuple[pd.Series, list[dict[str, Any]]]:
     """Return a golden id per record (aligned with ``records``) and the merge/split log.
 
     ``records`` needs ``source``, ``source_id`` and ``cluster`` (any hashable cluster label).
     ``also_known``: golden IDs in use beyond ``previous_xref``'s (an incremental run passes only part of
-    the xref), which a new cluster never takes. The log has
+    the xref; any container, asked only about new IDs), which a new cluster never takes. The log has
     one dict per event: ``{"event": "merge", "from_golden_id", "into_golden_id", "records"}`` or
     ``{"event": "split", "golden_id", "new_golden_id", "records"}`` (records = how many moved).
     """
@@ -52,8 +52,6 @@ def assign_golden_ids(
     known_ids: set[str] = set(frame["prev_id"].dropna())
     if previous_xref is not None and not previous_xref.empty:
         known_ids |= set(previous_xref["golden_id"].dropna().astype(str))
-    if also_known:
-        known_ids |= set(also_known)
 
     # Smallest member per cluster: the tie-breaker and the seed of new ids.
     members = frame.sort_values(["source", "source_id"], kind="stable")
@@ -77,7 +75,8 @@ def assign_golden_ids(
         if cluster in assigned:
             continue
         salt, gid = 0, new_golden_id(source, source_id)
-        while gid in taken or gid in known_ids:  # never reuse an id that meant someone else
+        while gid in taken or gid in known_ids or (also_known is not None and gid in also_known):
+            # never reuse an id that meant someone else
             salt += 1
             gid = new_golden_id(source, source_id, salt)
         assigned[cluster] = gid

@@ -6,7 +6,7 @@ a steward's dry run all get the same answer for the same files.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -121,7 +121,7 @@ def reconcile(
     *,
     with_keys: bool = False,
     limits: ScopeLimits | None = None,
-    known_golden_ids: Collection[str] | None = None,
+    known_golden_ids: Container[str] | None = None,
 ) -> ReconcileResult:
     """Match, assign stable golden ids and survive attributes for the full current set of contacts.
 

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 #: The pending state a run writes into its folder; ``load`` makes it the state after the commit.
 PENDING = "reconcile_state"
 #: Run file naming the records a run reconciled (``validate`` checks only those).
@@ -67,8 +67,7 @@ class ScopePlan:
     scope: pd.DataFrame | None = None  # source, source_id of the records to reconcile
     contacts: pd.DataFrame | None = None  # their canonical rows
     previous: pd.DataFrame | None = None  # the state's rows of the scope (golden IDs)
-    known_ids: set[str] = field(default_factory=set)
-    known_path: Path | None = None  # the kept list of every golden ID ever used
+    known_ids: Any = None  # every golden ID used (a container: KnownIds)
     counts: dict[str, pd.Series] = field(default_factory=dict)
     as_of: pd.Timestamp | None = None
     seeds: int = 0
@@ -95,6 +94,8 @@ class ReconcileState:
             return False, "no state of an earlier run"
         if meta.get("version") != STATE_VERSION or meta.get("duckdb") != duckdb.__version__:
             return False, "state from another version"
+        if not (self.folder / INDEX).exists():
+            return False, "no index of an earlier run"
         if not meta.get("keys_ok"):
             return False, f"keys unverified: {meta.get('keys_reason')}"
         if meta.get("rules") != rules_hash:
@@ -148,18 +149,6 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _row_hashes(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
-    """``table``: per record (source, source_id) a hash over its canonical row(s), and its row numbers."""
-    columns = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
-    values = ", ".join(_quote(c) for c in columns)
-    con.execute(
-        f"CREATE TABLE {table} AS SELECT CAST(source AS VARCHAR) AS source, CAST(source_id AS VARCHAR) AS source_id, "
-        f"hash(list(hash({values}) ORDER BY hash({values}))) AS h, list(file_row_number) AS rows "
-        f"FROM read_parquet(?, file_row_number = true) GROUP BY ALL",
-        [str(path)],
-    )
-
-
 def _rows(con: duckdb.DuckDBPyConnection, path: Path, rows: list[int]) -> pd.DataFrame:
     """Rows ``rows`` of a Parquet file, in file order."""
     return con.execute(
@@ -169,6 +158,23 @@ def _rows(con: duckdb.DuckDBPyConnection, path: Path, rows: list[int]) -> pd.Dat
     ).df()
 
 
+def _values(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+    columns = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
+    return ", ".join(_quote(c) for c in columns)
+
+
+class KnownIds:
+    """Every golden ID the warehouse ever used, looked up in the state (a new cluster never takes
+    one); reconcile asks only about the few IDs it creates, so the list is never read whole."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def __contains__(self, golden_id: object) -> bool:
+        found = self.con.execute("SELECT 1 FROM prev.known WHERE golden_id = ? LIMIT 1", [str(golden_id)])
+        return found.fetchone() is not None
+
+
 def plan_scope(
     con: duckdb.DuckDBPyConnection,
     contacts_path: Path,
@@ -176,14 +182,29 @@ def plan_scope(
     rules: PrecedenceRules,
     decisions: pd.DataFrame | None,
 ) -> ScopePlan:
-    """The scope of an incremental run (module doc, steps 1–3); tables ``new`` and ``idx`` stay on ``con``."""
+    """The scope of an incremental run (module doc, steps 1–3).
+
+    Work over the whole population is a few column scans: the snapshot's row hashes against the
+    kept ones (one 64-bit column each), and per key column a semi-join of the kept index with the
+    seeds' few key values. Tables ``fp``, ``changed``, ``seed_keys``, ``scope`` and the view ``idx``
+    (the kept index) stay on ``con`` for :func:`write_state`.
+    """
     from crmhub.reconcile.pipeline import match_keys
     from crmhub.reconcile.scope import HANDLE_COLUMNS, MERGE_COLUMNS, key_columns
 
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    _row_hashes(con, contacts_path, "new")
-    con.execute(f"CREATE TABLE idx AS SELECT * FROM read_parquet('{state.folder / 'records.parquet'}')")
+    con.execute(f"ATTACH '{state.folder / INDEX}' AS prev (READ_ONLY)")
+    con.execute("CREATE VIEW idx AS SELECT * FROM prev.records")
+    values = _values(con, contacts_path)
+    con.execute(
+        f"CREATE TABLE fp AS SELECT file_row_number AS r, hash({values}) AS h "
+        "FROM read_parquet(?, file_row_number = true)",
+        [str(contacts_path)],
+    )
+    # rows new or changed since the last run, and the kept rows that are no longer in the snapshot
+    new_rows = [r for (r,) in con.execute("SELECT r FROM fp ANTI JOIN prev.rows USING (h)").fetchall()]
+    con.execute("CREATE TABLE old_changed AS SELECT h, source, source_id FROM prev.rows ANTI JOIN fp USING (h)")
     timings["fingerprint"] = time.perf_counter() - t
     t = time.perf_counter()
     previous = state.meta() or {}
@@ -201,77 +222,69 @@ def plan_scope(
     if withdrawn:  # a withdrawn decision: its records are named in the state's decision records
         kept = pd.DataFrame(previous.get("decision_records", []), columns=["h", *IDENTITY])
         decided = pd.concat([decided, kept.loc[kept["h"].isin(withdrawn), list(IDENTITY)]], ignore_index=True)
-    con.register("decided", decided.astype(str))
-    con.execute(
-        "CREATE TABLE seeds AS SELECT n.source, n.source_id, n.rows FROM new n "
-        "LEFT JOIN idx i USING (source, source_id) WHERE i.h IS NULL OR i.h <> n.h "
-        "OR EXISTS (SELECT 1 FROM decided d WHERE d.source = n.source AND d.source_id = n.source_id)"
-    )
-    con.execute(
-        "CREATE TABLE gone AS SELECT i.source, i.source_id FROM idx i ANTI JOIN new n USING (source, source_id)"
-    )
-    seed_rows = sorted(r for (rows,) in con.execute("SELECT rows FROM seeds").fetchall() for r in rows)
-    n_seeds = con.execute("SELECT count(*) FROM seeds").fetchone()[0]
-    n_gone = con.execute("SELECT count(*) FROM gone").fetchone()[0]
-    seed_contacts = _rows(con, contacts_path, seed_rows)
+    if not decided.empty:  # their rows in the snapshot (rare: one scan of the identity columns)
+        con.register("decided", decided.astype(str))
+        new_rows += [
+            r
+            for (r,) in con.execute(
+                "SELECT file_row_number FROM read_parquet(?, file_row_number = true) p SEMI JOIN decided d "
+                "ON CAST(p.source AS VARCHAR) = d.source AND CAST(p.source_id AS VARCHAR) = d.source_id",
+                [str(contacts_path)],
+            ).fetchall()
+        ]
+    seed_contacts = _rows(con, contacts_path, sorted(set(new_rows)))
     seed_keys = match_keys(seed_contacts, rules)
-    con.register("seed_keys", seed_keys)
+    con.register("seed_keys_df", seed_keys)
+    con.execute("CREATE TABLE seed_keys AS SELECT * FROM seed_keys_df")
+    con.register("decided_all", decided.astype(str) if not decided.empty else pd.DataFrame(columns=list(IDENTITY)))
+    con.execute(
+        "CREATE TABLE changed AS SELECT source, source_id FROM seed_keys UNION SELECT source, source_id FROM "
+        "old_changed UNION SELECT source, source_id FROM decided_all"
+    )
+    con.execute(
+        "CREATE TABLE gone AS SELECT source, source_id FROM old_changed EXCEPT SELECT source, source_id FROM seed_keys"
+    )
     columns = key_columns(rules.matching)
-    # the index after this run's changes: unchanged rows, plus the seeds' new keys
-    con.execute("CREATE TABLE changed AS SELECT source, source_id FROM seeds UNION SELECT source, source_id FROM gone")
     key_list = ", ".join(_quote(c) for c in columns)
-    con.execute(
-        f"CREATE TABLE after AS SELECT source, source_id, {key_list} FROM idx "
-        f"ANTI JOIN changed USING (source, source_id) UNION ALL SELECT source, source_id, {key_list} FROM seed_keys"
-    )
-    con.execute(
-        f"CREATE TABLE touched AS SELECT {key_list} FROM idx SEMI JOIN changed USING (source, source_id) "
-        f"UNION ALL SELECT {key_list} FROM seed_keys"
-    )
+    # the changed records' kept keys (to take out of the counts) and new keys (to add)
+    con.execute(f"CREATE TABLE old_keys AS SELECT {key_list} FROM idx SEMI JOIN changed USING (source, source_id)")
+    con.execute(f"CREATE TABLE touched AS SELECT {key_list} FROM old_keys UNION ALL SELECT {key_list} FROM seed_keys")
+    n_seeds, n_gone = len(seed_keys), con.execute("SELECT count(*) FROM gone").fetchone()[0]
     timings["seeds"] = time.perf_counter() - t
     t = time.perf_counter()
     caps = _caps(rules, columns)
     groups = [[c] for c in columns if c not in HANDLE_COLUMNS and c not in MERGE_COLUMNS]
     groups += [[c for c in HANDLE_COLUMNS if c in columns], list(MERGE_COLUMNS)]
-    probes = []
-    for group in groups:
-        if not group:
-            continue
-        values = " UNION ".join(f"SELECT {_quote(c)} AS k FROM touched WHERE {_quote(c)} <> 0" for c in group)
+    hits = []
+    for i, group in enumerate(g for g in groups if g):
+        values_sql = " UNION ".join(f"SELECT {_quote(c)} AS k FROM touched WHERE {_quote(c)} <> 0" for c in group)
+        con.execute(f"CREATE TABLE probe_{i} AS {values_sql}")
         cap = max(caps.get(c, 0) for c in group)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE probe AS {values}")
         if cap:  # a key over its cap before and after the change pairs nothing either way
-            before = " UNION ALL ".join(f"SELECT {_quote(c)} AS k FROM idx" for c in group)
-            after = " UNION ALL ".join(f"SELECT {_quote(c)} AS k FROM after" for c in group)
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE probe AS SELECT k FROM probe WHERE "
-                f"(SELECT count(*) FROM ({before}) b WHERE b.k = probe.k) <= {cap} OR "
-                f"(SELECT count(*) FROM ({after}) a WHERE a.k = probe.k) <= {cap}"
-            )
-        name = f"probe_{len(probes)}"
-        con.execute(f"CREATE TABLE {name} AS SELECT k FROM probe")
-        probes.append(" OR ".join(f"{_quote(c)} IN (SELECT k FROM {name})" for c in group))
-    where = " OR ".join(f"({p})" for p in probes) or "FALSE"
+            before = _count_values(con, group, f"probe_{i}")
+            after = before.add(_delta_counts(con, group, f"probe_{i}"), fill_value=0)
+            small = before.index[before <= cap].union(after.index[after <= cap])
+            con.register(f"small_{i}", pd.DataFrame({"k": np.asarray(small, dtype=np.uint64)}))
+            con.execute(f"CREATE OR REPLACE TABLE probe_{i} AS SELECT k FROM small_{i}")
+        hits += [f"SELECT component FROM idx WHERE {_quote(c)} IN (SELECT k FROM probe_{i})" for c in group]
+    hits.append("SELECT component FROM idx SEMI JOIN changed USING (source, source_id)")
+    con.execute(f"CREATE TABLE comps AS {' UNION '.join(hits)}")
     con.execute(
-        f"CREATE TABLE comps AS SELECT DISTINCT component FROM idx WHERE {where} "
-        "UNION SELECT component FROM idx SEMI JOIN changed USING (source, source_id)"
+        "CREATE TABLE scope AS SELECT source, source_id FROM idx SEMI JOIN comps USING (component) "
+        "UNION SELECT source, source_id FROM seed_keys"
     )
-    con.execute(
-        "CREATE TABLE scope AS SELECT source, source_id FROM idx WHERE component IN (SELECT component FROM comps) "
-        "UNION SELECT source, source_id FROM seeds"
-    )
-    con.execute(
-        "CREATE TABLE scope_rows AS SELECT unnest(n.rows) AS r FROM new n SEMI JOIN scope USING (source, source_id)"
-    )
-    rows = sorted(r for (r,) in con.execute("SELECT r FROM scope_rows").fetchall())
-    contacts = _rows(con, contacts_path, rows)
+    contacts = con.execute(
+        "SELECT p.* EXCLUDE (file_row_number) FROM read_parquet(?, file_row_number = true) p SEMI JOIN scope s "
+        "ON CAST(p.source AS VARCHAR) = s.source AND CAST(p.source_id AS VARCHAR) = s.source_id "
+        "ORDER BY file_row_number",
+        [str(contacts_path)],
+    ).df()
     scope = con.execute("SELECT source, source_id FROM scope").df()
-    prev = con.execute("SELECT i.source, i.source_id, i.golden_id FROM idx i SEMI JOIN scope USING (source, source_id)")
-    prev_frame = prev.df()
-    known = set(pd.read_parquet(state.folder / "known.parquet")["golden_id"])
+    prev_frame = con.execute("SELECT source, source_id, golden_id FROM idx SEMI JOIN scope USING (source, source_id)")
+    prev_frame = prev_frame.df()
     timings["scope"] = time.perf_counter() - t
     t = time.perf_counter()
-    counts = _counts(con, columns, seed_keys)
+    counts = _scope_counts(con, columns)
     as_of = con.execute(f"SELECT max(source_updated_at) FROM read_parquet('{contacts_path}')").fetchone()[0]
     timings["counts"] = time.perf_counter() - t
     return ScopePlan(
@@ -280,14 +293,40 @@ def plan_scope(
         scope=scope,
         contacts=contacts,
         previous=prev_frame,
-        known_ids=known,
-        known_path=state.folder / "known.parquet",
+        known_ids=KnownIds(con),
         counts=counts,
-        as_of=pd.Timestamp(as_of) if as_of is not None else None,
+        as_of=_utc(as_of),
         seeds=int(n_seeds),
         gone=int(n_gone),
         seconds=timings,
     )
+
+
+def _utc(value: object) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _count_values(con: duckdb.DuckDBPyConnection, group: list[str], probe: str) -> pd.Series:
+    """Records of the kept index holding each value of ``probe`` in any column of ``group``."""
+    parts = " UNION ALL ".join(
+        f"SELECT {_quote(c)} AS k FROM idx WHERE {_quote(c)} IN (SELECT k FROM {probe})" for c in group
+    )
+    frame = con.execute(f"SELECT k, count(*) AS n FROM ({parts}) GROUP BY k").df()
+    return pd.Series(frame["n"].to_numpy(dtype=np.int64), index=frame["k"].to_numpy(dtype=np.uint64))
+
+
+def _delta_counts(con: duckdb.DuckDBPyConnection, group: list[str], probe: str) -> pd.Series:
+    """How this run's changes move those counts: the seeds' new keys in, the changed records' old out."""
+    parts = []
+    for c in group:
+        q = _quote(c)
+        parts.append(f"SELECT {q} AS k, 1 AS d FROM seed_keys WHERE {q} IN (SELECT k FROM {probe})")
+        parts.append(f"SELECT {q} AS k, -1 AS d FROM old_keys WHERE {q} IN (SELECT k FROM {probe})")
+    frame = con.execute(f"SELECT k, sum(d) AS n FROM ({' UNION ALL '.join(parts)}) GROUP BY k").df()
+    return pd.Series(frame["n"].to_numpy(dtype=np.int64), index=frame["k"].to_numpy(dtype=np.uint64))
 
 
 def _caps(rules: PrecedenceRules, columns: list[str]) -> dict[str, int]:
@@ -300,25 +339,29 @@ def _caps(rules: PrecedenceRules, columns: list[str]) -> dict[str, int]:
     return caps
 
 
-def _counts(con: duckdb.DuckDBPyConnection, columns: list[str], seed_keys: pd.DataFrame) -> dict[str, pd.Series]:
+def _scope_counts(con: duckdb.DuckDBPyConnection, columns: list[str]) -> dict[str, pd.Series]:
     """Population counts (after this run's changes) of every key value the scope's records hold."""
     from crmhub.reconcile.scope import HANDLE_COLUMNS
 
-    con.execute("CREATE TABLE scope_keys AS SELECT a.* FROM after a SEMI JOIN scope USING (source, source_id)")
+    key_list = ", ".join(_quote(c) for c in columns)
+    con.execute(
+        f"CREATE TABLE scope_keys AS SELECT {key_list} FROM idx SEMI JOIN scope USING (source, source_id) "
+        f"ANTI JOIN changed USING (source, source_id) UNION ALL SELECT {key_list} FROM seed_keys"
+    )
     counts: dict[str, pd.Series] = {}
     for c in columns:
         if c.startswith("m_"):
             continue
-        if c in HANDLE_COLUMNS:
-            wanted = " UNION ".join(f"SELECT {_quote(h)} AS k FROM scope_keys" for h in HANDLE_COLUMNS if h in columns)
-        else:
-            wanted = f"SELECT {_quote(c)} AS k FROM scope_keys"
-        frame = con.execute(
-            f"SELECT {_quote(c)} AS k, count(*) AS n FROM after WHERE {_quote(c)} <> 0 "
-            f"AND {_quote(c)} IN ({wanted}) GROUP BY 1"
-        ).df()
-        counts[c] = pd.Series(frame["n"].to_numpy(), index=frame["k"].to_numpy(dtype=np.uint64))
+        sources = [h for h in HANDLE_COLUMNS if h in columns] if c in HANDLE_COLUMNS else [c]
+        wanted = " UNION ".join(f"SELECT {_quote(h)} AS k FROM scope_keys WHERE {_quote(h)} <> 0" for h in sources)
+        con.execute(f"CREATE OR REPLACE TABLE wanted AS {wanted}")
+        before = _count_values(con, [c], "wanted")
+        counts[c] = before.add(_delta_counts(con, [c], "wanted"), fill_value=0).astype(np.int64)
     return counts
+
+
+#: The kept index of the last run: a DuckDB database (tables ``records``, ``rows``, ``known``).
+INDEX = "index.duckdb"
 
 
 def write_state(
@@ -330,34 +373,52 @@ def write_state(
     *,
     rules_hash: str,
     decisions: pd.DataFrame | None,
-    known: set[str],
+    known: set[str] | None,
     as_of: str,
+    state: ReconcileState | None = None,
 ) -> None:
-    """The run's new state in ``pending``: the index (unchanged rows + the reconciled ones), the golden
-    IDs ever used, the decisions it applied; ``load`` commits it once the warehouse has the run."""
+    """The run's new state in ``pending``; ``load`` commits it once the warehouse has the run.
+
+    The index (``records``: per record golden ID, component and keys; ``rows``: the snapshot's row
+    hashes; ``known``: every golden ID used) is a copy of the kept one with the scope's rows
+    replaced, not a rewrite of a million rows; a full run builds it anew.
+    """
     shutil.rmtree(pending, ignore_errors=True)
     pending.mkdir(parents=True)
     keys = result.record_keys
     assert keys is not None
     con.register("reconciled", keys)
-    if plan is None:  # full run: fingerprints of every record
-        _row_hashes(con, contacts_path, "new")
+    target = pending / INDEX
+    if plan is None or state is None:
+        values = _values(con, contacts_path)
+        con.execute(f"ATTACH '{target}' AS nxt")
+        con.execute("CREATE TABLE nxt.records AS SELECT * FROM reconciled")
         con.execute(
-            "CREATE OR REPLACE TABLE out AS SELECT r.*, n.h FROM reconciled r JOIN new n USING (source, source_id)"
+            f"CREATE TABLE nxt.rows AS SELECT hash({values}) AS h, CAST(source AS VARCHAR) AS source, "
+            f"CAST(source_id AS VARCHAR) AS source_id FROM read_parquet('{contacts_path}')"
         )
+        con.register("known_df", pd.DataFrame({"golden_id": sorted(known or set())}))
+        con.execute("CREATE TABLE nxt.known AS SELECT golden_id FROM known_df")
     else:
+        con.execute("DETACH prev")
+        shutil.copyfile(state.folder / INDEX, target)
+        con.execute(f"ATTACH '{state.folder / INDEX}' AS prev (READ_ONLY)")
+        con.execute(f"ATTACH '{target}' AS nxt")
         con.execute(
-            "CREATE OR REPLACE TABLE out AS SELECT i.* FROM idx i ANTI JOIN scope USING (source, source_id) "
-            "ANTI JOIN gone USING (source, source_id) "
-            "UNION ALL BY NAME SELECT r.*, n.h FROM reconciled r JOIN new n USING (source, source_id)"
+            "DELETE FROM nxt.records r USING (SELECT source, source_id FROM scope UNION SELECT source, source_id "
+            "FROM gone) s WHERE r.source = s.source AND r.source_id = s.source_id"
         )
-    con.execute(f"COPY out TO '{pending / 'records.parquet'}' (FORMAT parquet)")
-    previous_known = plan.known_path if plan is not None else None
-    added = sorted(known - plan.known_ids) if plan is not None else []
-    if previous_known is not None and not added:  # no golden ID used for the first time: same list
-        shutil.copyfile(previous_known, pending / "known.parquet")
-    else:
-        pd.DataFrame({"golden_id": sorted(known)}).to_parquet(pending / "known.parquet", index=False)
+        con.execute("INSERT INTO nxt.records BY NAME SELECT * FROM reconciled")
+        con.execute("DELETE FROM nxt.rows WHERE h IN (SELECT h FROM old_changed)")
+        values = _values(con, contacts_path)
+        con.execute(
+            f"INSERT INTO nxt.rows SELECT hash({values}) AS h, CAST(source AS VARCHAR), CAST(source_id AS VARCHAR) "
+            f"FROM read_parquet('{contacts_path}', file_row_number = true) "
+            "WHERE file_row_number IN (SELECT r FROM fp ANTI JOIN prev.rows USING (h))"
+        )
+        con.register("golden_now", result.xref[["golden_id"]].dropna().astype(str).drop_duplicates())
+        con.execute("INSERT INTO nxt.known SELECT golden_id FROM golden_now ANTI JOIN nxt.known USING (golden_id)")
+    con.execute("DETACH nxt")
     hashes = decision_hashes(decisions)
     left = hashes[["h", "left_source", "left_source_id"]].set_axis(["h", *IDENTITY], axis=1)
     right = hashes[["h", "right_source", "right_source_id"]].set_axis(["h", *IDENTITY], axis=1)

@@ -368,7 +368,7 @@ def match_and_survive(
         result = reconcile(
             contacts, rules, previous_xref=previous_xref, decisions=decisions, with_keys=state_dir is not None
         )
-        known = set(previous_xref["golden_id"].dropna().astype(str))
+        known: set[str] | None = set(previous_xref["golden_id"].dropna().astype(str))
     else:
         contacts = conform(plan.contacts, CONTACT_COLUMNS)
         result = reconcile(
@@ -381,7 +381,7 @@ def match_and_survive(
             limits=ScopeLimits(rules.matching, plan.counts),
             known_golden_ids=plan.known_ids,
         )
-        known = plan.known_ids
+        known = None  # kept in the state's index; write_state adds this run's
     xref = record_state(result.xref, contacts)
     for name in ("golden", "lineage", "conflicts"):
         files.write(name, getattr(result, name))
@@ -436,8 +436,9 @@ def match_and_survive(
             plan,
             rules_hash=delta.rules_fingerprint(rules),
             decisions=decisions,
-            known=known | set(result.xref["golden_id"].dropna().astype(str)),
+            known=None if known is None else known | set(result.xref["golden_id"].dropna().astype(str)),
             as_of=str(plan.as_of if plan is not None else _newest(contacts)),
+            state=state,
         )
         if fingerprints is None:
             fingerprints = delta.linked_fingerprints(con, files.path("interactions"))
