@@ -122,7 +122,7 @@ def _runs() -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     messages2.loc[5, "text"] = "Nog steeds niets ontvangen!"  # an edited message
     third = pd.concat([_edit(second, list(range(7, 780, 31)), "b"), people.iloc[800:]], ignore_index=True)
     messages3 = pd.concat([messages2, _messages(third, 30, 3, "o")], ignore_index=True)
-    return [(first, messages), (second, messages2), (third, messages3)]
+    return [(first, messages), (second, messages2), (third, messages3), (third, messages3)]  # and a rerun
 
 
 def _run(
@@ -170,8 +170,9 @@ def _compare_runs(incremental: Warehouse, full: Warehouse, data: Path, rules: Pa
 
 def test_small_runs_leave_the_warehouse_a_full_reconcile_leaves(two_warehouses, tmp_path: Path) -> None:
     modes = _compare_runs(*two_warehouses, tmp_path, RULES)
-    assert [m for m, _ in modes] == ["full", "incremental", "incremental"]
+    assert [m for m, _ in modes] == ["full", "incremental", "incremental", "incremental"]
     assert all(scope < 800 for _, scope in modes[1:])
+    assert modes[3][1] == 0  # nothing changed: nothing reconciled
 
 
 def test_small_runs_apply_the_caps_over_all_records(two_warehouses, tmp_path: Path) -> None:
@@ -182,4 +183,4 @@ def test_small_runs_apply_the_caps_over_all_records(two_warehouses, tmp_path: Pa
     rules = tmp_path / "tight_rules.yaml"
     rules.write_text(text, encoding="utf-8")
     modes = _compare_runs(*two_warehouses, tmp_path, rules)
-    assert [m for m, _ in modes] == ["full", "incremental", "incremental"]
+    assert [m for m, _ in modes] == ["full", "incremental", "incremental", "incremental"]
