@@ -184,3 +184,18 @@ def test_small_runs_apply_the_caps_over_all_records(two_warehouses, tmp_path: Pa
     rules.write_text(text, encoding="utf-8")
     modes = _compare_runs(*two_warehouses, tmp_path, rules)
     assert [m for m, _ in modes] == ["full", "incremental", "incremental", "incremental"]
+
+
+def test_blocking_without_a_stable_key_form_runs_full(two_warehouses, tmp_path: Path) -> None:
+    """A blocking key the scope module cannot follow turns the incremental path off, not wrong."""
+    text = RULES.read_text(encoding="utf-8").replace(
+        "fuzzy:\n", "fuzzy:\n    blocking: [name, first_name_last_initial]\n", 1
+    )
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(text, encoding="utf-8")
+    incremental, _ = two_warehouses
+    (first, m1), (second, m2), *_ = _runs()
+    _run(incremental, tmp_path, "run-1", first, m1, state=True, rules=rules)
+    summary = _run(incremental, tmp_path, "run-2", second, m2, state=True, rules=rules)
+    assert summary["reconcile"]["mode"] == "full"
+    assert "first_name_last_initial" in summary["reconcile"]["reason"]

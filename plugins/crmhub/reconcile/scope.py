@@ -149,6 +149,9 @@ def record_keys(
             "first_name_city": (_join(first, city), has_first & has_city),
         }
         for family in families:
+            if family not in SUPPORTED_BLOCKING:  # no stable form: verify_keys fails, the path stays off
+                out[f"b_{family}"] = np.zeros(n, dtype=np.uint64)
+                continue
             if family in derived:
                 values, present = derived[family]
             else:  # address, email, phone, social: the normalized key itself
