@@ -237,3 +237,30 @@ def test_households_lower_a_related_first_name_at_the_same_address() -> None:
     model = train(frame, load_rules(), random_pairs=20_000, min_count=5, household=True)
     assert "home_name" in model.comparisons
     assert model.weights()["home_name"]["similar_first"] < 0
+
+
+def test_enough_steward_decisions_set_the_link_threshold_above_the_pairs_they_split() -> None:
+    """With >= 50 links and >= 50 splits the link threshold is the lowest score at which the decided
+    pairs reach the target precision: the split Tim/Tom pairs stay below it."""
+    from crmhub.reconcile.rules import load_rules
+
+    rows, decisions = [], []
+    for i in range(60):
+        home = {"address_line": f"Dorpsstraat {i + 1}", "postcode": f"{1000 + i} AB", "city": f"Town{i}"}
+        for source, first in (("hubspot", "Tim"), ("salesforce", "Tim"), ("salesforce", "Tom")):
+            rows.append({"source": source, "source_id": f"{first}{i}", "first_name": first, "last_name": f"Smit{i}",
+                         "email": f"{first.lower()}{i}@x.nl", **home})  # fmt: skip
+        decisions.append(("hubspot", f"Tim{i}", "salesforce", f"Tim{i}", "link"))
+        decisions.append(("hubspot", f"Tim{i}", "salesforce", f"Tom{i}", "split"))
+    frame = pd.DataFrame(rows)
+    frame["source_updated_at"] = pd.Timestamp("2025-01-01", tz="UTC")
+    decided = pd.DataFrame(decisions, columns=["left_source", "left_source_id", "right_source", "right_source_id",
+                                               "decision"])  # fmt: skip
+    model = train(frame, load_rules(), decisions=decided, random_pairs=20_000, min_count=5)
+    assert model.trained["link_threshold_from"] == "steward_decisions"
+    normalized = normalize_contacts(frame)
+    pairs, _ = score_pairs(normalized, _config(model))
+    names = normalized["first_name"].to_numpy()
+    household = names[pairs["left"].to_numpy()] != names[pairs["right"].to_numpy()]
+    assert (pairs.loc[household, "score"] < model.link).all()
+    assert (pairs.loc[~household, "score"] >= model.link).all()

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmhub.reconcile.fuzzy import PLACE_LEVELS, compare, features, tf_adjustment
+from crmhub.reconcile.fuzzy import PLACE_LEVELS, compare, conflict_name_levels, features, tf_adjustment
 from crmhub.reconcile.match import DEFAULT_WEIGHTS, FuzzyConfig, sorted_unique
 from crmhub.reconcile.match_model import MatchModel, load_model
 from crmhub.reconcile.normalize import normalize_contacts
@@ -211,9 +211,15 @@ def train(
     u = {c: _level_shares(random, random["n"].to_numpy(), model_levels[c], c) for c in model_levels}
 
     labelled = None
+    decided = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool))
     steward = check_decisions(decisions)
     if not steward.empty:
-        links, _, _, _ = decision_constraints(records, steward)
+        links, split_left, split_right, _ = decision_constraints(records, steward)
+        decided = (
+            np.concatenate([links["left"].to_numpy(dtype=np.int64), split_left]),
+            np.concatenate([links["right"].to_numpy(dtype=np.int64), split_right]),
+            np.r_[np.ones(len(links), bool), np.zeros(len(split_left), bool)],
+        )
         if not links.empty:
             labelled = _pattern_counts(
                 compare(feat, links["left"].to_numpy(dtype=np.int64), links["right"].to_numpy(dtype=np.int64)),
@@ -262,13 +268,18 @@ def train(
     model = MatchModel(comparisons=comparisons, prior=prior, tf=tf, tf_floor=floors, target_precision=target_precision)
 
     # Thresholds from the blocked pairs' scores under the model (with term frequencies).
-    levels = compare(feat, left, right)
-    weights = model.weights()
-    scores = np.zeros(len(levels), dtype=float)
-    for c in weights:
-        scores += levels[c].astype(str).map(weights[c]).fillna(0.0).to_numpy(dtype=float)
-    scores += tf_adjustment(feat, levels, model)
-    link, review = _thresholds(scores, model.prior_bits, target_precision)
+    link, review = _thresholds(_scores(feat, left, right, model), model.prior_bits, target_precision)
+    threshold_from = "model"
+    d_left, d_right, is_link = decided
+    if is_link.sum() >= MIN_DECISIONS and (~is_link).sum() >= MIN_DECISIONS:
+        # Pairs the household guard refuses never link, whatever their score: left out of the count.
+        guarded = compare(feat, d_left, d_right)["name"].isin(conflict_name_levels(config)).to_numpy()
+        labelled_link = _labelled_threshold(
+            _scores(feat, d_left, d_right, model)[~guarded], is_link[~guarded], target_precision
+        )
+        if labelled_link is not None:
+            link, threshold_from = labelled_link, "steward_decisions"
+            review = min(review, link)
     trained = {
         "on": trained_on,
         "records": n,
@@ -280,6 +291,7 @@ def train(
         "min_count": min_count,
         "address": address,
         "household": bool(household and "place" in model_levels),
+        "link_threshold_from": threshold_from,
     }
     return dataclasses.replace(model, link=link, review=review, trained=trained)
 
@@ -329,6 +341,39 @@ def _home_name(
 
 def _is_level(levels: pd.Series, name: str) -> np.ndarray:
     return (levels.astype(str) == name).to_numpy()
+
+
+#: Steward links and splits each needed before the link threshold comes from decisions.
+MIN_DECISIONS = 50
+
+
+def _scores(feat: dict[str, Any], left: np.ndarray, right: np.ndarray, model: MatchModel) -> np.ndarray:
+    """The model's score (level weights plus term-frequency bits) of each pair."""
+    levels = compare(feat, left, right)
+    weights = model.weights()
+    scores = np.zeros(len(levels), dtype=float)
+    for c in weights:
+        scores += levels[c].astype(str).map(weights[c]).fillna(0.0).to_numpy(dtype=float)
+    return scores + tf_adjustment(feat, levels, model)
+
+
+def _labelled_threshold(scores: np.ndarray, is_link: np.ndarray, target: float) -> float | None:
+    """The lowest score at which the decided pairs scoring at least that much are ``target`` precise.
+
+    The model's own probabilities are overconfident where its independence assumptions fail
+    (households), so with enough steward decisions — best a random sample of candidate pairs, since
+    decisions taken from the review queue cover only the scores between the thresholds — the labels
+    set the threshold. None when no score reaches the target.
+    """
+    order = np.argsort(-scores, kind="stable")
+    ranked, hits = scores[order], is_link[order]
+    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    # Only cut between distinct scores: every pair at the threshold is linked.
+    last_of_score = np.r_[ranked[1:] != ranked[:-1], True]
+    ok = np.flatnonzero((precision >= target) & last_of_score)
+    if len(ok) == 0:
+        return None
+    return round(float(ranked[ok[-1]]), 2)
 
 
 def _thresholds(scores: np.ndarray, prior_bits: float, target: float) -> tuple[float, float]:
