@@ -341,6 +341,7 @@ def prime(info: dict[str, Any], root: Path) -> dict[str, Any]:
         return info
     build_run, prime_run = data / "runs" / "build", data / "runs" / "prime"
     prime_run.mkdir(parents=True, exist_ok=True)
+    migrate(info["url"])
     for name in ("contacts", "interactions"):
         shutil.copyfile(build_run / f"{name}.parquet", prime_run / f"{name}.parquet")
     info["prime_run"] = child(["build", info["url"], str(data), "prime"])
