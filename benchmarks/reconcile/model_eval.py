@@ -16,6 +16,7 @@ weights and of the model (``benchmarks/reconcile/rules.yaml`` either way).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--household", action="store_true")
     parser.add_argument("--decisions", type=int, default=0, help="label this many training candidate pairs")
     parser.add_argument("--eval", nargs="+", default=["10k:hard", "10k:easy"])
+    parser.add_argument("--link", type=float, help="override the model's link threshold (one chosen on dev data)")
     parser.add_argument("--out", help="also write the trained model here")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE))
@@ -88,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         household=args.household,
         trained_on=f"generator {args.train_scale} {args.train_noise} seed {args.train_seed}",
     )
+    if args.link is not None:
+        model = dataclasses.replace(model, link=args.link)
     print(
         f"trained in {time.perf_counter() - started:.0f} s: link {model.link} review {model.review} "
         f"(threshold from {model.trained.get('link_threshold_from')})"
