@@ -5,12 +5,14 @@ record without e-mail). This module finds such pairs without comparing every rec
 other one:
 
 1. **Blocking** — records sharing a cheap key (address key, sorted name tokens, last name + PC4,
-   first name + PC4, e-mail, phone, handle, handle ↔ name) become candidate pairs; a block larger than
+   first name + PC4, e-mail, phone, handle, handle ↔ name; optionally typo-tolerant keys from
+   :mod:`crmhub.reconcile.blocking`) become candidate pairs; a block larger than
    ``max_block_size`` is skipped and counted (a street with 400 "Jansen"s says nothing).
 2. **Comparison** — per pair, each field gets an agreement *level* (``name=exact|close|initial|
    similar_first|partial|same_first|same_last|different|transliterated|missing``,
    ``address=same|same_building|same_postcode|different|missing``, ``email/phone/social=same|different|
-   missing``, ``handle_name=full|initial|none``).
+   missing``, ``handle_name=full|initial|none``; for a trained model also ``place`` — the whole address
+   as one level, :data:`PLACE_LEVELS` — and ``home_name``, the name level where ``place=same``).
 3. **Scoring** — a level has a weight (log2 of how much likelier it is among matches than among
    non-matches, Fellegi–Sunter style, set in the rules file rather than trained so results do not
    drift between runs). The score is their sum; the rules file's thresholds say ``link`` (auto-link),
