@@ -48,3 +48,8 @@ def test_with_the_shipped_precedence_the_social_tools_lead_the_social_fields_ove
     config, rules = load_writeback(), load_rules()
     assert _crm_led_fields(config, rules, "hubspot") == frozenset()
     assert _crm_led_fields(config, rules, "dynamics") == frozenset()  # dynamics never supplies social
+
+
+def test_the_environment_switch_turns_write_back_off(monkeypatch):
+    monkeypatch.setenv("CRMHUB_WRITEBACK", "off")
+    assert load_writeback().active_targets() == ()

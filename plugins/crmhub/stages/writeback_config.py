@@ -1,10 +1,12 @@
 """``include/config/writeback.yaml``: which CRMs receive write-back, in which order, and what.
 
 Validated on load; every error names the file and the key (``targets[1].service_kind``).
+``CRMHUB_WRITEBACK=off`` in the environment switches write-back off without editing the file.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,8 +91,9 @@ def load_writeback(path: Path | str | None = None) -> WritebackConfig:
     for name, template in links.items():
         if not isinstance(template, str) or "{source_id}" not in template:
             raise ConfigError(path, f"message_links.{name}", "must be a URL template containing {source_id}")
+    switched_off = os.environ.get("CRMHUB_WRITEBACK", "on").strip().lower() == "off"
     return WritebackConfig(
-        enabled=_bool(path, "enabled", doc.get("enabled"), True),
+        enabled=_bool(path, "enabled", doc.get("enabled"), True) and not switched_off,
         targets=tuple(targets),
         enrich_enabled=_bool(path, "enrich.enabled", enrich.get("enabled"), True),
         enrich_fields={str(k): str(v) for k, v in fields.items()},
