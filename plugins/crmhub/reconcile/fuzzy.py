@@ -118,9 +118,20 @@ def _is_latin(value: str) -> bool:
     return any("a" <= ch <= "z" for ch in value)
 
 
-#: Per-record feature arrays by name. Text features are integer codes into a vocabulary (``v_*``), so
-#: blocking and comparison compare integers and string metrics run once per distinct pair of values.
-Features = dict[str, np.ndarray]
+class Features(dict[str, np.ndarray]):
+    """Per-record feature arrays by name. Text features are integer codes into a vocabulary (``v_*``), so
+    blocking and comparison compare integers and string metrics run once per distinct pair of values.
+
+    The typo-tolerant blocking keys (``m_*``, :mod:`crmhub.reconcile.blocking`) are computed on first
+    use: most runs do not configure them, and whoever reads one (blocking, a key check) gets it.
+    """
+
+    def __missing__(self, key: str) -> np.ndarray:
+        if key.startswith("m_"):
+            self.update(extra_keys(self))
+            if key in self:
+                return self[key]
+        raise KeyError(key)
 
 
 def _vocab(values: list[object]) -> tuple[np.ndarray, np.ndarray]:
@@ -199,46 +210,48 @@ def features(records: pd.DataFrame) -> Features:
     handle_codes, _ = pd.factorize(pd.Series([*handle_core, *name_handle, *initial_handle], dtype=object))
     n_pc4 = int(pc4.max(initial=0)) + 1
     lo, hi = np.minimum(first, last), np.maximum(first, last)
-    return {
-        "first": first,
-        "last": last,
-        "v_names": names,
-        "full_last": full_last,
-        "tokens": tokens,
-        "v_tokens": token_vocab,
-        "initial": initials[first],
-        "first_is_initial": name_len[first] == 1,
-        "script": script,
-        "postcode": postcode,
-        "v_postcodes": np.asarray(postcodes, dtype=object),
-        "number": number,
-        "addition": addition,
-        "street": street,
-        "v_streets": streets,
-        "line": line,
-        "v_lines": lines,
-        "city": city,
-        "v_cities": cities,
-        "b_street_number": np.where((street != 0) & has_number, street * n_number + number, -1),
-        "b_pc_number": np.where((postcode != 0) & has_number, postcode * n_number + number, -1),
-        "b_last_street": np.where(has_last & (street != 0), last * (len(streets) + 1) + street, -1),
-        "b_first_street": np.where(has_first & (street != 0), first * (len(streets) + 1) + street, -1),
-        "b_last_city": np.where(has_last & (city != 0), last * (len(cities) + 1) + city, -1),
-        "b_first_city": np.where(has_first & (city != 0), first * (len(cities) + 1) + city, -1),
-        "b_first_last_initial": np.where(both, first * 64 + last_initial, -1),
-        "b_line_pc": np.where((line != 0) & (postcode != 0), line * (len(postcodes) + 1) + postcode, -1),
-        "address": _key_codes(records["key_address"]),
-        "email": _key_codes(records["key_email"]),
-        "phone": _key_codes(records["key_phone"]),
-        "social": _key_codes(records["key_social"]),
-        "network": _key_codes(records["n_social_network"]),
-        "b_sorted_name": np.where(both, lo * len(names) + hi, -1),
-        "b_last_pc4": np.where(has_last & (pc4 != 0), last * n_pc4 + pc4, -1),
-        "b_first_pc4": np.where(has_first & (pc4 != 0), first * n_pc4 + pc4, -1),
-        "handle_core": handle_codes[:n],
-        "name_handle": handle_codes[n : 2 * n],
-        "initial_handle": handle_codes[2 * n :],
-    }
+    return Features(
+        {
+            "first": first,
+            "last": last,
+            "v_names": names,
+            "full_last": full_last,
+            "tokens": tokens,
+            "v_tokens": token_vocab,
+            "initial": initials[first],
+            "first_is_initial": name_len[first] == 1,
+            "script": script,
+            "postcode": postcode,
+            "v_postcodes": np.asarray(postcodes, dtype=object),
+            "number": number,
+            "addition": addition,
+            "street": street,
+            "v_streets": streets,
+            "line": line,
+            "v_lines": lines,
+            "city": city,
+            "v_cities": cities,
+            "b_street_number": np.where((street != 0) & has_number, street * n_number + number, -1),
+            "b_pc_number": np.where((postcode != 0) & has_number, postcode * n_number + number, -1),
+            "b_last_street": np.where(has_last & (street != 0), last * (len(streets) + 1) + street, -1),
+            "b_first_street": np.where(has_first & (street != 0), first * (len(streets) + 1) + street, -1),
+            "b_last_city": np.where(has_last & (city != 0), last * (len(cities) + 1) + city, -1),
+            "b_first_city": np.where(has_first & (city != 0), first * (len(cities) + 1) + city, -1),
+            "b_first_last_initial": np.where(both, first * 64 + last_initial, -1),
+            "b_line_pc": np.where((line != 0) & (postcode != 0), line * (len(postcodes) + 1) + postcode, -1),
+            "address": _key_codes(records["key_address"]),
+            "email": _key_codes(records["key_email"]),
+            "phone": _key_codes(records["key_phone"]),
+            "social": _key_codes(records["key_social"]),
+            "network": _key_codes(records["n_social_network"]),
+            "b_sorted_name": np.where(both, lo * len(names) + hi, -1),
+            "b_last_pc4": np.where(has_last & (pc4 != 0), last * n_pc4 + pc4, -1),
+            "b_first_pc4": np.where(has_first & (pc4 != 0), first * n_pc4 + pc4, -1),
+            "handle_core": handle_codes[:n],
+            "name_handle": handle_codes[n : 2 * n],
+            "initial_handle": handle_codes[2 * n :],
+        }
+    )
 
 
 def _initial_codes(names: np.ndarray) -> np.ndarray:
@@ -356,8 +369,6 @@ def candidate_pairs(feat: Features, config: FuzzyConfig) -> tuple[np.ndarray, np
     for key in keys:
         name = BLOCKING_KEYS[key]
         if name.startswith("m_"):  # several values per record (crmhub.reconcile.blocking)
-            if name not in feat:
-                feat.update(extra_keys(feat))
             parts.append(pairs_multi(feat[name], config.max_block_size, report))
         else:
             parts.append(_pairs_within(feat[name], config.max_block_size, report))
