@@ -253,9 +253,9 @@ def load_reconciled(
             if staged["staging.golden_merges"]["event"].eq("split").any():
                 # first pass: a golden ID that records split off changes when the split does
                 engine.run_file("golden_split_park")
-                golden_closed, golden_restated, golden_opened = _place_golden(engine, params)
+                golden_closed, golden_restated, golden_opened = _place_golden(engine, params, by_key)
                 engine.run_file("golden_split_unpark")
-            closed, restated, opened = _place_golden(engine, params)
+            closed, restated, opened = _place_golden(engine, params, by_key)
             golden_closed, golden_restated, golden_opened = (
                 golden_closed + closed,
                 golden_restated + restated,
@@ -271,8 +271,8 @@ def load_reconciled(
             campaigns_upserted = engine.run_file("campaigns_upsert", params)
             lineage_deleted = engine.run_file(_variant(engine, "lineage_delete", by_key))
             lineage_inserted = engine.run_file("lineage_insert", params)
-            conflicts_deleted = engine.run_file("conflicts_delete", params)
-            conflicts_inserted = engine.run_file("conflicts_insert", params)
+            conflicts_deleted = engine.run_file(_variant(engine, "conflicts_delete", by_key), params)
+            conflicts_inserted = engine.run_file(_variant(engine, "conflicts_insert", by_key), params)
             engine.run_file("staging_clear")
             stats = LoadStats(
                 run_id=run_id,
@@ -324,9 +324,9 @@ def last_load(engine: Engine) -> dict[str, Any] | None:
     return {"load_id": f"{int(audit_id)}@{stamp.isoformat()}", "erasures_since": int(erasures or 0)}
 
 
-def _place_golden(engine: Engine, params: dict[str, Any]) -> tuple[int, int, int]:
+def _place_golden(engine: Engine, params: dict[str, Any], by_key: bool = False) -> tuple[int, int, int]:
     """Place every staged golden contact in its history (``golden_plan.sql``); (closed, restated, opened)."""
-    engine.run_file("golden_plan")
+    engine.run_file(_variant(engine, "golden_plan", by_key))
     closed = engine.run_file("golden_close")
     restated = engine.run_file("golden_restate", params)
     opened = engine.run_file("golden_open", params)
