@@ -56,7 +56,23 @@ from crmhub_dev.sandbox.webhooks import DEFAULT_CLIENT_SECRET, WebhookSender, ch
 PG_ADMIN = "postgres@127.0.0.1:5432"
 BROKER = "redis://127.0.0.1:6379/0"
 REDIS_DB = 2
-COMPLAINTS = [e[0] for e in message_corpus.INBOUND_NL + message_corpus.INBOUND_EN if e[2] == "complaint" and not e[3]]
+COMPLAINTS = [
+    *(e[0] for e in message_corpus.INBOUND_NL + message_corpus.INBOUND_EN if e[2] == "complaint" and not e[3]),
+    "Al twee weken wacht ik op mijn pakket, dit is echt slecht 😡",
+    "Jullie klantenservice reageert gewoon niet, ik ben het zat",
+    "Worst service ever, my refund still hasn't come through",
+    "Mijn factuur klopt alweer niet, belachelijk",
+]
+
+
+def _understood_complaints() -> list[str]:
+    """The texts the hub's classifier understands as complaints: this measures latency, not recall."""
+    from crmhub.messages.core import classify
+
+    texts = [t for t in COMPLAINTS if classify(f"@socialcrmhub {t}").complaint]
+    if not texts:
+        raise SystemExit("the classifier understands none of the benchmark's complaint texts as a complaint")
+    return texts
 
 
 def _stack_module() -> Any:
@@ -190,6 +206,11 @@ def _initial_load(stack: Any, warehouse: str) -> None:
         stack.wait_for(f"{dag_id}", lambda d=dag_id: any(s == "success" for _, s in stack.runs(d)), timeout=900)
 
     def loaded() -> bool:
+        failed = stack.query(
+            "SELECT dag_id, task_id FROM task_instance WHERE state = 'failed' AND dag_id NOT LIKE %s", "crmhub_fast%"
+        )
+        if failed:
+            raise SystemExit(f"a task failed during the initial load: {failed}; see {stack.airflow.home}/logs")
         try:
             return (_one(warehouse, "SELECT count(*) FROM core.interaction_understanding") or 0) > 0 and not [
                 r for r in stack.runs("crmhub_reconcile") if r[1] in ("queued", "running")
@@ -231,11 +252,12 @@ def _post(sandbox: SandboxServer, stack: Any, warehouse: str, args: argparse.Nam
     sender = WebhookSender(f"{stack.api_url}/crmhub-webhooks/hubspot")
     plan = [("pull", t) for t in pull_targets] + [("webhook", t) for t in hook_targets]
     plan.sort(key=lambda p: hash(p[1][0]))  # interleave the two kinds
+    texts = _understood_complaints()
     items: list[Item] = []
     for i, (kind, target) in enumerate(plan):
         if i:
             time.sleep(args.spacing)
-        text = COMPLAINTS[i % len(COMPLAINTS)]
+        text = texts[i % len(texts)]
         if kind == "pull":
             _, network, handle = target
             hubspot_id = None
