@@ -20,7 +20,8 @@ same contacts with ``--changed`` records edited (new e-mail or address, a later 
 handles). The run calls ``match_and_survive`` and ``load`` as the reconcile DAG does, in a child
 process (peak memory = that process's ``VmHWM``), and prints the seconds of every step: reading the
 previous xref and decisions, matching and survivorship, attaching and filtering messages, writing
-the run files, planning the handover, and each load statement. Canonicalize and the quality gates
+the run files, planning the handover, and each load statement (``load sql:`` lines are also inside
+the ``load: ...`` steps that run them, e.g. the steward queue's statements). Canonicalize and the quality gates
 are left out (they read raw payloads and run Great Expectations; see BENCHMARKS.md). Not a test.
 """
 
