@@ -199,3 +199,19 @@ def test_blocking_without_a_stable_key_form_runs_full(two_warehouses, tmp_path: 
     summary = _run(incremental, tmp_path, "run-2", second, m2, state=True, rules=rules)
     assert summary["reconcile"]["mode"] == "full"
     assert "first_name_last_initial" in summary["reconcile"]["reason"]
+
+
+def test_the_golden_gate_passes_on_a_small_run(two_warehouses, tmp_path: Path) -> None:
+    """A small run's files hold only its scope; new messages of people outside it still pass the
+    gate's "golden contact exists" check (their golden contacts were loaded by earlier runs)."""
+    incremental, _ = two_warehouses
+    (first, m1), (second, m2), *_ = _runs()
+    _run(incremental, tmp_path, "run-1", first, m1, state=True, rules=RULES)
+    files = stage.run_folder(tmp_path, "run-2")
+    files.write("contacts", second)
+    files.write("interactions", m2)
+    summary = stage.match_and_survive(
+        incremental, files, "run-2", rules=load_rules(RULES), state_dir=tmp_path / "state"
+    )
+    assert summary["reconcile"]["mode"] == "incremental"
+    assert stage.validate(None, files, "run-2")["failed_blocking"] == 0

@@ -55,6 +55,9 @@ STATE_VERSION = 2
 PENDING = "reconcile_state"
 #: Run file naming the records a run reconciled (``validate`` checks only those).
 SCOPE_FILE = "reconcile_scope"
+#: Run file of an incremental run: golden IDs outside the scope that its messages belong to (loaded
+#: by earlier runs; ``validate`` counts them as existing).
+CONTEXT_GOLDEN_FILE = "reconcile_context_golden"
 IDENTITY = ("source", "source_id")
 
 

@@ -389,8 +389,9 @@ def match_and_survive(
     review = result.review  # an incremental run's: its scope's pairs (the load replaces only those)
     if plan is not None:
         files.write(delta.SCOPE_FILE, plan.scope)
-    elif files.path(delta.SCOPE_FILE).exists():  # an earlier attempt of this run was incremental
-        files.path(delta.SCOPE_FILE).unlink()
+    else:  # an earlier attempt of this run may have been incremental
+        for name in (delta.SCOPE_FILE, delta.CONTEXT_GOLDEN_FILE):
+            files.path(name).unlink(missing_ok=True)
     files.write("review", review)
     stats = dict(result.stats)
     stats["reconcile"] = {"mode": plan.mode if plan else "full", "reason": reason}
@@ -417,6 +418,9 @@ def match_and_survive(
         interactions, fingerprints = delta.rows_to_reload(con, files.path("interactions"), previous_fp, plan.scope)
         stats["interactions_reloaded"] = len(interactions)
         whole_xref = delta.context_xref(con, interactions, result.xref)  # all these rows read
+        # golden contacts outside the scope these messages belong to: loaded by earlier runs (validate)
+        outside = whole_xref.loc[~whole_xref["golden_id"].isin(result.golden["golden_id"]), ["golden_id"]]
+        files.write(delta.CONTEXT_GOLDEN_FILE, outside.drop_duplicates().astype(str).reset_index(drop=True))
     else:
         interactions = files.read("interactions")
         fingerprints = None
@@ -602,6 +606,8 @@ def validate(
         contacts = contacts.merge(scope.astype(str), on=["source", "source_id"], how="inner")
     interactions = files.read("interactions_attached")
     golden_ids = set(golden["golden_id"].dropna())
+    if files.path("reconcile_context_golden").exists():  # incremental run: goldens it did not re-derive
+        golden_ids |= set(files.read("reconcile_context_golden")["golden_id"])
     per_golden = xref.groupby("golden_id").size()
     golden_frame = golden.assign(source_records=golden["golden_id"].map(per_golden).fillna(0).astype("int64"))
     links = contacts[["source", "source_id"]].merge(
