@@ -189,6 +189,8 @@ def main() -> int:
             _ingested(stack)
             pattern = "^crmhub_(reconcile" + ("|writeback" if writeback else "") + ")$"
             airflow.run("dags", "unpause", "-y", "--treat-dag-id-as-regex", pattern)
+            # a paused DAG queues no Asset events: the initial load's reconcile is the one run started by hand
+            airflow.run("dags", "trigger", "crmhub_reconcile")
             _initial_load(stack, warehouse_db)
             print(f"initial load done after {time.monotonic() - started:.0f} s; load {_load()}", flush=True)
             print("reconcile so far:", _reconcile_runs(stack), flush=True)
