@@ -215,3 +215,15 @@ def test_the_golden_gate_passes_on_a_small_run(two_warehouses, tmp_path: Path) -
     )
     assert summary["reconcile"]["mode"] == "incremental"
     assert stage.validate(None, files, "run-2")["failed_blocking"] == 0
+
+
+def test_a_first_run_without_contacts_keeps_a_state_the_next_run_can_extend(two_warehouses, tmp_path: Path) -> None:
+    """A reconcile started by a social source alone sees no contacts yet; its kept index must still
+    type its columns (an empty text column is not of type NULL), so the next run extends it."""
+    incremental, _ = two_warehouses
+    (first, m1), *_ = _runs()
+    _run(incremental, tmp_path, "run-1", first.iloc[0:0], m1.iloc[0:0], state=True, rules=RULES)
+    _run(incremental, tmp_path, "run-2", first.iloc[0:0], m1.iloc[0:0], state=True, rules=RULES)
+    summary = _run(incremental, tmp_path, "run-3", first, m1, state=True, rules=RULES)
+    golden = incremental.query("SELECT count(DISTINCT golden_id) AS n FROM core.contact_xref")["n"].iloc[0]
+    assert summary["reconcile"]["mode"] in ("full", "incremental") and golden > 0

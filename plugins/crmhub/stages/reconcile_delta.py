@@ -367,6 +367,17 @@ def _scope_counts(con: duckdb.DuckDBPyConnection, columns: list[str]) -> dict[st
 INDEX = "index.duckdb"
 
 
+def _typed_columns(frame: pd.DataFrame) -> str:
+    """A select list that types text columns as VARCHAR: DuckDB types an empty (or all-null) object
+    column as NULL, and a kept table with a NULL column refuses every later row."""
+    return ", ".join(
+        f'CAST("{c}" AS VARCHAR) AS "{c}"'
+        if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c])
+        else f'"{c}"'
+        for c in frame.columns
+    )
+
+
 def write_state(
     pending: Path,
     con: duckdb.DuckDBPyConnection,
@@ -395,13 +406,13 @@ def write_state(
     if plan is None or state is None:
         values = _values(con, contacts_path)
         con.execute(f"ATTACH '{target}' AS nxt")
-        con.execute("CREATE TABLE nxt.records AS SELECT * FROM reconciled")
+        con.execute(f"CREATE TABLE nxt.records AS SELECT {_typed_columns(keys)} FROM reconciled")
         con.execute(
             f"CREATE TABLE nxt.rows AS SELECT hash({values}) AS h, CAST(source AS VARCHAR) AS source, "
             f"CAST(source_id AS VARCHAR) AS source_id FROM read_parquet('{contacts_path}')"
         )
         con.register("known_df", pd.DataFrame({"golden_id": sorted(known or set())}))
-        con.execute("CREATE TABLE nxt.known AS SELECT golden_id FROM known_df")
+        con.execute("CREATE TABLE nxt.known AS SELECT CAST(golden_id AS VARCHAR) AS golden_id FROM known_df")
     else:
         con.execute("DETACH prev")
         shutil.copyfile(state.folder / INDEX, target)
