@@ -168,6 +168,29 @@ def test_closing_without_a_change_bi_must_see_does_not_copy_again(tmp_path: Path
     assert copy.stat().st_ino == inode
 
 
+def test_a_write_back_attempt_reaches_the_published_copy(tmp_path: Path) -> None:
+    """Write-back runs load nothing, but what the CRMs were sent is for BI too (audit.writeback_attempts)."""
+    import duckdb
+
+    data, live = tmp_path / "data", tmp_path / "warehouse.duckdb"
+    first_run(data, f"duckdb://{live}")
+    with Warehouse.from_url(f"duckdb://{live}") as wh:
+        wh.engine.run_file(
+            "writeback_attempt_insert",
+            {
+                "run_id": "wb-1", "kind": "task", "message_source": "sprout", "message_source_id": "m1",
+                "golden_id": "G1", "target_source": "hubspot", "target_record": "101", "write_key": "crmhub-k1",
+                "status": "created", "reason": None, "retryable": False, "vendor_id": "t1", "fields": None,
+                "attempted_at": "2026-12-07 10:00:00+00",
+            },
+        )  # fmt: skip
+    conn = duckdb.connect(str(tmp_path / "warehouse.bi.duckdb"), read_only=True)
+    try:
+        assert conn.execute("SELECT status FROM audit.writeback_attempts").fetchall() == [("created",)]
+    finally:
+        conn.close()
+
+
 def test_bi_copy_names_the_copy_to_open_read_only_and_not_the_live_file(tmp_path: Path, capsys) -> None:
     from crmhub import cli
 

@@ -39,13 +39,16 @@ from crmhub.errors import CrmHubError
 log = logging.getLogger(__name__)
 
 #: What BI must see changed: successful loads and retention runs (not raw landings: ingest tasks do
-#: not copy the file, the next load brings their payloads along), erasures, the catalog.
+#: not copy the file, the next load brings their payloads along), erasures, write-back attempts (what
+#: the CRMs were sent), the catalog.
 STATE_SQL = """
 SELECT
     (SELECT max(audit_id) FROM audit.load_audit WHERE status = 'success' AND stage <> 'land_raw'),
     (SELECT CAST(max(started_at) AS VARCHAR) FROM audit.load_audit WHERE status = 'success' AND stage <> 'land_raw'),
     (SELECT count(*) FROM audit.erasure_log),
     (SELECT CAST(max(finished_at) AS VARCHAR) FROM audit.erasure_log),
+    (SELECT count(*) FROM audit.writeback_attempts),
+    (SELECT max(attempt_id) FROM audit.writeback_attempts),
     (SELECT md5(string_agg(schema_name || '.' || table_name, ',' ORDER BY schema_name, table_name))
        FROM duckdb_tables() WHERE database_name = current_database()),
     (SELECT md5(string_agg(coalesce(sql, view_name), ';' ORDER BY schema_name, view_name))
