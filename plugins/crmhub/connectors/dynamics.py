@@ -313,20 +313,12 @@ class DynamicsConnector(Connector):
         return f"{API_ROOT}/{entity_set}({column}='{quote(key.replace(chr(39), chr(39) * 2), safe='-_.')}')"
 
     def _followup_body(self, entity_set: str, followup: FollowUp) -> dict[str, Any]:
-        lines = [followup.body.strip()] if followup.body and followup.body.strip() else []
-        lines += [
-            f"Message: {followup.message_url or '(no link)'}",
-            f"Intent: {followup.intent}",
-            f"Department: {followup.department}",
-            f"Priority: {followup.priority}",
-            f"CRM Hub key: {followup.key}",
-        ]
         level = str(followup.priority or "").strip().lower()
         contact = f"/contacts({followup.contact_id})"
         if entity_set == "incidents":
             body: dict[str, Any] = {
                 "title": followup.subject[:200],
-                "description": "\n".join(lines),
+                "description": followup.description(),
                 "prioritycode": INCIDENT_PRIORITY.get(level, 2),
                 "caseorigincode": self._case_origin(followup.message_url),
                 "customerid_contact@odata.bind": contact,
@@ -334,7 +326,7 @@ class DynamicsConnector(Connector):
         else:
             body = {
                 "subject": followup.subject[:200],
-                "description": "\n".join(lines),
+                "description": followup.description(),
                 "prioritycode": TASK_PRIORITY.get(level, 1),
                 "regardingobjectid_contact_task@odata.bind": contact,
             }

@@ -381,16 +381,8 @@ class SalesforceConnector(Connector):
         return self._refused(sobject, followup.key, status, body)
 
     def _followup_body(self, sobject: str, followup: FollowUp) -> dict[str, Any]:
-        lines = [followup.body.strip()] if followup.body and followup.body.strip() else []
-        lines += [
-            f"Message: {followup.message_url or '(no link)'}",
-            f"Intent: {followup.intent}",
-            f"Department: {followup.department}",
-            f"Priority: {followup.priority}",
-            f"CRM Hub key: {followup.key}",
-        ]
         level = str(followup.priority or "").strip().lower()
-        body: dict[str, Any] = {"Subject": followup.subject[:255], "Description": "\n".join(lines)[:32000]}
+        body: dict[str, Any] = {"Subject": followup.subject[:255], "Description": followup.description()[:32000]}
         if sobject == "Case":
             body.update(ContactId=followup.contact_id, Priority=CASE_PRIORITY.get(level, "Medium"),
                         Origin=self._case_origin(followup.message_url))  # fmt: skip

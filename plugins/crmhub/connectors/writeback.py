@@ -64,6 +64,19 @@ class FollowUp:
     due_at: str | None = None  # ISO 8601, UTC
     owner: str | None = None  # the vendor's owner/user id where routing assigned one
 
+    def description(self) -> str:
+        """The follow-up's text for a CRM's description field: the body, then what the owner acts on
+        (link, intent, department, priority) and the key that makes it findable again."""
+        lines = [self.body.strip()] if self.body and self.body.strip() else []
+        lines += [
+            f"Message: {self.message_url or '(no link)'}",
+            f"Intent: {self.intent}",
+            f"Department: {self.department}",
+            f"Priority: {self.priority}",
+            f"CRM Hub key: {self.key}",
+        ]
+        return "\n".join(lines)
+
 
 @dataclass(frozen=True)
 class ContactFields:
