@@ -68,7 +68,7 @@ def test_a_signed_webhook_wakes_the_watcher_channel(api, redis):
 
 
 def test_a_wrong_signature_is_refused_counted_and_not_queued(api, redis):
-    response = _post(api, secret="not-the-app-secret")
+    response = _post(api, secret=SECRET[::-1])
     assert response.status_code == 401
     assert redis.llen(fast_path.queue_key("hubspot")) == 0
     assert fast_path.refused_counts(redis, "hubspot") == {"bad_signature": 1}

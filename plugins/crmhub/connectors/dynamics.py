@@ -40,14 +40,13 @@ from crmhub.connectors.base import AuthHeader, CanonicalBatch, Connector, Option
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import RetryableResponse, retry_after_seconds
 from crmhub.connectors.oauth import TokenProvider
-from crmhub.connectors.social_fields import plain_handle, plan_contact_patch
+from crmhub.connectors.social_fields import plain_handle, plan_contact_patch, vendor_fields
 from crmhub.connectors.timestamps import parse_timestamp
 from crmhub.connectors.writeback import (
     ALREADY_WRITTEN,
     CASE,
     CREATED,
     FAILED,
-    SKIPPED_BY_PRECEDENCE,
     UPDATED,
     ContactFields,
     FollowUp,
@@ -354,14 +353,13 @@ class DynamicsConnector(Connector):
         A CRM-led column is written only while empty. Canonical ``social_handle`` and ``social_followers``
         go to the columns named by options ``social_handle_field`` / ``social_followers_field``.
         """
-        mapping = {
-            "social_handle": self.options.get("social_handle_field", "crmhub_twitterhandle"),
-            "social_followers": self.options.get("social_followers_field", "crmhub_socialfollowers"),
-        }
-        network = getattr(update, "social_network", None)
-        if network and network != self.options.get("social_network", "twitter"):
-            mapping["social_handle"] = None  # the handle column holds another network's handle
-        wanted = {name: value for name, value in update.values.items() if mapping.get(name)}
+        mapping = vendor_fields(
+            update,
+            self.options.get("social_handle_field", "crmhub_twitterhandle"),
+            self.options.get("social_followers_field", "crmhub_socialfollowers"),
+            self.options.get("social_network", "twitter"),
+        )
+        wanted = {name: update.values[name] for name in mapping}
         if not wanted:
             return WriteOutcome(FAILED, reason=f"no Dynamics column configured for {sorted(update.values)}")
         path = f"{API_ROOT}/contacts({quote(update.contact_id, safe='-')})"
@@ -374,8 +372,7 @@ class DynamicsConnector(Connector):
             return self._refused("contacts", update.contact_id, status, body)
         plan = plan_contact_patch(wanted, {name: body.get(mapping[name]) for name in wanted}, update.only_if_empty)
         if not plan.write:
-            status = SKIPPED_BY_PRECEDENCE if plan.held_back else ALREADY_WRITTEN
-            return WriteOutcome(status, vendor_id=update.contact_id)
+            return plan.unchanged(update.contact_id)
         patch = {mapping[name]: value for name, value in plan.write.items()}
         answer = self._write("PATCH", path, patch, {"If-Match": "*"})
         if isinstance(answer, WriteOutcome):

@@ -28,14 +28,13 @@ from crmhub.connectors.base import AuthHeader, CanonicalBatch, Connector, Option
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import RetryableResponse, retry_after_seconds
 from crmhub.connectors.oauth import TokenProvider, oauth_error
-from crmhub.connectors.social_fields import plan_contact_patch
+from crmhub.connectors.social_fields import plan_contact_patch, vendor_fields
 from crmhub.connectors.timestamps import parse_timestamp
 from crmhub.connectors.writeback import (
     ALREADY_WRITTEN,
     CASE,
     CREATED,
     FAILED,
-    SKIPPED_BY_PRECEDENCE,
     UPDATED,
     ContactFields,
     FollowUp,
@@ -407,12 +406,13 @@ class SalesforceConnector(Connector):
         write are two calls: a value keyed by a rep in between is overwritten (Salesforce offers no
         conditional update on these objects' REST rows other than by timestamp).
         """
-        mapping = {"social_handle": self._option("social_handle_field"),
-                   "social_followers": self._option("social_followers_field")}  # fmt: skip
-        network = getattr(update, "social_network", None)
-        if network and network != self._option("social_network"):
-            mapping["social_handle"] = None  # the handle field holds another network's handle
-        wanted = {name: value for name, value in update.values.items() if mapping.get(name)}
+        mapping = vendor_fields(
+            update,
+            self._option("social_handle_field"),
+            self._option("social_followers_field"),
+            self._option("social_network"),
+        )
+        wanted = {name: update.values[name] for name in mapping}
         if not wanted:
             return WriteOutcome(FAILED, reason=f"no Salesforce field configured for {sorted(update.values)}")
         fields = ",".join(["Id", *(mapping[name] for name in wanted)])
@@ -425,8 +425,7 @@ class SalesforceConnector(Connector):
             return self._refused("Contact", update.contact_id, status, body)
         plan = plan_contact_patch(wanted, {name: body.get(mapping[name]) for name in wanted}, update.only_if_empty)
         if not plan.write:
-            status = SKIPPED_BY_PRECEDENCE if plan.held_back else ALREADY_WRITTEN
-            return WriteOutcome(status, vendor_id=update.contact_id)
+            return plan.unchanged(update.contact_id)
         answer = self._write("PATCH", path, {mapping[name]: value for name, value in plan.write.items()})
         if isinstance(answer, WriteOutcome):
             return answer

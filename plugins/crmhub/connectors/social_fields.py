@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmhub.connectors.writeback import ALREADY_WRITTEN, SKIPPED_BY_PRECEDENCE, ContactFields, WriteOutcome
+
 
 @dataclass(frozen=True)
 class ContactPatch:
@@ -19,6 +21,23 @@ class ContactPatch:
     write: dict[str, Any] = field(default_factory=dict)
     held_back: tuple[str, ...] = ()  # CRM-led and filled: precedence keeps the CRM's value
     already: tuple[str, ...] = ()  # the contact already holds this value
+
+    def unchanged(self, contact_id: str) -> WriteOutcome:
+        """The outcome when nothing is to be written: precedence held a field back, or all is there."""
+        return WriteOutcome(SKIPPED_BY_PRECEDENCE if self.held_back else ALREADY_WRITTEN, vendor_id=contact_id)
+
+
+def vendor_fields(
+    update: ContactFields, handle_field: str | None, followers_field: str | None, network: str
+) -> dict[str, str]:
+    """Canonical name -> the CRM's field, for each value of ``update`` the CRM has a field for.
+
+    The handle field holds one network's handle (``network``): a handle of another network has none.
+    """
+    mapping = {"social_handle": handle_field, "social_followers": followers_field}
+    if update.social_network and update.social_network != network:
+        mapping["social_handle"] = None
+    return {name: column for name in update.values if (column := mapping.get(name))}
 
 
 def plan_contact_patch(
