@@ -28,7 +28,6 @@ from typing import Any
 import requests
 
 from crmhub.connectors.http import RetryableResponse, SourceHttpClient
-from crmhub.connectors.social_fields import plan_contact_patch
 from crmhub.connectors.writeback import (
     ALREADY_WRITTEN,
     CREATED,
@@ -108,14 +107,18 @@ def write_contact(http: SourceHttpClient, update: ContactFields, social_properti
         if status != 200:
             return WriteOutcome(FAILED, reason=error_reason(status, body), retryable=False)
         current = (body or {}).get("properties") or {}
-        props = {field: prop for prop, field, _ in wanted}
-        plan = plan_contact_patch(
-            {field: value for _, field, value in wanted},
-            {field: current.get(prop) for field, prop in props.items()},
-            update.only_if_empty,
-        )
-        patch = {props[field]: str(value) for field, value in plan.write.items()}
-        written, held = list(plan.write), list(plan.held_back)
+        patch: dict[str, Any] = {}
+        written: list[str] = []
+        held: list[str] = []
+        for prop, field, value in wanted:
+            have = current.get(prop)
+            if _same(have, value):
+                continue
+            if field in update.only_if_empty and have not in (None, ""):
+                held.append(field)
+                continue
+            patch[prop] = value
+            written.append(field)
         if not patch:
             if held:
                 return WriteOutcome(SKIPPED_BY_PRECEDENCE, reason=f"CRM leads and holds a value: {', '.join(held)}")
@@ -195,6 +198,15 @@ def _vendor_values(update: ContactFields, social_properties: dict[str, str]) -> 
         elif field == "social_followers":
             out.append((FOLLOWERS_PROPERTY, field, str(int(float(value)))))
     return out
+
+
+def _same(have: Any, value: Any) -> bool:
+    if have in (None, ""):
+        return False
+    try:
+        return float(have) == float(value)
+    except (TypeError, ValueError):
+        return str(have).strip().lower() == str(value).strip().lower()
 
 
 def _gave_up(exc: SourceDataError) -> WriteOutcome:
