@@ -206,14 +206,21 @@ def test_public_may_not_create_temporary_objects_in_the_warehouse_but_the_loader
 
 
 def test_the_bi_role_is_granted_connect_on_the_warehouse_database_only(owner: Warehouse, login: str) -> None:
+    """``crmhub_bi`` is a cluster role: other test sessions' warehouses (``crmhub_test_*``, made by
+    parallel workers running this same script) may grant it too, so those are the only others allowed;
+    a script granting beyond its own database would show up on ``postgres``/``test``/templates."""
     apply_bi_role(owner, login)
     granted = owner.query(
-        "SELECT d.datname FROM pg_database d, aclexplode(d.datacl) a "
-        "WHERE a.privilege_type = 'CONNECT' AND a.grantee IN (SELECT oid FROM pg_roles WHERE rolname IN (:r, :l))",
+        "SELECT d.datname, r.rolname FROM pg_database d, aclexplode(d.datacl) a, pg_roles r "
+        "WHERE a.privilege_type = 'CONNECT' AND a.grantee = r.oid AND r.rolname IN (:r, :l)",
         {"r": BI_ROLE, "l": login},
     )
     (database,) = owner.query("SELECT current_database() AS d")["d"]
-    assert granted["datname"].tolist() == [database]
+    mine = granted[granted["datname"] == database]
+    elsewhere = granted[granted["datname"] != database]
+    assert mine["rolname"].tolist() == [BI_ROLE]
+    assert login not in set(elsewhere["rolname"])
+    assert all(name.startswith("crmhub_test_") for name in elsewhere["datname"]), elsewhere["datname"].tolist()
 
 
 def test_the_bi_user_cannot_connect_to_a_database_whose_public_connect_was_revoked_as_documented(
