@@ -1,13 +1,15 @@
-"""Write-back against the HubSpot sandbox over real HTTP, into real DuckDB and PostgreSQL warehouses.
+"""Write-back against the CRM sandboxes over real HTTP, into real DuckDB and PostgreSQL warehouses.
 
 The warehouse is seeded with what reconcile and routing leave behind (golden contacts, their xref
-to sandbox HubSpot contacts, routed messages); the stage then writes through the real connector.
+to a sandbox CRM's contacts, routed messages); the stage then writes through the real connector. The
+tests hold no warehouse connection while the stage runs (each move opens it briefly), as a DAG task
+and a reconcile load share a DuckDB file.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +20,7 @@ import pytest
 import requests
 from throwaway_pg import throwaway_database
 
-from crmhub.config import SourceConfig
+from crmhub.config import SourceConfig, load_sources
 from crmhub.connectors.credentials import Credentials
 from crmhub.connectors.http import RetryPolicy
 from crmhub.connectors.registry import connector_class
@@ -28,6 +30,8 @@ from crmhub.reconcile.rules import PrecedenceRules, load_rules
 from crmhub.stages.writeback import WritebackReport, run_writeback
 from crmhub.warehouse import Warehouse
 from crmhub_dev.sandbox import hubspot
+from crmhub_dev.sandbox.dynamics import DynamicsSettings
+from crmhub_dev.sandbox.salesforce import SalesforceSettings
 from crmhub_dev.sandbox.server import SandboxServer
 
 SCHEMAS = ("raw", "staging", "core", "mart", "audit", "ops")
@@ -40,12 +44,16 @@ HUBSPOT = SourceConfig(
     pool="crmhub_hubspot_api",
     rate_limits=({"requests": 100, "per_seconds": 10}, {"requests": 5, "per_seconds": 1, "paths": ["/search"]}),
 )
+#: Salesforce and Dynamics as shipped in include/config/sources.yaml (options: External ID field, columns)
+SHIPPED = load_sources()
+SOURCES: dict[str, SourceConfig] = {"hubspot": HUBSPOT, "salesforce": SHIPPED["salesforce"],
+                                    "dynamics": SHIPPED["dynamics"]}  # fmt: skip
 T0 = datetime(2026, 10, 30, 9, 0, tzinfo=UTC)
 
 
-def key_for(message: str, kind: str = "task") -> str:
-    """The idempotency key of a sprout message's follow-up in HubSpot."""
-    return idempotency_key("sprout", message, "hubspot", kind)
+def key_for(message: str, kind: str = "task", crm: str = "hubspot") -> str:
+    """The idempotency key of a sprout message's follow-up in ``crm``."""
+    return idempotency_key("sprout", message, crm, kind)
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +63,8 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
-    """A migrated, empty warehouse on each engine."""
+def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a migrated, empty warehouse on each engine (closed again: nobody holds it)."""
     if request.param == "duckdb":
         url = f"duckdb://{tmp_path / 'warehouse.duckdb'}"
     else:
@@ -65,7 +73,7 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Wareho
             conn.execute("DROP SCHEMA IF EXISTS {} CASCADE".format(", ".join(SCHEMAS)))
     with Warehouse.from_url(url) as wh:
         wh.migrate()
-        yield wh
+    return url
 
 
 @pytest.fixture
@@ -76,18 +84,36 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
+@pytest.fixture
+def crm_sandbox() -> Iterator[SandboxServer]:
+    """A fresh Salesforce org and Dynamics environment per test (overload answers wait 0 s)."""
+    settings = {"salesforce": SalesforceSettings(retry_after_seconds=0),
+                "dynamics": DynamicsSettings(throttle_retry_after=0)}  # fmt: skip
+    with SandboxServer(seed=5, people=60, vendors=("salesforce", "dynamics"), settings=settings) as server:
+        yield server
+
+
 @dataclass
 class Hub:
-    """The sandbox portal and the warehouse, with the few moves a write-back test makes."""
+    """A sandbox CRM and the warehouse, with the few moves a write-back test makes.
+
+    ``crm`` is the CRM the seeded people's leading record lives in (hubspot, salesforce, dynamics).
+    """
 
     sandbox: SandboxServer
-    warehouse: Warehouse
+    url: str | None
+    crm: str = "hubspot"
     attempts_per_request: int = 6
 
     @property
     def app(self) -> Any:
-        return self.sandbox.apps["hubspot"]
+        return self.sandbox.apps[self.crm]
 
+    def open(self) -> Warehouse:
+        assert self.url is not None
+        return Warehouse.from_url(self.url)
+
+    # -- HubSpot's portal --------------------------------------------------------------------------
     def contacts(self, *, with_handle: bool | None = None) -> list[dict[str, Any]]:
         live = [c for c in self.sandbox.data.hubspot_contacts if not c["archived"]]
         if with_handle is not None:
@@ -98,17 +124,18 @@ class Hub:
         return next(c for c in self.sandbox.data.hubspot_contacts if c["id"] == contact_id)
 
     def tasks(self, key: str | None = None) -> list[dict[str, Any]]:
-        tasks = self.app.state.tasks
+        tasks = self.sandbox.apps["hubspot"].state.tasks
         return [t for t in tasks if key is None or t["properties"].get("crmhub_writeback_key") == key]
 
+    # -- the warehouse ------------------------------------------------------------------------------
     def route(self, contact_id: str, *, handle: str | None = "new_handle", followers: float | None = 4321,
               department: str = "service", intent: str = "complaint") -> str:  # fmt: skip
-        """A golden person linked to this HubSpot contact with one routed message; returns its id."""
+        """A golden person linked to this CRM contact with one routed message; returns its id."""
         golden = f"G-{uuid.uuid4().hex[:8]}"
         message = f"tw-{uuid.uuid4().hex[:10]}"
-        engine = self.warehouse.engine
-        common = {"run": "reconcile-1", "at": T0, "g": golden, "m": message, "c": contact_id}
-        with engine.transaction():
+        common = {"run": "reconcile-1", "at": T0, "g": golden, "m": message, "c": contact_id, "crm": self.crm}
+        with self.open() as wh, wh.engine.transaction():
+            engine = wh.engine
             engine.execute(
                 "INSERT INTO core.golden_contacts (golden_id, social_network, social_handle, social_followers, "
                 "source_updated_at, is_deleted, change_hash, valid_from, is_current, loaded_run_id, loaded_at) "
@@ -117,8 +144,7 @@ class Hub:
             )
             engine.execute(
                 "INSERT INTO core.contact_xref (source, source_id, golden_id, match_rule, valid_from, is_current, "
-                "loaded_run_id, loaded_at, is_deleted) VALUES ('hubspot', :c, :g, 'email', :at, TRUE, :run, :at, "
-                "FALSE)",
+                "loaded_run_id, loaded_at, is_deleted) VALUES (:crm, :c, :g, 'email', :at, TRUE, :run, :at, FALSE)",
                 common,
             )
             engine.execute(
@@ -135,40 +161,70 @@ class Hub:
             )
         return message
 
+    def attempts(self) -> list[dict[str, Any]]:
+        with self.open() as wh:
+            frame = wh.query("SELECT * FROM audit.writeback_attempts ORDER BY attempt_id")
+        return frame.to_dict("records")
+
+    # -- the stage -----------------------------------------------------------------------------------
     def connect(self, source: SourceConfig) -> Any:
         """The connector as ingest builds it, on the sandbox, with short back-off for the tests."""
+        fields = self.sandbox.airflow_connections()[source.name]
+        credentials = Credentials(login=fields.get("login"), password=fields.get("password"),
+                                  extra=fields.get("extra") or {})  # fmt: skip
         cls = connector_class(source.connector)
         connector = cls.connect(
-            source.name, requests.Session(), self.sandbox.hubspot_url, Credentials(password=hubspot.DEFAULT_TOKEN)
+            source.name, requests.Session(), self.sandbox.url(source.name), credentials, dict(source.options) or None
         )
         connector.apply_rate_limits(source.rate_limits)
         connector.http.policy = RetryPolicy(max_attempts=self.attempts_per_request, base_backoff=0.05, max_backoff=0.5)
         return connector
 
     def run(self, *, dry_run: bool = False, rules: PrecedenceRules | None = None, run_id: str = "wb-1",
-            **kwargs: Any) -> WritebackReport:  # fmt: skip
-        return run_writeback(
-            self.warehouse, {"hubspot": HUBSPOT}, self.connect, run_id=run_id, dry_run=dry_run, rules=rules,
-            echo=lambda _line: None, **kwargs,
-        )  # fmt: skip
+            opener: Callable[[], Warehouse] | None = None, **kwargs: Any) -> WritebackReport:  # fmt: skip
+        with (opener or self.open)() as wh:
+            return run_writeback(
+                wh, {self.crm: SOURCES[self.crm]}, self.connect, run_id=run_id, dry_run=dry_run, rules=rules,
+                echo=lambda _line: None, **kwargs,
+            )  # fmt: skip
 
-    def attempts(self) -> list[dict[str, Any]]:
-        frame = self.warehouse.query("SELECT * FROM audit.writeback_attempts ORDER BY attempt_id")
-        return frame.to_dict("records")
+
+def killed_on_record(hub: Hub) -> Callable[[], Warehouse]:
+    """A warehouse opener whose first attempt row kills the process: it dies right after the vendor
+    answered and before the hub recorded the answer."""
+
+    def opener() -> Warehouse:
+        wh = hub.open()
+        real_run_file = wh.engine.run_file
+
+        def run_file(name: str, params: Any = None) -> int:
+            if name == "writeback_attempt_insert":
+                raise KeyboardInterrupt("killed")
+            return real_run_file(name, params)
+
+        wh.engine.run_file = run_file  # type: ignore[method-assign]
+        return wh
+
+    return opener
 
 
 @pytest.fixture
-def hub(sandbox: SandboxServer, warehouse: Warehouse) -> Hub:
+def hub(sandbox: SandboxServer, warehouse_url: str) -> Hub:
     sandbox.clear_faults()
-    return Hub(sandbox, warehouse)
+    return Hub(sandbox, warehouse_url)
+
+
+def precedence(tmp_path: Path, sources: str) -> PrecedenceRules:
+    """precedence.yaml with the ``social`` group's sources replaced."""
+    text = (CONFIG_DIR / "precedence.yaml").read_text(encoding="utf-8")
+    old = "sources: [hootsuite, sprout, hubspot, salesforce]"
+    assert old in text
+    path = tmp_path / "precedence.yaml"
+    path.write_text(text.replace(old, f"sources: [{sources}]"), encoding="utf-8")
+    return load_rules(path)
 
 
 @pytest.fixture
 def crm_leads_social(tmp_path: Path) -> PrecedenceRules:
     """precedence.yaml with the CRMs ahead of the social tools for the social group."""
-    text = (CONFIG_DIR / "precedence.yaml").read_text(encoding="utf-8")
-    old = "sources: [hootsuite, sprout, hubspot, salesforce]"
-    assert old in text
-    path = tmp_path / "precedence.yaml"
-    path.write_text(text.replace(old, "sources: [hubspot, salesforce, hootsuite, sprout]"), encoding="utf-8")
-    return load_rules(path)
+    return precedence(tmp_path, "hubspot, salesforce, dynamics, hootsuite, sprout")

@@ -12,9 +12,9 @@ def test_the_cli_dry_run_prints_and_stores_what_it_would_write_and_calls_no_crm(
     url = f"duckdb://{tmp_path / 'warehouse.duckdb'}"
     with Warehouse.from_url(url) as wh:
         wh.migrate()
-        hub = Hub(sandbox, wh)
-        contact = hub.contacts()[0]["id"]
-        hub.route(contact, handle=None, followers=None)
+    hub = Hub(sandbox, url)
+    contact = hub.contacts()[0]["id"]
+    hub.route(contact, handle=None, followers=None)
     assert main(["writeback", "--dry-run", "--warehouse-url", url]) == 0
     out = capsys.readouterr().out
     assert f"dry run: hubspot task for record {contact}: would write a task (service, complaint, high)" in out

@@ -26,8 +26,8 @@ def test_the_dag_dry_runs_on_its_param_then_writes_the_follow_up_once(airflow_ho
     with SandboxServer(seed=5, people=60, vendors=("hubspot",), hubspot_settings=settings) as sandbox:
         with Warehouse.from_url(url) as wh:
             wh.migrate()
-            hub = Hub(sandbox, wh)
-            message = hub.route(hub.contacts()[0]["id"], handle=None, followers=None)
+        hub = Hub(sandbox, url)
+        message = hub.route(hub.contacts()[0]["id"], handle=None, followers=None)
         airflow = local_airflow(
             airflow_home, connections=sandbox_connections(sandbox), warehouse_url=url, data_dir=tmp_path / "data"
         )

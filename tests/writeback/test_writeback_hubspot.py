@@ -11,7 +11,7 @@ import requests
 
 from crmhub_dev.sandbox import hubspot
 
-from .conftest import key_for
+from .conftest import key_for, killed_on_record
 
 
 def test_a_rerun_leaves_each_task_in_the_crm_exactly_once(hub):
@@ -46,18 +46,8 @@ def test_a_429_storm_is_waited_out_and_creates_one_task(hub):
 
 def test_a_run_killed_between_the_vendors_201_and_the_hubs_commit_creates_no_second_task(hub):
     message = hub.route(hub.contacts()[0]["id"])
-    engine = hub.warehouse.engine
-    real_run_file = engine.run_file
-
-    def killed(name, params=None):  # the process dies right after HubSpot said 201
-        if name == "writeback_attempt_insert":
-            raise KeyboardInterrupt("killed")
-        return real_run_file(name, params)
-
-    engine.run_file = killed
     with pytest.raises(KeyboardInterrupt):
-        hub.run()
-    engine.run_file = real_run_file
+        hub.run(opener=killed_on_record(hub))
     assert hub.attempts() == []
     report = hub.run(run_id="wb-2")
     assert report.counts["skipped_already_written"] == 1 and report.counts["created"] == 0

@@ -296,6 +296,7 @@ class DynamicsConnector(Connector):
         headers = {"If-None-Match": "*", "Prefer": "return=representation"}
         if self.options.get("duplicate_detection"):
             headers["MSCRM.SuppressDuplicateDetection"] = "false"
+        retries = self.http.retries
         answer = self._write("PATCH", path, self._followup_body(entity_set, followup), headers)
         if isinstance(answer, WriteOutcome):
             return answer
@@ -304,7 +305,10 @@ class DynamicsConnector(Connector):
             vendor_id = _str(body.get(id_column)) if isinstance(body, dict) else None
             return WriteOutcome(CREATED if status != 200 else ALREADY_WRITTEN, vendor_id=vendor_id)
         if status == 412 and _error_code(body) != DUPLICATE_DETECTED:
-            return WriteOutcome(ALREADY_WRITTEN, vendor_id=self._existing_id(path))
+            # a retried create that meets an existing row met the one its first try made (the answer was
+            # lost on the way back): this run created it; a first try answered 412 by an earlier run
+            lost = self.http.retries > retries
+            return WriteOutcome(CREATED if lost else ALREADY_WRITTEN, vendor_id=self._existing_id(path))
         return self._refused(entity_set, followup.key, status, body)
 
     def _by_key(self, entity_set: str, key: str) -> str:

@@ -355,7 +355,8 @@ class SalesforceConnector(Connector):
         upserted: an upsert that matches *updates* the record with the body, which would reset what the
         owner did since (Status, Priority, due date, owner). The upsert still guards a race with a
         concurrent run: it answers 200 ``created: false`` and nothing new exists. Two calls per new
-        follow-up, one per already-written one.
+        follow-up, one per already-written one. An upsert whose answer was lost (a 5xx after the org
+        saved it) is retried and meets its own record: still ``created``, so the run's counts are true.
         """
         sobject = "Case" if followup.kind == CASE else "Task"
         key_field = self._option("external_id_field")
@@ -370,12 +371,16 @@ class SalesforceConnector(Connector):
             return WriteOutcome(ALREADY_WRITTEN, vendor_id=_str(body.get("Id")))
         if status != 404:
             return self._refused(sobject, followup.key, status, body)
+        retries = self.http.retries
         answer = self._write("PATCH", path, self._followup_body(sobject, followup))
         if isinstance(answer, WriteOutcome):
             return answer
         status, body = answer
         if status in (200, 201) and isinstance(body, dict) and body.get("success"):
-            created = status == 201 or bool(body.get("created"))
+            # 200 ``created: false`` after a retried upsert: its first try saved the record and the answer
+            # was lost (the key was absent a moment ago), so this run created it; without a retry a
+            # concurrent run did
+            created = status == 201 or bool(body.get("created")) or self.http.retries > retries
             return WriteOutcome(CREATED if created else ALREADY_WRITTEN, vendor_id=_str(body.get("id")))
         return self._refused(sobject, followup.key, status, body)
 
