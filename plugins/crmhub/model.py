@@ -43,6 +43,16 @@ CONTACT_COLUMNS: list[str] = [
     "social_followers",  # followers of the social profile (the "social value"), where the API offers it
 ]
 
+#: Optional profile fields a social-media export may carry next to ``CONTACT_COLUMNS`` (a Hootsuite or
+#: Sprout profile shows these, a CRM record does not). Only reconcile reads them, as match evidence
+#: (``crmhub.reconcile.profile``); they are not part of the contact contract the stages and the warehouse
+#: exchange, so a frame without them is complete and an absent one is empty.
+PROFILE_COLUMNS: list[str] = [
+    "display_name",  # the name as the profile shows it ("Jan de Vries", "محمد رضایی"), one text
+    "location",  # the profile's free-text location ("Utrecht", "Utrecht, NL")
+    "bio",  # the profile's free-text bio; an e-mail, phone or profile URL in it is evidence
+]
+
 #: One row per interaction (message, reply, note, ...) with the contact it belongs to in its source.
 INTERACTION_COLUMNS: list[str] = [
     "source",  # required

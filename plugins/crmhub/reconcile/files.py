@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from crmhub.errors import SourceDataError
-from crmhub.model import CONTACT_COLUMNS, conform
+from crmhub.model import CONTACT_COLUMNS, PROFILE_COLUMNS, conform
 from crmhub.reconcile.pipeline import ReconcileResult
 
 #: The columns a contact file must have; every other canonical column is optional (empty when absent).
@@ -34,8 +34,9 @@ def read_contacts_file(path: str | Path) -> pd.DataFrame:
 
     Every column is read as text (source ids like ``00123`` must not become numbers); empty cells are
     nulls. Only ``source``, ``source_id`` and ``source_updated_at`` are required (an error naming the
-    file and the columns when absent); a missing optional column is empty (``is_deleted`` false); extra
-    columns are ignored.
+    file and the columns when absent); a missing optional column is empty (``is_deleted`` false); the
+    profile columns (``crmhub.model.PROFILE_COLUMNS``: display name, location, bio) are kept when present,
+    as match evidence; other extra columns are ignored.
     """
     file = Path(path)
     if not file.is_file():
@@ -54,9 +55,10 @@ def read_contacts_file(path: str | Path) -> pd.DataFrame:
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise SourceDataError(f"{file}: missing required column(s): {', '.join(missing)}")
-    frame = frame.reindex(columns=CONTACT_COLUMNS)
+    profile = [c for c in PROFILE_COLUMNS if c in frame.columns]  # optional evidence (reconcile.profile)
+    frame = frame.reindex(columns=[*CONTACT_COLUMNS, *profile])
     frame["is_deleted"] = frame["is_deleted"].astype(object).where(frame["is_deleted"].notna(), "")
-    for col in CONTACT_COLUMNS:
+    for col in [*CONTACT_COLUMNS, *profile]:
         if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
             text = frame[col].astype("object")
             frame[col] = text.where(text.notna() & (text.astype(str).str.strip() != ""), None)
@@ -67,13 +69,25 @@ def read_contacts_file(path: str | Path) -> pd.DataFrame:
             frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
         except (ValueError, TypeError) as exc:
             raise SourceDataError(f"{file}: column {col!r}: not ISO 8601 timestamps") from exc
-    return conform(frame, CONTACT_COLUMNS)
+    return _with_profile(conform(frame[CONTACT_COLUMNS], CONTACT_COLUMNS), frame, profile)
+
+
+def _with_profile(contacts: pd.DataFrame, source: pd.DataFrame, profile: list[str]) -> pd.DataFrame:
+    """``contacts`` plus the profile columns of ``source`` (text, empty cells null)."""
+    for col in profile:
+        values = source[col].astype(object)
+        contacts[col] = values.where(values.notna(), None).to_numpy()
+    return contacts
 
 
 def read_contacts(paths: Iterable[str | Path]) -> pd.DataFrame:
     """Several contact files concatenated (e.g. one export per source)."""
     frames = [read_contacts_file(p) for p in paths]
-    return conform(pd.concat(frames, ignore_index=True), CONTACT_COLUMNS) if frames else pd.DataFrame()
+    if not frames:
+        return pd.DataFrame()
+    joined = pd.concat(frames, ignore_index=True)
+    profile = [c for c in PROFILE_COLUMNS if c in joined.columns]
+    return _with_profile(conform(joined[CONTACT_COLUMNS], CONTACT_COLUMNS), joined, profile)
 
 
 def write_result(result: ReconcileResult, out_dir: str | Path) -> dict[str, Path]:

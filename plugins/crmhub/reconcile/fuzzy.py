@@ -131,7 +131,36 @@ class Features(dict[str, np.ndarray]):
             self.update(extra_keys(self))
             if key in self:
                 return self[key]
+        if key == "k_skeleton":
+            self[key] = _skeleton_codes(self, self["full_last"], self["v_full_lasts"])[0]
+            return self[key]
+        if key in ("k_name_key", "k_name_key_parts"):
+            self["k_name_key"], self["k_name_key_parts"] = _skeleton_codes(self, self["last"], self["v_names"])
+            return self[key]
         raise KeyError(key)
+
+
+def _skeleton_codes(feat: Features, last_codes: np.ndarray, last_vocab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per record, one code for the consonant skeletons of first and last name in sorted order, and the
+    two parts' codes (shape ``(2, n)``, one code space).
+
+    Script-independent (:func:`crmhub.reconcile.translit.skeleton`: ``Mohammad Rezaei`` and ``محمد رضایی``
+    share it) and spelling-tolerant in the vowels; -1 where a name part or its skeleton is missing. With
+    the full last name (tussenvoegsel included) it is the ``name_skeleton`` blocking key; with the last
+    name alone, the name :func:`name_city_bits` counts people by (a typo in ``van der`` or a swapped
+    ``Jong, de`` does not make a common name rare).
+    """
+    names = feat["v_names"]
+    sk_names = np.asarray([skeleton(v) for v in names.tolist()], dtype=object)
+    sk_lasts = sk_names if last_vocab is names else np.asarray([skeleton(v) for v in last_vocab.tolist()], dtype=object)
+    first, last = sk_names[feat["first"]], sk_lasts[last_codes]
+    present = (first != "") & (last != "")
+    parts, _ = pd.factorize(pd.Series([*first, *last], dtype=object).where(pd.Series([*present, *present]), None))
+    lo = np.where(first <= last, first, last)
+    hi = np.where(first <= last, last, first)
+    joined = pd.Series(lo, dtype=object) + " " + pd.Series(hi, dtype=object)
+    codes, _ = pd.factorize(joined.where(pd.Series(present), None), use_na_sentinel=True)
+    return codes.astype(np.int64), parts.astype(np.int64).reshape(2, -1)
 
 
 def _vocab(values: list[object]) -> tuple[np.ndarray, np.ndarray]:
@@ -216,6 +245,7 @@ def features(records: pd.DataFrame) -> Features:
             "last": last,
             "v_names": names,
             "full_last": full_last,
+            "v_full_lasts": np.asarray(full_lasts, dtype=object),
             "tokens": tokens,
             "v_tokens": token_vocab,
             "initial": initials[first],
@@ -286,6 +316,9 @@ BLOCKING_KEYS: dict[str, str] = {
     "last_name_city": "b_last_city",
     "first_name_city": "b_first_city",
     "first_name_last_initial": "b_first_last_initial",
+    # Consonant skeletons of first and last name, either order: one name in Latin letters and in Persian
+    # script meet (crmhub.reconcile.translit), as do vowel variants ("Hossein"/"Hosein"):
+    "name_skeleton": "k_skeleton",
     # Typo-tolerant keys (crmhub.reconcile.blocking), computed only when configured:
     "soundex_name": "m_soundex_name",  # Soundex of one name word + initial of the other, either order
     "postcode_initial": "m_postcode_initial",  # postcode + initial of either name word
@@ -803,10 +836,159 @@ def tf_adjustment(feat: Features, levels: pd.DataFrame, model: Any) -> np.ndarra
     return total
 
 
+#: Name levels on which a same-city name is weighed by its frequency (:func:`name_city_bits`).
+NAME_CITY_LEVELS: tuple[str, ...] = ("exact", "transliterated", "close")
+#: Expected number of *other* people with the name in the city at or below which an exact (or
+#: transliterated) name + city agreement reaches the link threshold on its own.
+NAME_CITY_LINK_EXPECTED = 1 / 16
+#: The name + city weight never takes a pair's score below ``review + 0.5``: a common name in the
+#: same city stays in the queue (ranked low) rather than being dropped.
+_NAME_CITY_FLOOR_ABOVE_REVIEW = 0.5
+
+
+def name_city_bits(feat: Features, scored: pd.DataFrame, config: FuzzyConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair, the bits a same-city name adds for how few people share it (NaN where it does not apply),
+    and whether that name is unique in the city (one person).
+
+    Applies to a pair whose names agree (:data:`NAME_CITY_LEVELS`), whose cities are the same, and where
+    one side has no street, postcode or address line (a social profile: a display name and a location)
+    while the other has. The frequency is counted in *people*, not records: records joined by the pairs
+    already scoring at least ``link`` form provisional clusters. For each side's name key (consonant
+    skeletons of first and last name without tussenvoegsel, sorted: both scripts, vowel variants and
+    swapped fields give one key) we count the people holding it in that city (``n_city``) and anywhere
+    (``n_all``), the profile's own cluster left out and the full record's counted, and keep the larger
+    side (a typo on one side must not make a common name look rare). The expected number of *other*
+    people who could own the profile is ``λ = (n_city − 1) + max(n_all, n_first × n_last / N) × s_city``:
+    namesakes seen in the city, plus namesakes not in the data — the name's people (at least what its
+    two parts' frequencies predict: the pool of names is finite, so at scale every combination of
+    common parts recurs) times the city's share of the people. The weight is
+    ``link − w(name level) + log2(λ_link / λ)`` (``λ_link`` = :data:`NAME_CITY_LINK_EXPECTED`; a typo,
+    ``close``, counts 2 bits less): a name no one else has, in a town of at most 1/16 of the people,
+    links on its own; a shared one goes to review ranked by ``λ``.
+
+    The counts come from the run's population (a documented rule, not a trained table): a namesake
+    arriving in the city later turns a future run's pair into a review item; earlier links keep their
+    golden id through the previous xref.
+    """
+    from crmhub.reconcile.match import _components
+
+    n_pairs = len(scored)
+    bits = np.full(n_pairs, np.nan)
+    unique = np.zeros(n_pairs, dtype=bool)
+    if n_pairs == 0:
+        return bits, unique
+    left = scored["left"].to_numpy(dtype=np.int64)
+    right = scored["right"].to_numpy(dtype=np.int64)
+    levels = pd.Categorical(scored["name"])
+    bare = (feat["street"] == 0) & (feat["postcode"] == 0) & (feat["line"] == 0)
+    city = feat["city"]
+    eligible = (
+        _is(levels, *NAME_CITY_LEVELS)
+        & _is(pd.Categorical(scored["city"]), "same")
+        & _is(pd.Categorical(scored["address"]), "missing")
+        & (bare[left] != bare[right])
+        & (city[left] != 0)
+    )
+    if not eligible.any():
+        return bits, unique
+    strong = scored["score"].to_numpy(dtype=float) >= config.link
+    cluster = _components(len(city), left[strong], right[strong])
+    key, parts = feat["k_name_key"], feat["k_name_key_parts"]
+    has_key = key >= 0
+    named = pd.DataFrame({"k": key[has_key], "c": city[has_key], "g": cluster[has_key]})
+    by_name = named[["k", "g"]].drop_duplicates()
+    by_city = named[named["c"] != 0].drop_duplicates()
+    per_name = by_name.groupby("k").size()
+    in_city = by_city.groupby(["k", "c"]).size()
+    n_people = max(int(by_name["g"].nunique()), 1)
+    part_people = pd.DataFrame(
+        {"p": np.concatenate([parts[0][has_key], parts[1][has_key]]), "g": np.tile(cluster[has_key], 2)}
+    ).drop_duplicates()
+    per_part = part_people.groupby("p").size()
+    with_city = pd.DataFrame({"c": city[city != 0], "g": cluster[city != 0]}).drop_duplicates()
+    city_share = with_city.groupby("c").size() / max(len(with_city), 1)
+    name_members = pd.MultiIndex.from_frame(by_name)
+    city_members = pd.MultiIndex.from_frame(by_city)
+
+    rows = np.flatnonzero(eligible)
+    profile = np.where(bare[left[rows]], left[rows], right[rows])
+    full = np.where(bare[left[rows]], right[rows], left[rows])
+    c, g_p, g_r = city[full], cluster[profile], cluster[full]
+    apart = (g_p != g_r).astype(float)
+    n_city = np.ones(len(rows))
+    n_all = np.ones(len(rows))
+    by_parts = np.zeros(len(rows))
+    for side in (profile, full):
+        k = key[side]
+        ok = k >= 0
+
+        def held(members: pd.MultiIndex, *columns: np.ndarray) -> np.ndarray:
+            return np.asarray(pd.MultiIndex.from_arrays(list(columns)).isin(members), dtype=float)
+
+        # People with the key, P's cluster left out and R's counted (the names agree: R is one of them).
+        city_count = in_city.reindex(pd.MultiIndex.from_arrays([k, c])).fillna(0).to_numpy(dtype=float)
+        city_count = city_count - held(city_members, k, c, g_p) * apart + (1 - held(city_members, k, c, g_r))
+        all_count = per_name.reindex(k).fillna(0).to_numpy(dtype=float)
+        all_count = all_count - held(name_members, k, g_p) * apart + (1 - held(name_members, k, g_r))
+        first = per_part.reindex(parts[0][side]).fillna(0).to_numpy(dtype=float)
+        last = per_part.reindex(parts[1][side]).fillna(0).to_numpy(dtype=float)
+        n_city = np.where(ok, np.maximum(n_city, city_count), n_city)
+        n_all = np.where(ok, np.maximum(n_all, all_count), n_all)
+        by_parts = np.where(ok, np.maximum(by_parts, first * last / n_people), by_parts)
+    known = key[full] >= 0
+    expected = (n_city - 1.0) + np.maximum(n_all, by_parts) * city_share.reindex(c).to_numpy(dtype=float)
+    weights = config.model.weights() if config.model is not None else config.weights
+    exact = weights["name"].get("exact", 9.0)
+    level = np.asarray(levels[rows], dtype=object)
+    level_weight = np.asarray([weights["name"].get(v, 0.0) for v in level.tolist()], dtype=float)
+    typo = np.where(level == "close", exact - weights["name"].get("close", exact), 0.0)
+    value = config.link - level_weight + np.log2(NAME_CITY_LINK_EXPECTED / np.maximum(expected, 1e-9)) - typo
+    floor = config.review + _NAME_CITY_FLOOR_ABOVE_REVIEW - level_weight
+    rows, value, floor, n_city = rows[known], value[known], floor[known], n_city[known]
+    bits[rows] = np.round(np.clip(value, floor, TF_NAME_CITY_MAX), 1)
+    unique[rows] = n_city == 1.0
+    return bits, unique
+
+
+#: The most a name + city agreement adds (a very rare name in a small town is still one fact).
+TF_NAME_CITY_MAX = 8.0
+
+
+def _add_evidence(scored: pd.DataFrame, bits: np.ndarray, unique: np.ndarray) -> pd.DataFrame:
+    """Add ``bits`` (NaN: none) to the pairs' scores and ``name_city=unique|shared(+x)`` to their explanations."""
+    has = ~np.isnan(bits)
+    if not has.any():
+        return scored
+    out = scored.copy()
+    out["score"] = np.where(has, np.round(out["score"].to_numpy(dtype=float) + np.nan_to_num(bits), 3), out["score"])
+    explanation = pd.Categorical(out["explanation"])
+    codes = explanation.codes.astype(np.int64)
+    categories = [str(c) for c in explanation.categories]
+    tenths = np.round(bits[has] * 10).astype(np.int64)
+    key = (codes[has] * 2 + unique[has]) * 100_000 + tenths + 50_000
+    new_codes, new_keys = pd.factorize(key)
+    labels = []
+    for k in np.asarray(new_keys).tolist():
+        base, rest = divmod(int(k), 100_000)
+        code, is_unique = divmod(base, 2)
+        level = "unique" if is_unique else "shared"
+        labels.append(f"{categories[code]} name_city={level}({(rest - 50_000) / 10:+g})")
+    codes[has] = len(categories) + new_codes
+    out["explanation"] = pd.Categorical.from_codes(codes, categories=categories + labels)
+    return out
+
+
 def score_pairs(records: pd.DataFrame, config: FuzzyConfig) -> tuple[pd.DataFrame, BlockingReport]:
-    """Block, compare and score ``records`` (the normalized frame); returns :data:`PAIR_COLUMNS`."""
+    """Block, compare and score ``records`` (the normalized frame); returns :data:`PAIR_COLUMNS`.
+
+    With ``name_frequency`` on, a same-city name on a profile is weighed by how many people share it
+    (:func:`name_city_bits`) once the other evidence has been scored.
+    """
     feat = features(records)
     left, right, report = candidate_pairs(feat, config)
     levels = compare(feat, left, right)
     tf = tf_adjustment(feat, levels, config.model) if config.model is not None else None
-    return score(levels, config, tf), report
+    scored = score(levels, config, tf)
+    if config.name_frequency:
+        scored = _add_evidence(scored, *name_city_bits(feat, scored, config))
+    return scored, report

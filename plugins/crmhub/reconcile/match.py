@@ -169,6 +169,10 @@ class FuzzyConfig:
     #: Blocking keys by name (:data:`crmhub.reconcile.fuzzy.BLOCKING_KEYS`; None: the default set,
     #: :data:`crmhub.reconcile.fuzzy.DEFAULT_BLOCKING`).
     blocking: tuple[str, ...] | None = None
+    #: Weigh a same-city name on a social profile by how many people share it
+    #: (:func:`crmhub.reconcile.fuzzy.name_city_bits`): a unique name in the city links, a shared one
+    #: goes to review ranked by score. Off by default.
+    name_frequency: bool = False
 
 
 @dataclass(frozen=True)

@@ -762,6 +762,8 @@ def normalize_contacts(
     for col in CONTACT_COLUMNS:  # optional canonical columns may be absent: treat as all-null
         if col not in out.columns:
             out[col] = False if col == "is_deleted" else None
+    if "display_name" in out.columns:  # a profile's display name is its name where it has no other
+        _fill_names_from_display(out)
     regions = {k: v.upper() for k, v in (phone_regions or {}).items()}
 
     country = _none(_map_unique(out["country"], normalize_country))
@@ -837,6 +839,7 @@ def normalize_contacts(
         )
     )
     del parsed_lines
+    _profile_keys(out, record_region)
     warnings = {
         "names_with_invisible_characters": int(
             sum(_map_unique(out[c], has_invisible).to_numpy(dtype=bool) for c in NAME_FIELDS).astype(bool).sum()
@@ -847,6 +850,47 @@ def normalize_contacts(
     if any(warnings.values()):
         log.warning("normalize: %s (counts of records; values stay in raw)", warnings)
     return out
+
+
+def _blank(series: pd.Series) -> np.ndarray:
+    """Per row, whether a text column is null or whitespace only."""
+    text = series.astype(object)
+    return (text.isna() | text.map(lambda v: not str(v).strip())).to_numpy(dtype=bool)
+
+
+def _fill_names_from_display(out: pd.DataFrame) -> None:
+    """First and last name from ``display_name`` where a record has neither (:mod:`.profile`)."""
+    from crmhub.reconcile.profile import split_display_name
+
+    todo = _blank(out["first_name"]) & _blank(out["last_name"]) & ~_blank(out["display_name"])
+    if not todo.any():
+        return
+    split = _map_unique(out.loc[todo, "display_name"], split_display_name)
+    out["first_name"] = out["first_name"].astype(object)
+    out["last_name"] = out["last_name"].astype(object)
+    out.loc[todo, "first_name"] = [f for f, _ in split]
+    out.loc[todo, "last_name"] = [la for _, la in split]
+
+
+def _profile_keys(out: pd.DataFrame, region: pd.Series) -> None:
+    """Fill empty match keys from a profile's ``location`` (city) and ``bio`` (e-mail, phone, profile URL).
+
+    Match keys only (:mod:`.profile`): the presentation values survivorship reads stay the record's own.
+    """
+    from crmhub.reconcile.profile import bio_identifiers, location_city_key
+
+    if "location" in out.columns:
+        todo = out["key_city"].isna().to_numpy() & ~_blank(out["location"])
+        if todo.any():
+            out.loc[todo, "key_city"] = _map_unique(out.loc[todo, "location"], location_city_key).to_numpy()
+    if "bio" in out.columns:
+        todo = ~_blank(out["bio"])
+        if todo.any():
+            found = _map_pairs(out.loc[todo, "bio"], region[todo], bio_identifiers)
+            for i, column in enumerate(("key_email", "key_phone", "key_social")):
+                values = pd.Series([f[i] for f in found], index=out.index[todo], dtype=object)
+                empty = out.loc[todo, column].isna()
+                out.loc[values.index[empty.to_numpy()], column] = values[empty.to_numpy()]
 
 
 #: Name fields cleaned of NUL and bidi control characters (counted in ``normalize_warnings``).

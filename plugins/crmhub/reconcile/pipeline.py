@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from crmhub.errors import SourceDataError
-from crmhub.model import CONTACT_COLUMNS, INTERACTION_COLUMNS, XREF_COLUMNS, conform
+from crmhub.model import CONTACT_COLUMNS, INTERACTION_COLUMNS, PROFILE_COLUMNS, XREF_COLUMNS, conform
 from crmhub.reconcile.fuzzy import PAIR_COLUMNS, conflict_name_levels, score_pairs
 from crmhub.reconcile.golden_ids import assign_golden_ids
 from crmhub.reconcile.match import cluster_guarded, explain_records, find_links, source_merge_links
@@ -49,6 +49,7 @@ RAW_TEXT_COLUMNS: tuple[str, ...] = (
     "social_network",
     "social_handle",
     "company",
+    *PROFILE_COLUMNS,
 )
 #: Match keys: needed by matching only, dropped before survivorship (the peak of a run).
 MATCH_KEY_COLUMNS: tuple[str, ...] = (
@@ -95,6 +96,10 @@ def _check_contacts(contacts: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise SourceDataError(f"contacts frame is missing required column(s): {', '.join(missing)}")
     frame = conform(contacts[[c for c in CONTACT_COLUMNS if c in contacts.columns]], CONTACT_COLUMNS)
+    for col in PROFILE_COLUMNS:  # optional profile evidence (crmhub.reconcile.profile), kept when given
+        if col in contacts.columns:
+            values = contacts[col].astype(object).to_numpy()
+            frame[col] = pd.Series(values, index=frame.index, dtype=object).where(pd.notna(values), None)
     for col in REQUIRED_CONTACT_FIELDS:
         empty = frame[col].isna()
         if col != "source_updated_at":

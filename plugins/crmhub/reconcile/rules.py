@@ -77,7 +77,8 @@ _ATTRIBUTE_KEYS = {"rule", "sources", "valid_beats_invalid", "trust_decay"}
 _DECAY_KEYS = {"half_life_days", "trust"}
 _MATCHING_KEYS = {"rules", "max_records_per_key", "blocklist", "use_default_blocklist", "fuzzy"}
 _FUZZY_KEYS = {
-    "enabled", "link", "review", "max_block_size", "handle_name", "weights", "model", "cannot_link", "blocking"
+    "enabled", "link", "review", "max_block_size", "handle_name", "weights", "model", "cannot_link", "blocking",
+    "name_frequency",
 }  # fmt: skip
 _NAME_LEVELS = ("exact", "close", "initial", "similar_first", "partial", "same_first", "same_last", "different")
 
@@ -227,7 +228,7 @@ def _parse_fuzzy(r: _Reader, raw: Any) -> FuzzyConfig:
         except ValueError as exc:
             raise r.fail("matching.fuzzy.model", str(exc)) from exc
         defaults = dataclasses.replace(defaults, link=model.link, review=model.review)
-    for flag in ("enabled", "handle_name"):
+    for flag in ("enabled", "handle_name", "name_frequency"):
         if not isinstance(spec.get(flag, True), bool):
             raise r.fail(f"matching.fuzzy.{flag}", f"must be true or false, got {spec[flag]!r}")
     link = _number(r, spec.get("link", defaults.link), "matching.fuzzy.link")
@@ -243,6 +244,16 @@ def _parse_fuzzy(r: _Reader, raw: Any) -> FuzzyConfig:
         given = r.mapping(levels, f"matching.fuzzy.weights.{comparison}", set(weights[comparison]))
         for level, value in given.items():
             weights[comparison][level] = _number(r, value, f"matching.fuzzy.weights.{comparison}.{level}")
+    blocking = _blocking(r, spec.get("blocking"))
+    name_frequency = spec.get("name_frequency", False)
+    if name_frequency and "name_skeleton" not in (blocking or ()):
+        # The name + city weight counts namesakes over the whole population, so a run over a subset
+        # (the incremental path) would count differently; name_skeleton has no stable key form in
+        # crmhub.reconcile.scope, which keeps such rules on full runs. It also lets the two scripts meet.
+        raise r.fail(
+            "matching.fuzzy.name_frequency",
+            "needs 'name_skeleton' in matching.fuzzy.blocking (list the keys: the default set plus name_skeleton)",
+        )
     return FuzzyConfig(
         enabled=spec.get("enabled", True),
         link=link,
@@ -253,7 +264,8 @@ def _parse_fuzzy(r: _Reader, raw: Any) -> FuzzyConfig:
         model=model,
         model_file=str(model_file) if model_file else None,
         cannot_link=_cannot_link(r, spec.get("cannot_link")),
-        blocking=_blocking(r, spec.get("blocking")),
+        blocking=blocking,
+        name_frequency=name_frequency,
     )
 
 
