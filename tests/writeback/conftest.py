@@ -181,12 +181,12 @@ class Hub:
         return connector
 
     def run(self, *, dry_run: bool = False, rules: PrecedenceRules | None = None, run_id: str = "wb-1",
-            opener: Callable[[], Warehouse] | None = None, **kwargs: Any) -> WritebackReport:  # fmt: skip
-        with (opener or self.open)() as wh:
-            return run_writeback(
-                wh, {self.crm: SOURCES[self.crm]}, self.connect, run_id=run_id, dry_run=dry_run, rules=rules,
-                echo=lambda _line: None, **kwargs,
-            )  # fmt: skip
+            opener: Callable[[], Warehouse] | None = None, connect: Callable[[SourceConfig], Any] | None = None,
+            **kwargs: Any) -> WritebackReport:  # fmt: skip
+        return run_writeback(
+            opener or self.open, {self.crm: SOURCES[self.crm]}, connect or self.connect, run_id=run_id,
+            dry_run=dry_run, rules=rules, echo=lambda _line: None, **kwargs,
+        )  # fmt: skip
 
 
 def killed_on_record(hub: Hub) -> Callable[[], Warehouse]:

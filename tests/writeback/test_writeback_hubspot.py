@@ -45,7 +45,7 @@ def test_a_429_storm_is_waited_out_and_creates_one_task(hub):
 
 
 def test_a_run_killed_between_the_vendors_201_and_the_hubs_commit_creates_no_second_task(hub):
-    message = hub.route(hub.contacts()[0]["id"])
+    message = hub.route(hub.contacts()[0]["id"], handle=None, followers=None)
     with pytest.raises(KeyboardInterrupt):
         hub.run(opener=killed_on_record(hub))
     assert hub.attempts() == []

@@ -34,9 +34,15 @@ def _writeback(parser: argparse.ArgumentParser) -> Handler:
         run_id = f"cli__{datetime.now(UTC):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
         with connect_warehouse(args.warehouse_url) as warehouse:
             warehouse.migrate()
-            report = run_writeback(
-                warehouse, load_sources(), connect, run_id=run_id, dry_run=args.dry_run, retry_failed=args.retry_failed
-            )
+        # the stage opens the warehouse only to read its plan and record attempts, never during a CRM call
+        report = run_writeback(
+            lambda: connect_warehouse(args.warehouse_url),
+            load_sources(),
+            connect,
+            run_id=run_id,
+            dry_run=args.dry_run,
+            retry_failed=args.retry_failed,
+        )
         for source, record, reason in report.failures:
             print(f"failed: {source} record {record}: {reason}")
         return 1 if report.failures else 0

@@ -54,21 +54,24 @@ def build_writeback_dag() -> DAG:
         def write_back() -> dict[str, Any]:
             from crmhub.config import load_sources
             from crmhub.orchestration.hooks import SourceHook
-            from crmhub.orchestration.resources import open_warehouse
+            from crmhub.orchestration.resources import open_warehouse, warehouse_url
             from crmhub.stages.writeback import run_writeback
+            from crmhub.warehouse import connect_warehouse
 
             context = get_current_context()
             params = context["params"]
-            with open_warehouse() as warehouse:
-                report = run_writeback(
-                    warehouse,
-                    load_sources(),
-                    SourceHook.for_source,
-                    run_id=context["run_id"],
-                    dry_run=bool(params.get("dry_run")),
-                    retry_failed=bool(params.get("retry_failed")),
-                    echo=log.info,
-                )
+            url = warehouse_url()
+            with open_warehouse():  # migrated once; closed again so a load can take a DuckDB file meanwhile
+                pass
+            report = run_writeback(
+                lambda: connect_warehouse(url),
+                load_sources(),
+                SourceHook.for_source,
+                run_id=context["run_id"],
+                dry_run=bool(params.get("dry_run")),
+                retry_failed=bool(params.get("retry_failed")),
+                echo=log.info,
+            )
             return report.as_dict()
 
         write_back()

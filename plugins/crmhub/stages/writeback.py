@@ -12,8 +12,12 @@ however often it is sent the CRM holds one. The person's social handle and follo
 contact too, where ``precedence.yaml`` lets the social source lead; elsewhere the CRM leads and the
 plugin fills a field only where the CRM's own value is empty (``only_if_empty``).
 
-Every attempt is one row of ``audit.writeback_attempts``, committed right after the vendor answered,
-so a run killed in between leaves the message to the next run, which finds the record by its key.
+The warehouse is held only briefly: the stage opens it (through the caller's ``open_warehouse``) to
+read its plan, closes it while the CRMs answer, and reopens it to record the attempts in batches (every
+``commit_every`` attempts or ``commit_seconds``, and at the end). On DuckDB that frees the single-writer
+file lock, so a reconcile load started during a slow vendor call neither waits nor fails. Every attempt
+is one row of ``audit.writeback_attempts``; a run killed before its batch was committed leaves those
+messages to the next run, which finds each record by its key (``skipped_already_written``).
 One record failing (validation, a contact deleted meanwhile) fails only that record; a vendor that
 cannot be reached stops its CRM for this run, the other CRMs go on, and the run ends with
 :class:`WritebackIncomplete` so the task is retried. Logs name source, record and reason, never a value.
@@ -22,6 +26,7 @@ cannot be reached stops its CRM for this run, the other CRMs go on, and the run 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,7 +52,7 @@ from crmhub.connectors.writeback import (
 from crmhub.errors import ConfigError, CrmHubError
 from crmhub.reconcile.rules import PrecedenceRules, load_rules
 from crmhub.stages.writeback_config import Target, WritebackConfig, load_writeback
-from crmhub.warehouse import Warehouse
+from crmhub.warehouse import Warehouse, WarehouseLockedError
 from crmhub.warehouse.sqlfiles import load_statements
 
 log = logging.getLogger(__name__)
@@ -55,6 +60,14 @@ log = logging.getLogger(__name__)
 #: ``kind`` of an enrichment row in ``audit.writeback_attempts``
 CONTACT_FIELDS = "contact_fields"
 NO_CRM_RECORD = "no_crm_record"
+#: attempts recorded per warehouse visit, and the longest they wait for one
+COMMIT_EVERY = 50
+COMMIT_SECONDS = 2.0
+#: how long the last batch waits for a warehouse another process holds (a long reconcile load)
+LAST_BATCH_WAIT_SECONDS = 600.0
+
+#: opens the (migrated) warehouse; the stage closes what it opens
+WarehouseOpener = Callable[[], Warehouse]
 
 
 class WritebackIncomplete(CrmHubError):
@@ -93,7 +106,7 @@ class WritebackReport:
 
 
 def run_writeback(
-    warehouse: Warehouse,
+    open_warehouse: WarehouseOpener,
     sources: Mapping[str, SourceConfig],
     connect: Callable[[SourceConfig], Connector] | None,
     *,
@@ -103,18 +116,47 @@ def run_writeback(
     config: WritebackConfig | None = None,
     rules: PrecedenceRules | None = None,
     echo: Callable[[str], None] = print,
+    commit_every: int = COMMIT_EVERY,
+    commit_seconds: float = COMMIT_SECONDS,
 ) -> WritebackReport:
     """Write back every routed message not written yet; returns the report (raises if a CRM was down).
 
-    ``dry_run`` stores and prints what would be written (status ``dry_run``) and calls no vendor, so
-    ``connect`` may be None. ``retry_failed`` tries again the failures no retry could fix, after a
-    steward fixed their cause (a restored contact, a corrected owner).
+    ``open_warehouse`` opens the migrated warehouse each time the stage needs it (module doc: no
+    connection is held while the CRMs answer). ``dry_run`` stores and prints what would be written
+    (status ``dry_run``) and calls no vendor, so ``connect`` may be None. ``retry_failed`` tries again
+    the failures no retry could fix, after a steward fixed their cause (a restored contact, a
+    corrected owner).
     """
     config = config or load_writeback()
     rules = rules or load_rules()
     report = WritebackReport()
     targets = _writable_targets(config, sources)
-    writes = plan_writes(warehouse, config, rules, targets, retry_failed=retry_failed, report=report)
+    with open_warehouse() as warehouse:
+        writes = plan_writes(warehouse, config, rules, targets, retry_failed=retry_failed, report=report)
+    journal = _Journal(open_warehouse, run_id, commit_every, commit_seconds)
+    try:
+        _write_all(writes, sources, connect, journal, report, dry_run=dry_run, echo=echo)
+    except BaseException:
+        journal.flush_on_the_way_out()
+        raise
+    journal.flush(last=True)
+    echo(report.summary_line(dry_run))
+    if report.unreachable:
+        raise WritebackIncomplete(f"write-back incomplete: unreachable {', '.join(report.unreachable)}")
+    return report
+
+
+def _write_all(
+    writes: list[Write],
+    sources: Mapping[str, SourceConfig],
+    connect: Callable[[SourceConfig], Connector] | None,
+    journal: _Journal,
+    report: WritebackReport,
+    *,
+    dry_run: bool,
+    echo: Callable[[str], None],
+) -> None:
+    """Send each write (no warehouse connection open) and hand its outcome to the journal."""
     connectors: dict[str, Connector] = {}
     for write in writes:
         name = write.target.source
@@ -137,16 +179,12 @@ def run_writeback(
                 outcome = WriteOutcome(FAILED, reason=f"vendor unreachable ({type(exc).__name__})", retryable=True)
                 report.unreachable.append(name)
                 log.error("%s: unreachable (%s); its writes wait for the next run", name, type(exc).__name__)
-        _record(warehouse, run_id, write, outcome)
+        journal.add(write, outcome)
         report.counts[outcome.status] += 1
         if outcome.status == FAILED:
             report.failures.append((name, write.record, outcome.reason or "unknown"))
             log.warning("%s: record %s: %s failed: %s (%s)", name, write.record, write.kind, outcome.reason,
                         "retried next run" if outcome.retryable else "not retried; a steward must look")  # fmt: skip
-    echo(report.summary_line(dry_run))
-    if report.unreachable:
-        raise WritebackIncomplete(f"write-back incomplete: unreachable {', '.join(report.unreachable)}")
-    return report
 
 
 def plan_writes(
@@ -314,10 +352,10 @@ def _describe(write: Write) -> str:
     return f"would write {names}{held}"
 
 
-def _record(warehouse: Warehouse, run_id: str, write: Write, outcome: WriteOutcome) -> None:
-    """One attempt row, committed on its own: what the vendor did is never lost with a later record."""
+def _attempt_row(run_id: str, write: Write, outcome: WriteOutcome) -> dict[str, Any]:
+    """The ``audit.writeback_attempts`` row of one attempt (codes and ids, never a value)."""
     message = write.message or (None, None)
-    params = {
+    return {
         "run_id": run_id,
         "kind": write.kind,
         "message_source": message[0],
@@ -333,9 +371,72 @@ def _record(warehouse: Warehouse, run_id: str, write: Write, outcome: WriteOutco
         "fields": ",".join(outcome.fields) or None,
         "attempted_at": datetime.now(UTC),
     }
-    engine = warehouse.engine
-    with engine.transaction():
-        engine.run_file("writeback_attempt_insert", params)
+
+
+class _Journal:
+    """Attempt rows waiting for the warehouse, committed in batches by briefly reopening it.
+
+    A batch is one transaction: a run killed before it commits loses only rows the next run rebuilds
+    (it finds each record by its key). An intermediate batch that finds the DuckDB file held by
+    another process waits for the next one; the last batch waits up to ``LAST_BATCH_WAIT_SECONDS``.
+    Only the last visit refreshes the BI copy (a byte copy of the file per batch would cost more than
+    the batch; :mod:`crmhub.warehouse.publish`).
+    """
+
+    def __init__(self, open_warehouse: WarehouseOpener, run_id: str, every: int, seconds: float) -> None:
+        self.open_warehouse = open_warehouse
+        self.run_id = run_id
+        self.every = max(1, every)
+        self.seconds = seconds
+        self.rows: list[dict[str, Any]] = []
+        self.last_commit = time.monotonic()
+
+    def add(self, write: Write, outcome: WriteOutcome) -> None:
+        self.rows.append(_attempt_row(self.run_id, write, outcome))
+        if len(self.rows) >= self.every or time.monotonic() - self.last_commit >= self.seconds:
+            try:
+                self.flush()
+            except WarehouseLockedError:
+                log.info("write-back: the warehouse is busy; %d attempts wait for the next batch", len(self.rows))
+
+    def flush(self, *, last: bool = False) -> None:
+        """Commit the waiting rows in one visit to the warehouse (the last visit publishes the BI copy)."""
+        deadline = time.monotonic() + LAST_BATCH_WAIT_SECONDS
+        while True:
+            try:
+                self._commit(publish=last)
+                return
+            except WarehouseLockedError:
+                if not last or time.monotonic() >= deadline:
+                    raise
+                log.info("write-back: the warehouse is busy; %d attempts still to record", len(self.rows))
+
+    def flush_on_the_way_out(self) -> None:
+        """Best effort while the run dies (a task killed, an unexpected error): keep what the CRMs said."""
+        try:
+            self._commit(publish=False)
+        except Exception:  # noqa: BLE001 - the run's own error is the one to report
+            log.warning("write-back: %d attempts were not recorded; the next run finds them by key", len(self.rows))
+
+    def _commit(self, *, publish: bool) -> None:
+        if not self.rows and not publish:
+            return
+        with self.open_warehouse() as warehouse:
+            if not publish:
+                _skip_bi_copy(warehouse)
+            if self.rows:
+                engine = warehouse.engine
+                with engine.transaction():
+                    for row in self.rows:
+                        engine.run_file("writeback_attempt_insert", row)
+        self.rows.clear()
+        self.last_commit = time.monotonic()
+
+
+def _skip_bi_copy(warehouse: Warehouse) -> None:
+    """Close this visit without refreshing DuckDB's BI copy (see :class:`_Journal`)."""
+    if getattr(warehouse.engine, "bi_copy", None) is not None:
+        warehouse.engine.bi_copy = None  # type: ignore[attr-defined]  # DuckDBEngine
 
 
 def _present(value: Any) -> bool:
