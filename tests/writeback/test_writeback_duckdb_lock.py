@@ -4,6 +4,7 @@ during a slow vendor call must not wait for it (or fail with WarehouseLockedErro
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import textwrap
@@ -99,3 +100,54 @@ def test_attempts_recorded_in_batches_all_reach_the_warehouse_and_the_bi_copy(sa
         conn.close()
     recorded = [a["message_source_id"] for a in hub.attempts() if a["status"] == "created"]
     assert sorted(recorded) == sorted(messages)
+
+
+#: Another process holds the warehouse read-write for a while (a reconcile load), after committing a row.
+HOLDING_PROCESS = textwrap.dedent("""
+    import sys, time
+    from crmhub.warehouse import Warehouse
+    with Warehouse.from_url(sys.argv[1], lock_timeout=10) as wh:
+        with wh.engine.transaction():
+            wh.engine.execute("CREATE TABLE IF NOT EXISTS ops.lock_probe (note TEXT)")
+            wh.engine.execute("INSERT INTO ops.lock_probe VALUES ('a load')")
+        print("held", flush=True)
+        time.sleep(2)
+""")
+
+
+def test_attempts_that_find_the_warehouse_held_by_a_load_are_recorded_once_it_is_free(sandbox, tmp_path: Path, caplog):
+    url = f"duckdb://{tmp_path / 'warehouse.duckdb'}"
+    with Warehouse.from_url(url) as wh:
+        wh.migrate()
+    hub = Hub(sandbox, url)
+    messages = [hub.route(c["id"], handle=None, followers=None) for c in hub.contacts()[:3]]
+    loads: list[subprocess.Popen[str]] = []
+
+    class LoadStartsDuringTheSecondCall:
+        def __init__(self, real: Any) -> None:
+            self.real, self.calls = real, 0
+
+        def write_followup(self, followup: FollowUp) -> WriteOutcome:
+            self.calls += 1
+            if self.calls == 2:  # the first attempt is recorded; a load takes the file now
+                load = subprocess.Popen([sys.executable, "-c", HOLDING_PROCESS, url], stdout=subprocess.PIPE, text=True)
+                loads.append(load)
+                assert load.stdout is not None and load.stdout.readline().strip() == "held"
+            return self.real.write_followup(followup)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.real, name)
+
+    with caplog.at_level(logging.INFO, logger="crmhub.stages.writeback"):
+        report = hub.run(
+            opener=lambda: Warehouse.from_url(url, lock_timeout=0.5),
+            connect=lambda source: LoadStartsDuringTheSecondCall(hub.connect(source)),
+            commit_every=1,
+        )
+    assert loads[0].wait(30) == 0
+    assert any("the warehouse is busy" in r.getMessage() for r in caplog.records)
+    assert report.counts["created"] == 3
+    recorded = [a["message_source_id"] for a in hub.attempts() if a["status"] == "created"]
+    assert sorted(recorded) == sorted(messages)
+    with Warehouse.from_url(url) as wh:
+        assert list(wh.query("SELECT note FROM ops.lock_probe")["note"]) == ["a load"]

@@ -165,3 +165,15 @@ def test_a_business_rule_refusing_one_task_fails_only_that_record_and_the_others
         "dynamics", refused["contactid"], bad
     )  # fmt: skip
     assert row["reason"].startswith("incidents: HTTP 400 0x80040265: ") and not row["retryable"]
+
+
+def test_a_429_storm_outlasting_the_retries_fails_retryably_and_the_next_run_creates_the_incident_once(dyn):
+    message = dyn.route(contacts(dyn)[0]["contactid"], handle=None, followers=None)
+    dyn.attempts_per_request = 2
+    dyn.sandbox.set_faults("dynamics", rate_limit=1000)
+    first = dyn.run()
+    assert first.counts["failed"] == 1 and [a["retryable"] for a in dyn.attempts()] == [True]
+    dyn.sandbox.clear_faults()
+    second = dyn.run(run_id="wb-2")
+    assert second.counts["created"] == 1
+    assert len(followups(dyn, key(message))) == 1

@@ -176,3 +176,15 @@ def test_a_contact_deleted_meanwhile_fails_alone_and_is_reported_with_source_rec
     (row,) = [a for a in sf.attempts() if a["status"] == "failed"]
     assert (row["target_source"], row["target_record"], row["retryable"]) == ("salesforce", gone, False)
     assert "ENTITY_IS_DELETED" in row["reason"]
+
+
+def test_an_overload_outlasting_the_retries_fails_retryably_and_the_next_run_creates_the_case_once(sf):
+    message = sf.route(contacts(sf)[0]["Id"], handle=None, followers=None)
+    sf.attempts_per_request = 2
+    sf.sandbox.set_faults("salesforce", rate_limit=1000)
+    first = sf.run()
+    assert first.counts["failed"] == 1 and [a["retryable"] for a in sf.attempts()] == [True]
+    sf.sandbox.clear_faults()
+    second = sf.run(run_id="wb-2")
+    assert second.counts["created"] == 1
+    assert len(followups(sf, key_for(message, "case", "salesforce"))) == 1
