@@ -15,8 +15,9 @@ address as the record had it; e-mail, phone, address and the split name fields a
 The rules are ``benchmarks/reconcile/rules.yaml`` plus, unless ``--no-name-frequency``, the name + city
 frequency evidence (``name_frequency: true`` with the ``name_skeleton`` blocking key). Printed per noise
 level: for the true person pairs between a profile and a CRM record, the share linked, waiting in the
-review queue and lost; the precision of the profile ↔ CRM links; and pairwise precision/recall/F1 over
-all records.
+review queue and lost; of the profiles with a true pair in the queue, the share whose best-scored pairs
+are all true (the queue is ranked by score: what a steward sees first); the precision of the profile ↔
+CRM links; and pairwise precision/recall/F1 over all records.
 """
 
 from __future__ import annotations
@@ -100,10 +101,25 @@ def main(argv: list[str] | None = None) -> int:
             [(s, c) in queued_keys for s, c in zip(true_pairs["source_id_s"], true_pairs["source_id_c"], strict=True)],
             index=true_pairs.index,
         )
+        # Ranked by score: for a profile with a true pair in the queue, are its best-scored pairs all true?
+        queued = pd.concat(
+            [
+                queue[["left_source_id", "right_source_id", "score"]].set_axis(["profile", "other", "score"], axis=1),
+                queue[["right_source_id", "left_source_id", "score"]].set_axis(["profile", "other", "score"], axis=1),
+            ]
+        )
+        queued = queued[queued["profile"].isin(set(social["source_id"]))]
+        person = dict(zip(joined["source_id"], joined["person_id"], strict=True))
+        truth = [person[a] == person[b] for a, b in zip(queued["profile"], queued["other"], strict=True)]
+        queued = queued.assign(true=truth)
+        at_best = queued[queued["score"] == queued.groupby("profile")["score"].transform("max")]
+        with_true = queued.groupby("profile")["true"].any()
+        best_right = at_best.groupby("profile")["true"].all()[with_true[with_true].index]
         total = max(len(true_pairs), 1)
         print(
             f"{args.scale} {noise}: profile-CRM true pairs {len(true_pairs)}: linked {linked.sum() / total:.3f}, "
             f"in review queue {(in_queue & ~linked).sum() / total:.3f}, lost {(~in_queue & ~linked).sum() / total:.3f}"
+            f" | best-ranked right {best_right.mean() if len(best_right) else 0:.3f} of {len(best_right)} profiles"
             f" | profile-CRM links {len(linked_pairs)} P {link_precision:.4f}"
             f" | all records P {metrics['precision']:.4f} R {metrics['recall']:.4f} F1 {metrics['f1']:.4f}",
             flush=True,

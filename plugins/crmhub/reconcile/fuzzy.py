@@ -841,14 +841,20 @@ NAME_CITY_LEVELS: tuple[str, ...] = ("exact", "transliterated", "close")
 #: Expected number of *other* people with the name in the city at or below which an exact (or
 #: transliterated) name + city agreement reaches the link threshold on its own.
 NAME_CITY_LINK_EXPECTED = 1 / 16
+#: Kinds of the name + city evidence, as the explanation shows them (``name_city=unique(+3.6)``).
+NAME_CITY_KINDS: tuple[str, ...] = ("shared", "unique", "other_city")
+#: A profile located in another city than the record: moves are common (the generator's `hard` setting
+#: moves 12% of people), so a small penalty that ranks such a pair below same-city ones, not a veto.
+OTHER_CITY_BITS = -2.0
 #: The name + city weight never takes a pair's score below ``review + 0.5``: a common name in the
 #: same city stays in the queue (ranked low) rather than being dropped.
 _NAME_CITY_FLOOR_ABOVE_REVIEW = 0.5
 
 
 def name_city_bits(feat: Features, scored: pd.DataFrame, config: FuzzyConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Per pair, the bits a same-city name adds for how few people share it (NaN where it does not apply),
-    and whether that name is unique in the city (one person).
+    """Per pair, the bits a profile's name and location add (NaN where they do not apply) and their kind
+    (index into :data:`NAME_CITY_KINDS`: ``unique`` — no one else has the name in the city — ``shared``,
+    or ``other_city``, a fixed :data:`OTHER_CITY_BITS`).
 
     Applies to a pair whose names agree (:data:`NAME_CITY_LEVELS`), whose cities are the same, and where
     one side has no street, postcode or address line (a social profile: a display name and a location)
@@ -868,29 +874,31 @@ def name_city_bits(feat: Features, scored: pd.DataFrame, config: FuzzyConfig) ->
 
     The counts come from the run's population (a documented rule, not a trained table): a namesake
     arriving in the city later turns a future run's pair into a review item; earlier links keep their
-    golden id through the previous xref.
+    golden id through the previous xref. A profile whose location is another city than the record's
+    gets :data:`OTHER_CITY_BITS` instead: it stays in review when the name agrees (people move and keep
+    their profile), ranked below the same-city candidates.
     """
     from crmhub.reconcile.match import _components
 
     n_pairs = len(scored)
     bits = np.full(n_pairs, np.nan)
-    unique = np.zeros(n_pairs, dtype=bool)
+    kind = np.zeros(n_pairs, dtype=np.int64)
     if n_pairs == 0:
-        return bits, unique
+        return bits, kind
     left = scored["left"].to_numpy(dtype=np.int64)
     right = scored["right"].to_numpy(dtype=np.int64)
     levels = pd.Categorical(scored["name"])
     bare = (feat["street"] == 0) & (feat["postcode"] == 0) & (feat["line"] == 0)
     city = feat["city"]
-    eligible = (
-        _is(levels, *NAME_CITY_LEVELS)
-        & _is(pd.Categorical(scored["city"]), "same")
-        & _is(pd.Categorical(scored["address"]), "missing")
-        & (bare[left] != bare[right])
-        & (city[left] != 0)
+    profile_pair = (
+        _is(levels, *NAME_CITY_LEVELS) & _is(pd.Categorical(scored["address"]), "missing") & (bare[left] != bare[right])
     )
+    elsewhere = profile_pair & _is(pd.Categorical(scored["city"]), "different")
+    bits[elsewhere] = OTHER_CITY_BITS
+    kind[elsewhere] = NAME_CITY_KINDS.index("other_city")
+    eligible = profile_pair & _is(pd.Categorical(scored["city"]), "same") & (city[left] != 0)
     if not eligible.any():
-        return bits, unique
+        return bits, kind
     strong = scored["score"].to_numpy(dtype=float) >= config.link
     cluster = _components(len(city), left[strong], right[strong])
     key, parts = feat["k_name_key"], feat["k_name_key_parts"]
@@ -946,16 +954,16 @@ def name_city_bits(feat: Features, scored: pd.DataFrame, config: FuzzyConfig) ->
     floor = config.review + _NAME_CITY_FLOOR_ABOVE_REVIEW - level_weight
     rows, value, floor, n_city = rows[known], value[known], floor[known], n_city[known]
     bits[rows] = np.round(np.clip(value, floor, TF_NAME_CITY_MAX), 1)
-    unique[rows] = n_city == 1.0
-    return bits, unique
+    kind[rows] = np.where(n_city == 1.0, NAME_CITY_KINDS.index("unique"), NAME_CITY_KINDS.index("shared"))
+    return bits, kind
 
 
 #: The most a name + city agreement adds (a very rare name in a small town is still one fact).
 TF_NAME_CITY_MAX = 8.0
 
 
-def _add_evidence(scored: pd.DataFrame, bits: np.ndarray, unique: np.ndarray) -> pd.DataFrame:
-    """Add ``bits`` (NaN: none) to the pairs' scores and ``name_city=unique|shared(+x)`` to their explanations."""
+def _add_evidence(scored: pd.DataFrame, bits: np.ndarray, kind: np.ndarray) -> pd.DataFrame:
+    """Add ``bits`` (NaN: none) to the pairs' scores and ``name_city=<kind>(+x)`` to their explanations."""
     has = ~np.isnan(bits)
     if not has.any():
         return scored
@@ -965,14 +973,14 @@ def _add_evidence(scored: pd.DataFrame, bits: np.ndarray, unique: np.ndarray) ->
     codes = explanation.codes.astype(np.int64)
     categories = [str(c) for c in explanation.categories]
     tenths = np.round(bits[has] * 10).astype(np.int64)
-    key = (codes[has] * 2 + unique[has]) * 100_000 + tenths + 50_000
+    n_kinds = len(NAME_CITY_KINDS)
+    key = (codes[has] * n_kinds + kind[has]) * 100_000 + tenths + 50_000
     new_codes, new_keys = pd.factorize(key)
     labels = []
     for k in np.asarray(new_keys).tolist():
         base, rest = divmod(int(k), 100_000)
-        code, is_unique = divmod(base, 2)
-        level = "unique" if is_unique else "shared"
-        labels.append(f"{categories[code]} name_city={level}({(rest - 50_000) / 10:+g})")
+        code, which = divmod(base, n_kinds)
+        labels.append(f"{categories[code]} name_city={NAME_CITY_KINDS[which]}({(rest - 50_000) / 10:+g})")
     codes[has] = len(categories) + new_codes
     out["explanation"] = pd.Categorical.from_codes(codes, categories=categories + labels)
     return out
