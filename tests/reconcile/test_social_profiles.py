@@ -16,6 +16,7 @@ from crmhub.reconcile.files import read_contacts_file
 from crmhub.reconcile.fuzzy import DEFAULT_BLOCKING
 from crmhub.reconcile.profile import bio_identifiers, location_city_key, split_display_name
 from crmhub.reconcile.rules import DEFAULT_RULES_FILE, PrecedenceRules, parse_rules
+from crmhub.reconcile.translit import skeleton, to_latin, to_persian
 from crmhub.yamlfile import read_yaml
 
 # Filler people: 32 distinct names in 16 towns (two each), so Utrecht, where the tests' people live, holds
@@ -166,3 +167,13 @@ def test_a_location_gives_the_city_before_the_comma() -> None:
 def test_a_bio_yields_its_email_phone_and_profile_url() -> None:
     bio = "Bel 06-12345678 of mail jan@example.nl — ook op https://www.instagram.com/jan.dv/"
     assert bio_identifiers(bio, "NL") == ("jan@example.nl", "+31612345678", "instagram:jan.dv")
+
+
+@pytest.mark.parametrize(
+    ("latin", "persian"),
+    [("Mohammad", "محمد"), ("Zahra", "زهرا"), ("Kaveh", "کاوه"), ("Hossein", "حسین"), ("Rezaei", "رضایی"),
+     ("Sadeghi", "صادقی"), ("Tehrani", "تهرانی"), ("Es'haq", "اسحاق")],
+)  # fmt: skip
+def test_transliteration_keeps_the_skeleton_both_ways(latin: str, persian: str) -> None:
+    assert skeleton(to_persian(latin)) == skeleton(persian)
+    assert skeleton(to_latin(persian)) == skeleton(latin)

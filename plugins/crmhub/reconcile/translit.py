@@ -54,6 +54,8 @@ _LATIN_TO_FA: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 _LATIN_FA: dict[str, str] = dict(_LATIN_TO_FA)
+#: Latin letters that an ``h`` after them turns into another sound (kh gh sh ch zh ph ck-h).
+_DIGRAPH_STARTS = frozenset("kgsczp")
 _LONG_VOWELS = {"ou": "و", "oo": "و", "ee": "ی", "ei": "ی"}
 _INITIAL_VOWEL = {"a": "ا", "e": "ا", "i": "ای", "o": "او", "u": "او"}
 _INNER_VOWEL = {"a": "ا", "i": "ی", "u": "و"}
@@ -84,8 +86,10 @@ def to_latin(text: str | None) -> str | None:
     """Persian script → Latin letters, letter by letter: ``کاوه`` → ``kaveh``, ``شیرین`` → ``shirin``.
 
     ``و`` is ``v`` at the start of a word or next to ``ا`` (or before ``ی``), else ``u``; ``ی`` is ``y`` at the start or
-    after ``ا``, else ``i``; a final ``ه`` after a consonant is ``eh``. Short vowels are not written in
-    Persian, so they are not in the result (``محمد`` → ``mhmd``). Latin text is returned folded.
+    after ``ا``, else ``i``; a final ``ه`` after a consonant is ``eh``; an ``h`` that would make a
+    digraph with the letter before is written ``'h`` (``زهرا`` → ``z'hra``: read back, ``zh`` is ``ژ``).
+    Short vowels are not written in Persian, so they are not in the result (``محمد`` → ``mhmd``). Latin
+    text is returned folded.
     """
     if not text:
         return None
@@ -103,6 +107,8 @@ def to_latin(text: str | None) -> str | None:
                 out.append("y" if i == 0 or before in "اآ" else "i")
             elif ch == "ه" and i == len(word) - 1 and i > 0 and before not in "اآ":
                 out.append("eh")
+            elif ch in "هح" and out and out[-1][-1:] in _DIGRAPH_STARTS:
+                out.append("'h")  # "z'hra" (زهرا): "zh" would read as ژ, "sh" as ش, as in "Es'hagh"
             else:
                 out.append(_FA_TO_LATIN.get(ch, ""))
         words.append("".join(out))
