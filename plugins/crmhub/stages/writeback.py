@@ -1,8 +1,8 @@
 """Write-back (issue 17): routed social messages become follow-ups in the CRM, social fields enrich it.
 
 Core, no Airflow: the DAG (:mod:`crmhub.orchestration.writeback_dag`) and the CLI (``python -m crmhub
-writeback``) hand in the warehouse, the sources and a ``connect`` that builds a source's connector the
-way ingest does (Connection, TLS, auth, back-off, rate limits). Vendors are reached only through
+writeback``) hand in a warehouse opener, the sources and a ``connect`` that builds a source's connector
+the way ingest does (Connection, TLS, auth, back-off, rate limits). Vendors are reached only through
 :class:`~crmhub.connectors.base.Connector`'s write methods; their details stay in the plugins.
 
 Per routed message not written yet (``load/writeback_todo.sql``): the person's leading CRM record is
