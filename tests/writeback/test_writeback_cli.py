@@ -46,7 +46,7 @@ def test_the_cli_writes_a_salesforce_case_once_and_a_second_run_creates_none(crm
             capture_output=True,
             text=True,
             timeout=300,
-        )  # fmt: skip
+        )
         for _ in range(2)
     ]
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr[-2000:]
