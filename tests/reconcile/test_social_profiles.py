@@ -107,6 +107,20 @@ def test_a_common_name_in_the_same_city_goes_to_review_ranked_below_a_rarer_one(
     assert set(common["explanation"].str.extract(r"name_city=(\w+)")[0]) == {"shared"}
 
 
+def test_a_namesake_in_another_city_ranks_below_the_one_in_the_profiles_city(frequency_rules: PrecedenceRules) -> None:
+    rows = [
+        *_population(),
+        _crm("u1", "Xerxes", "Zandvliet", "Kerkstraat 1", "3511 AA", "Utrecht"),
+        _crm("z1", "Xerxes", "Zandvliet", "Kerkstraat 1", "8011 AA", "Zwolle"),
+    ]
+    result = reconcile(_frame(*rows, _profile("xz", "Xerxes Zandvliet", "Utrecht")), frequency_rules)
+    queued = _queued(result, "twitter:xz")
+    same_city = queued[(queued["left_source_id"] == "u1") | (queued["right_source_id"] == "u1")]
+    other = queued[(queued["left_source_id"] == "z1") | (queued["right_source_id"] == "z1")]
+    assert other["explanation"].str.contains("name_city=other_city").all()
+    assert other["score"].max() < same_city["score"].min()  # both wait for a steward, Utrecht first
+
+
 def test_a_persian_script_profile_links_to_the_latin_letter_crm_record(frequency_rules: PrecedenceRules) -> None:
     rows = [*_population(), _crm("m1", "Mohammad", "Rezaei", "Kerkstraat 1", "3511 AA", "Utrecht")]
     result = reconcile(_frame(*rows, _profile("mr", "محمد رضایی", "Utrecht")), frequency_rules)
