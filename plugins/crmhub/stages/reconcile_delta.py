@@ -188,9 +188,11 @@ def plan_scope(
     """The scope of an incremental run (module doc, steps 1–3).
 
     Work over the whole population is a few column scans: the snapshot's row hashes against the
-    kept ones (one 64-bit column each), and per key column a semi-join of the kept index with the
-    seeds' few key values. Tables ``fp``, ``changed``, ``seed_keys``, ``scope`` and the view ``idx``
-    (the kept index) stay on ``con`` for :func:`write_state`.
+    kept ones (one 64-bit column each, one join both ways), and per key column a semi-join of the
+    kept index with the seeds' few key values (all columns in one statement: on a busy machine the
+    round trips of a statement per column cost more than the scans). Tables ``fresh``,
+    ``seed_rows``, ``old_changed``, ``changed``, ``seed_keys``, ``scope`` and the view ``idx`` (the
+    kept index) stay on ``con`` for :func:`write_state`.
     """
     from crmhub.reconcile.pipeline import match_keys
     from crmhub.reconcile.scope import HANDLE_COLUMNS, MERGE_COLUMNS, key_columns
@@ -205,9 +207,15 @@ def plan_scope(
         "FROM read_parquet(?, file_row_number = true)",
         [str(contacts_path)],
     )
-    # rows new or changed since the last run, and the kept rows that are no longer in the snapshot
-    new_rows = [r for (r,) in con.execute("SELECT r FROM fp ANTI JOIN prev.rows USING (h)").fetchall()]
-    con.execute("CREATE TABLE old_changed AS SELECT h, source, source_id FROM prev.rows ANTI JOIN fp USING (h)")
+    # one hash join both ways: the snapshot's rows new or changed since the last run (``fresh``,
+    # their hashes go into the next state) and the kept rows no longer in the snapshot
+    con.execute(
+        "CREATE TABLE fp_diff AS SELECT f.r, coalesce(f.h, p.h) AS h, p.source, p.source_id "
+        "FROM fp f FULL OUTER JOIN prev.rows p ON f.h = p.h WHERE f.h IS NULL OR p.h IS NULL"
+    )
+    con.execute("CREATE TABLE fresh AS SELECT r, h FROM fp_diff WHERE r IS NOT NULL")
+    con.execute("CREATE TABLE old_changed AS SELECT h, source, source_id FROM fp_diff WHERE r IS NULL")
+    new_rows = [r for (r,) in con.execute("SELECT r FROM fresh").fetchall()]
     timings["fingerprint"] = time.perf_counter() - t
     t = time.perf_counter()
     previous = state.meta() or {}
@@ -235,7 +243,12 @@ def plan_scope(
                 [str(contacts_path)],
             ).fetchall()
         ]
-    seed_contacts = _rows(con, contacts_path, sorted(set(new_rows)))
+    con.execute(
+        "CREATE TABLE seed_rows AS SELECT * FROM read_parquet(?, file_row_number = true) "
+        "WHERE file_row_number IN (SELECT unnest(?::BIGINT[]))",
+        [str(contacts_path), sorted(set(new_rows))],
+    )
+    seed_contacts = con.execute("SELECT * EXCLUDE (file_row_number) FROM seed_rows ORDER BY file_row_number").df()
     seed_keys = match_keys(seed_contacts, rules)
     con.register("seed_keys_df", seed_keys)
     con.execute("CREATE TABLE seed_keys AS SELECT * FROM seed_keys_df")
@@ -258,18 +271,35 @@ def plan_scope(
     caps = _caps(rules, columns)
     groups = [[c] for c in columns if c not in HANDLE_COLUMNS and c not in MERGE_COLUMNS]
     groups += [[c for c in HANDLE_COLUMNS if c in columns], list(MERGE_COLUMNS)]
-    hits = []
-    for i, group in enumerate(g for g in groups if g):
-        values_sql = " UNION ".join(f"SELECT {_quote(c)} AS k FROM touched WHERE {_quote(c)} <> 0" for c in group)
-        con.execute(f"CREATE TABLE probe_{i} AS {values_sql}")
-        cap = max(caps.get(c, 0) for c in group)
-        if cap:  # a key over its cap before and after the change pairs nothing either way
-            before = _count_values(con, group, f"probe_{i}")
-            after = before.add(_delta_counts(con, group, f"probe_{i}"), fill_value=0)
-            small = before.index[before <= cap].union(after.index[after <= cap])
-            con.register(f"small_{i}", pd.DataFrame({"k": np.asarray(small, dtype=np.uint64)}))
-            con.execute(f"CREATE OR REPLACE TABLE probe_{i} AS SELECT k FROM small_{i}")
-        hits += [f"SELECT component FROM idx WHERE {_quote(c)} IN (SELECT k FROM probe_{i})" for c in group]
+    groups = [g for g in groups if g]
+    # every group's touched key values in one table, their population counts in one scan each way
+    con.execute(
+        "CREATE TABLE probe AS "
+        + " UNION ".join(
+            f"SELECT {i} AS g, {_quote(c)} AS k FROM touched WHERE {_quote(c)} <> 0"
+            for i, group in enumerate(groups)
+            for c in group
+        )
+    )
+    capped = {i: max(caps.get(c, 0) for c in group) for i, group in enumerate(groups)}
+    capped = {i: cap for i, cap in capped.items() if cap}
+    if capped:  # a key over its cap before and after the change pairs nothing either way
+        counted = {i: groups[i] for i in capped}
+        _grouped_counts(con, counted, "probe", "probe_n")
+        cap_values = " UNION ALL ".join(f"SELECT {i} AS g, {cap} AS cap" for i, cap in capped.items())
+        con.execute(
+            "CREATE TABLE probe_ok AS SELECT p.g, p.k FROM probe p "
+            f"LEFT JOIN ({cap_values}) c USING (g) LEFT JOIN probe_n n USING (g, k) "
+            "WHERE c.cap IS NULL OR coalesce(n.before, 0) <= c.cap "
+            "OR coalesce(n.before, 0) + coalesce(n.delta, 0) <= c.cap"
+        )
+    else:
+        con.execute("CREATE TABLE probe_ok AS SELECT g, k FROM probe")
+    hits = [
+        f"SELECT component FROM idx WHERE {_quote(c)} IN (SELECT k FROM probe_ok WHERE g = {i})"
+        for i, group in enumerate(groups)
+        for c in group
+    ]
     hits.append("SELECT component FROM idx SEMI JOIN changed USING (source, source_id)")
     con.execute(f"CREATE TABLE comps AS {' UNION '.join(hits)}")
     con.execute(
@@ -312,24 +342,25 @@ def _utc(value: object) -> pd.Timestamp | None:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def _count_values(con: duckdb.DuckDBPyConnection, group: list[str], probe: str) -> pd.Series:
-    """Records of the kept index holding each value of ``probe`` in any column of ``group``."""
-    parts = " UNION ALL ".join(
-        f"SELECT {_quote(c)} AS k FROM idx WHERE {_quote(c)} IN (SELECT k FROM {probe})" for c in group
+def _grouped_counts(con: duckdb.DuckDBPyConnection, groups: dict[int, list[str]], probe: str, out: str) -> None:
+    """Table ``out`` (g, k, before, delta): per value ``k`` of ``probe`` (g, k), the records of the kept
+    index holding it in any column of ``groups[g]`` (``before``), and how this run's changes move that
+    count (``delta``: the seeds' new keys in, the changed records' old keys out). One statement each
+    for all groups, instead of two per key column."""
+    before, delta = [], []
+    for g, columns in groups.items():
+        for c in columns:
+            q = _quote(c)
+            wanted = f"{q} IN (SELECT k FROM {probe} WHERE g = {g})"
+            before.append(f"SELECT {g} AS g, {q} AS k FROM idx WHERE {wanted}")
+            delta.append(f"SELECT {g} AS g, {q} AS k, 1 AS d FROM seed_keys WHERE {wanted}")
+            delta.append(f"SELECT {g} AS g, {q} AS k, -1 AS d FROM old_keys WHERE {wanted}")
+    con.execute(
+        f"CREATE OR REPLACE TABLE {out} AS SELECT g, k, b.n AS before, d.n AS delta "
+        f"FROM (SELECT g, k, count(*) AS n FROM ({' UNION ALL '.join(before)}) GROUP BY g, k) b "
+        f"FULL OUTER JOIN (SELECT g, k, sum(d) AS n FROM ({' UNION ALL '.join(delta)}) GROUP BY g, k) d "
+        "USING (g, k)"
     )
-    frame = con.execute(f"SELECT k, count(*) AS n FROM ({parts}) GROUP BY k").df()
-    return pd.Series(frame["n"].to_numpy(dtype=np.int64), index=frame["k"].to_numpy(dtype=np.uint64))
-
-
-def _delta_counts(con: duckdb.DuckDBPyConnection, group: list[str], probe: str) -> pd.Series:
-    """How this run's changes move those counts: the seeds' new keys in, the changed records' old out."""
-    parts = []
-    for c in group:
-        q = _quote(c)
-        parts.append(f"SELECT {q} AS k, 1 AS d FROM seed_keys WHERE {q} IN (SELECT k FROM {probe})")
-        parts.append(f"SELECT {q} AS k, -1 AS d FROM old_keys WHERE {q} IN (SELECT k FROM {probe})")
-    frame = con.execute(f"SELECT k, sum(d) AS n FROM ({' UNION ALL '.join(parts)}) GROUP BY k").df()
-    return pd.Series(frame["n"].to_numpy(dtype=np.int64), index=frame["k"].to_numpy(dtype=np.uint64))
 
 
 def _caps(rules: PrecedenceRules, columns: list[str]) -> dict[str, int]:
@@ -351,15 +382,21 @@ def _scope_counts(con: duckdb.DuckDBPyConnection, columns: list[str]) -> dict[st
         f"CREATE TABLE scope_keys AS SELECT {key_list} FROM idx SEMI JOIN scope USING (source, source_id) "
         f"ANTI JOIN changed USING (source, source_id) UNION ALL SELECT {key_list} FROM seed_keys"
     )
+    counted = {j: [c] for j, c in enumerate(columns) if not c.startswith("m_")}
+    if not counted:
+        return {}
+    handles = [h for h in HANDLE_COLUMNS if h in columns]
+    wanted = []  # a handle column is counted for the values of every handle column (name ↔ handle)
+    for j, (c,) in counted.items():
+        for source in handles if c in HANDLE_COLUMNS else [c]:
+            wanted.append(f"SELECT {j} AS g, {_quote(source)} AS k FROM scope_keys WHERE {_quote(source)} <> 0")
+    con.execute(f"CREATE TABLE wanted AS {' UNION '.join(wanted)}")
+    _grouped_counts(con, counted, "wanted", "wanted_n")
+    frame = con.execute("SELECT g, k, coalesce(before, 0) + coalesce(delta, 0) AS n FROM wanted_n").df()
     counts: dict[str, pd.Series] = {}
-    for c in columns:
-        if c.startswith("m_"):
-            continue
-        sources = [h for h in HANDLE_COLUMNS if h in columns] if c in HANDLE_COLUMNS else [c]
-        wanted = " UNION ".join(f"SELECT {_quote(h)} AS k FROM scope_keys WHERE {_quote(h)} <> 0" for h in sources)
-        con.execute(f"CREATE OR REPLACE TABLE wanted AS {wanted}")
-        before = _count_values(con, [c], "wanted")
-        counts[c] = before.add(_delta_counts(con, [c], "wanted"), fill_value=0).astype(np.int64)
+    for j, (c,) in counted.items():
+        mine = frame[frame["g"] == j]
+        counts[c] = pd.Series(mine["n"].to_numpy(dtype=np.int64), index=mine["k"].to_numpy(dtype=np.uint64))
     return counts
 
 
@@ -424,11 +461,10 @@ def write_state(
         )
         con.execute("INSERT INTO nxt.records BY NAME SELECT * FROM reconciled")
         con.execute("DELETE FROM nxt.rows WHERE h IN (SELECT h FROM old_changed)")
-        values = _values(con, contacts_path)
+        # the new rows' hashes and identities, as plan_scope found and read them (no second pass)
         con.execute(
-            f"INSERT INTO nxt.rows SELECT hash({values}) AS h, CAST(source AS VARCHAR), CAST(source_id AS VARCHAR) "
-            f"FROM read_parquet('{contacts_path}', file_row_number = true) "
-            "WHERE file_row_number IN (SELECT r FROM fp ANTI JOIN prev.rows USING (h))"
+            "INSERT INTO nxt.rows SELECT f.h, CAST(s.source AS VARCHAR), CAST(s.source_id AS VARCHAR) "
+            "FROM fresh f JOIN seed_rows s ON s.file_row_number = f.r"
         )
         con.register("golden_now", result.xref[["golden_id"]].dropna().astype(str).drop_duplicates())
         con.execute("INSERT INTO nxt.known SELECT golden_id FROM golden_now ANTI JOIN nxt.known USING (golden_id)")
