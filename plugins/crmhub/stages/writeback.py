@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,7 +54,9 @@ from crmhub.errors import ConfigError, CrmHubError
 from crmhub.reconcile.rules import PrecedenceRules, load_rules
 from crmhub.stages.writeback_config import Target, WritebackConfig, load_writeback
 from crmhub.warehouse import Warehouse, WarehouseLockedError
+from crmhub.warehouse.run_lock import RunLockHeld, exclusive_run
 from crmhub.warehouse.sqlfiles import load_statements
+from crmhub.warehouse.url import WarehouseUrl
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +69,17 @@ COMMIT_SECONDS = 2.0
 #: how long the last batch waits for a warehouse another process holds (a long reconcile load)
 LAST_BATCH_WAIT_SECONDS = 600.0
 
+#: one write-back run per warehouse: with no connection held while the CRMs answer, two runs (the
+#: DAG's and a hand ``crmhub writeback``) could plan the same message, and HubSpot's search before
+#: create would miss the other run's task and make a second
+RUN_LOCK = "crmhub.writeback.run"
+
 #: opens the (migrated) warehouse; the stage closes what it opens
 WarehouseOpener = Callable[[], Warehouse]
+
+
+class WritebackBusy(CrmHubError):
+    """Another write-back run holds the warehouse's write-back lock: this run wrote nothing."""
 
 
 class WritebackIncomplete(CrmHubError):
@@ -132,18 +144,33 @@ def run_writeback(
     report = WritebackReport()
     targets = _writable_targets(config, sources)
     with open_warehouse() as warehouse:
-        writes = plan_writes(warehouse, config, rules, targets, retry_failed=retry_failed, report=report)
-    journal = _Journal(open_warehouse, run_id, commit_every, commit_seconds)
-    try:
-        _write_all(writes, sources, connect, journal, report, dry_run=dry_run, echo=echo)
-    except BaseException:
-        journal.flush_on_the_way_out()
-        raise
-    journal.flush(last=True)
+        url = warehouse.url
+    with _one_run(url):
+        with open_warehouse() as warehouse:
+            writes = plan_writes(warehouse, config, rules, targets, retry_failed=retry_failed, report=report)
+        journal = _Journal(open_warehouse, run_id, commit_every, commit_seconds)
+        try:
+            _write_all(writes, sources, connect, journal, report, dry_run=dry_run, echo=echo)
+        except BaseException:
+            journal.flush_on_the_way_out()
+            raise
+        journal.flush(last=True)
     echo(report.summary_line(dry_run))
     if report.unreachable:
         raise WritebackIncomplete(f"write-back incomplete: unreachable {', '.join(report.unreachable)}")
     return report
+
+
+@contextmanager
+def _one_run(url: WarehouseUrl) -> Iterator[None]:
+    """The run lock (:data:`RUN_LOCK`) for the whole run, or :class:`WritebackBusy` before anything is planned."""
+    try:
+        with exclusive_run(url, RUN_LOCK):
+            yield
+    except RunLockHeld as exc:
+        raise WritebackBusy(
+            f"another write-back run is under way on this warehouse; this one wrote nothing ({exc})"
+        ) from exc
 
 
 def _write_all(
