@@ -1,5 +1,7 @@
 -- Kept inbound social messages of known people not routed yet, with the CRM context routing reads:
 -- open cases, the newest open deal, followers (social value) and won amounts (customer value).
+-- The context is read for those people only (a message not routed stays a candidate on every run, so
+-- the candidates are found by index on PostgreSQL: ddl/130_core_routing_candidates_index).
 WITH todo AS (
     SELECT u.source, u.source_id, u.golden_id, u.occurred_at, u.channel, u.intent
     FROM core.interaction_understanding u
@@ -11,7 +13,7 @@ WITH todo AS (
 cases AS (
     SELECT golden_id, count(*) AS open_cases
     FROM core.cases
-    WHERE golden_id IS NOT NULL AND NOT is_deleted AND NOT is_closed
+    WHERE golden_id IN (SELECT golden_id FROM todo) AND NOT is_deleted AND NOT is_closed
     GROUP BY golden_id
 ),
 deals AS (
@@ -22,14 +24,14 @@ deals AS (
                    PARTITION BY golden_id ORDER BY created_at DESC NULLS LAST, source, source_id
                ) AS rn
         FROM core.opportunities
-        WHERE golden_id IS NOT NULL AND NOT is_deleted AND NOT is_closed
+        WHERE golden_id IN (SELECT golden_id FROM todo) AND NOT is_deleted AND NOT is_closed
     ) ranked
     WHERE rn = 1
 ),
 won AS (
     SELECT golden_id, sum(amount) AS customer_value
     FROM core.opportunities
-    WHERE golden_id IS NOT NULL AND NOT is_deleted AND is_won
+    WHERE golden_id IN (SELECT golden_id FROM todo) AND NOT is_deleted AND is_won
     GROUP BY golden_id
 )
 SELECT t.source, t.source_id, t.golden_id, t.occurred_at, t.channel, t.intent,
