@@ -244,7 +244,7 @@ def load_reconciled(
                         f"handover was compared with load {expect_last_load}, but the latest load is "
                         f"{latest['load_id'] if latest else None}"
                     )
-            engine.run_file("staging_clear")
+            engine.run_file(_variant(engine, "staging_clear", by_key))
             for table, frame in staged.items():
                 if len(frame):  # staging was just emptied; an empty COPY (and its ANALYZE) adds nothing
                     engine.stage(table, frame)
@@ -273,7 +273,7 @@ def load_reconciled(
             lineage_inserted = engine.run_file("lineage_insert", params)
             conflicts_deleted = engine.run_file(_variant(engine, "conflicts_delete", by_key), params)
             conflicts_inserted = engine.run_file(_variant(engine, "conflicts_insert", by_key), params)
-            engine.run_file("staging_clear")
+            engine.run_file(_variant(engine, "staging_clear", by_key))
             stats = LoadStats(
                 run_id=run_id,
                 golden_received=len(staged["staging.golden_contacts"]),
