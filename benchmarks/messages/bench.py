@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.messages.bench                      # eval set, 50 timing passes
     .venv/bin/python -m benchmarks.messages.bench --repeat 200 --markdown
     .venv/bin/python -m benchmarks.messages.bench --set tests/messages/dev/messages.jsonl
+    .venv/bin/python -m benchmarks.messages.bench --external            # other people's data, no eval set
 
 Quality (one pass over the set) per gold language and overall: complaint precision and recall,
 F1 per intent, macro-F1 over the five intents, language and sentiment accuracy. Speed: the set is
@@ -10,6 +11,12 @@ classified ``--repeat`` times in this one process (one core), messages per secon
 timing loop. Memory: peak RSS of the process (``resource.getrusage``) and the peak traced Python
 allocation during one classification pass (``tracemalloc``). Targets (issue 14): complaint precision and
 recall >= 0.90 in every language, macro-F1 >= 0.85 overall, >= 2,000 messages/s.
+
+``--external`` measures instead on labelled messages written by other people (prepared by
+``scripts/prepare_external_messages.py`` into ``tests/messages/external/data``; see docs/messages.md,
+"Measurements on other data"): complaint precision and recall per set, split (``dev`` may be read for
+error analysis, ``test`` is only ever counted) and subset, and sentiment accuracy where the set has it.
+Nothing the classifier was built or tuned from is in those sets; the evaluation set is not read.
 """
 
 from __future__ import annotations
@@ -27,6 +34,15 @@ from crmhub.messages import INTENTS, Classifier
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL_SET = ROOT / "tests" / "messages" / "eval" / "messages.jsonl"
+EXTERNAL_DIR = ROOT / "tests" / "messages" / "external" / "data"
+#: external set -> its subsets (name, row filter)
+EXTERNAL_SUBSETS: dict[str, tuple[tuple[str, Any], ...]] = {
+    "complaints_en": (
+        ("annotated brand tweets", lambda r: not r["domain"].startswith("random")),
+        ("with random tweets", lambda r: True),
+    ),
+    "germeval2017_de": (("addressed to @DB_Bahn/@DB_Info", lambda r: r["addressed"]),),
+}
 GROUPS = ("nl", "en", "fa", "fa-latin", "de", "mixed")
 
 
@@ -136,6 +152,75 @@ def report(quality: dict[str, Any], perf: dict[str, float], markdown: bool) -> s
     return "\n".join(out)
 
 
+def _complaint_pr(rows: list[dict[str, Any]], predicted: list[Any]) -> tuple[int, int, float | None, float | None]:
+    labelled = [(r, p) for r, p in zip(rows, predicted, strict=True) if r.get("complaint") is not None]
+    tp = sum(1 for r, p in labelled if r["complaint"] and p.complaint)
+    fp = sum(1 for r, p in labelled if not r["complaint"] and p.complaint)
+    fn = sum(1 for r, p in labelled if r["complaint"] and not p.complaint)
+    return len(labelled), tp + fn, _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+
+
+def external(model: str | None, directory: Path, markdown: bool) -> str:
+    """Complaint P/R (and sentiment accuracy) on each prepared external set, per split and subset."""
+    from crmhub.paths import CONFIG_DIR
+    from crmhub.yamlfile import read_yaml
+
+    sets = sorted(directory.glob("*.jsonl"))
+    if not sets:
+        return f"no external sets in {directory}: run scripts/prepare_external_messages.py first"
+    lexicon = read_yaml(CONFIG_DIR / "messages" / "lexicon.yaml")
+    base = Classifier.from_files(model_path=False if model == "none" else model)
+    head = ["set", "subset", "split", "n", "complaints", "compl. P", "compl. R", "F1", "sent acc (n)"]
+    lines = []
+    for path in sets:
+        name = path.stem
+        brands = json.loads(path.with_suffix(".brands.json").read_text(encoding="utf-8"))
+        clf = Classifier(lexicon, brands, base.model)
+        rows = load(path)
+        predicted = [clf.classify(r["text"], lang=r.get("lang")) for r in rows]
+        subsets = EXTERNAL_SUBSETS.get(name, (("all", lambda r: True),))
+        for label, keep in subsets:
+            for split in ("dev", "test", "all"):
+                idx = [i for i, r in enumerate(rows) if keep(r) and split in ("all", r["split"])]
+                sub, pred = [rows[i] for i in idx], [predicted[i] for i in idx]
+                n, positives, precision, recall = _complaint_pr(sub, pred)
+                f1 = (
+                    2 * precision * recall / (precision + recall)
+                    if precision is not None and recall and precision + recall
+                    else None
+                )
+                with_sent = [(r, p) for r, p in zip(sub, pred, strict=True) if r.get("sentiment")]
+                sent = _ratio(sum(1 for r, p in with_sent if r["sentiment"] == p.sentiment), len(with_sent))
+                sent_cell = f"{_fmt(sent)} ({len(with_sent)})" if with_sent else "—"
+                lines.append(
+                    [name, label, split, str(n), str(positives), _fmt(precision), _fmt(recall), _fmt(f1), sent_cell]
+                )
+        if name == "germeval2017_de":
+            for split in ("dev", "test", "all"):
+                sub = [(r, p) for r, p in zip(rows, predicted, strict=True) if split in ("all", r["split"])]
+                acc = _ratio(sum(1 for r, p in sub if r["sentiment"] == p.sentiment), len(sub))
+                lines.append(
+                    [
+                        name,
+                        "all relevant tweets (sentiment only)",
+                        split,
+                        str(len(sub)),
+                        "—",
+                        "—",
+                        "—",
+                        "—",
+                        f"{_fmt(acc)} ({len(sub)})",
+                    ]
+                )
+    if markdown:
+        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        out += ["| " + " | ".join(cells) + " |" for cells in lines]
+    else:
+        widths = [max(len(row[i]) for row in [head, *lines]) for i in range(len(head))]
+        out = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in [head, *lines]]
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--set", default=str(EVAL_SET), help="labelled JSONL (default: the evaluation set)")
@@ -145,7 +230,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model", default=None, help="message model file (default: the repository's; 'none' = rules only)"
     )
+    parser.add_argument(
+        "--external",
+        nargs="?",
+        const=str(EXTERNAL_DIR),
+        default=None,
+        help="measure on the prepared external sets (directory; default tests/messages/external/data) "
+        "instead of the evaluation set",
+    )
     args = parser.parse_args(argv)
+    if args.external:
+        print(external(args.model, Path(args.external), args.markdown))
+        return 0
     rows = load(Path(args.set))
     clf = Classifier.from_files(model_path=False if args.model == "none" else args.model)
     clf.classify("warm-up")

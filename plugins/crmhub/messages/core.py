@@ -234,6 +234,8 @@ class Classifier:
         self, lexicon: Mapping[str, Any], brands: Mapping[str, Any], model: MessageModel | None = None
     ) -> None:
         self.model = model
+        guard = model.complaint_without_evidence if model is not None else None
+        self._complaint_guard = WEIGHTS["model_complaint_without_evidence"] if guard is None else guard
         self.model_id = f"{MODEL_ID}+{model.id}" if model is not None else MODEL_ID
         self.sections: dict[str, dict[str, list[str]]] = {k: dict(v) for k, v in lexicon.items()}
         self.vocab: dict[str, dict[str, float]] = {}
@@ -390,7 +392,7 @@ class Classifier:
         rule_scores = {k: v + extra[k] for k, v in text_scores.items()}
         if self.model is not None:
             # the model reads the text and the rules' text-only evidence; outside evidence adds to its logits
-            logits = self.model.logits(self.masked(ev.norm), text_scores, ev.rules, ev.cues)
+            logits = self.model.logits(self.masked(ev.norm), text_scores, ev.rules, ev.cues, ev.language)
             scores = {k: v + extra[k] for k, v in logits.items()}
             rules.append("model")
         else:
@@ -402,7 +404,7 @@ class Classifier:
             self.model is not None
             and intent == "complaint"
             and rule_scores["complaint"] <= 0
-            and softmax(scores)["complaint"] < WEIGHTS["model_complaint_without_evidence"]
+            and softmax(scores)["complaint"] < self._complaint_guard
         ):
             # no complaint cue, sarcasm, why-question, tag or open case: the model alone must be sure
             intent = ranked[1]

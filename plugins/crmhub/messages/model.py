@@ -100,6 +100,15 @@ class MessageModel:
         self.weights = np.asarray(data["weights"], dtype=np.float64)
         self.bias = np.asarray(data["bias"], dtype=np.float64)
         self.complaint_offset = float(data.get("complaint_offset", 0.0))
+        #: per detected language, added to the complaint logit (chosen by grouped cross-validation on the
+        #: training corpus, never on the evaluation set); languages not named get 0
+        self.complaint_offset_by_lang: dict[str, float] = {
+            str(k): float(v) for k, v in (data.get("complaint_offset_by_lang") or {}).items()
+        }
+        #: a complaint nothing in the rules supports needs at least this probability (None = the default
+        #: in crmhub.messages.core.WEIGHTS)
+        guard = data.get("complaint_without_evidence")
+        self.complaint_without_evidence: float | None = None if guard is None else float(guard)
         self._word_cache: dict[str, Any] = {}  # word -> summed weights of its features (or None)
         self.info: dict[str, Any] = {k: data[k] for k in ("trained_on", "trained_at", "cv") if k in data}
         if self.weights.shape != (len(self.index), len(self.classes)):
@@ -115,9 +124,10 @@ class MessageModel:
         scores: Mapping[str, float],
         rules: Iterable[str],
         cues: Mapping[str, int] | None = None,
+        lang: str | None = None,
     ) -> dict[str, float]:
         """Per-intent logit of one message: text features counted as often as they occur (so each word's
-        share is cached), plus the rule features."""
+        share is cached), plus the rule features; the complaint logit gets the offset of ``lang``."""
         words = words_of(masked)
         cache = self._word_cache
         rows: list[int] = []
@@ -149,7 +159,7 @@ class MessageModel:
         if rows:
             out += np.asarray(values) @ self.weights[rows]
         logits = dict(zip(self.classes, out.tolist(), strict=True))
-        logits["complaint"] += self.complaint_offset
+        logits["complaint"] += self.complaint_offset + self.complaint_offset_by_lang.get(lang or "", 0.0)
         return logits
 
 
