@@ -210,11 +210,14 @@ def plan_scope(
     # one hash join both ways: the snapshot's rows new or changed since the last run (``fresh``,
     # their hashes go into the next state) and the kept rows no longer in the snapshot
     con.execute(
-        "CREATE TABLE fp_diff AS SELECT f.r, coalesce(f.h, p.h) AS h, p.source, p.source_id "
-        "FROM fp f FULL OUTER JOIN prev.rows p ON f.h = p.h WHERE f.h IS NULL OR p.h IS NULL"
+        "CREATE TABLE fp_diff AS SELECT f.r, coalesce(f.h, p.h) AS h "
+        "FROM fp f FULL OUTER JOIN (SELECT h FROM prev.rows) p ON f.h = p.h WHERE f.h IS NULL OR p.h IS NULL"
     )
     con.execute("CREATE TABLE fresh AS SELECT r, h FROM fp_diff WHERE r IS NOT NULL")
-    con.execute("CREATE TABLE old_changed AS SELECT h, source, source_id FROM fp_diff WHERE r IS NULL")
+    con.execute(  # identities only for the few gone hashes: the join above carries no text
+        "CREATE TABLE old_changed AS SELECT h, source, source_id FROM prev.rows "
+        "WHERE h IN (SELECT h FROM fp_diff WHERE r IS NULL)"
+    )
     new_rows = [r for (r,) in con.execute("SELECT r FROM fresh").fetchall()]
     timings["fingerprint"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -489,17 +492,27 @@ def write_state(
 def context_xref(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, scope_xref: pd.DataFrame) -> pd.DataFrame:
     """The xref rows (source, source_id, golden_id) after this run that attaching and filtering
     ``frame``'s rows (interactions: ``source``, ``contact_source_id``) read: their contacts' rows, and
-    every row of those contacts' golden IDs (who knows a person decides whether it is a prospect)."""
+    every row of those contacts' golden IDs (who knows a person decides whether it is a prospect).
+
+    After this run the xref is the kept index outside the scope plus the scope's new rows; the golden
+    IDs wanted are looked up from the few contacts first, so the 1M-row index is probed twice by a
+    small set instead of being copied and joined whole."""
     contacts = frame[["source", "contact_source_id"]].dropna().astype(str).drop_duplicates()
     con.register("ctx_contacts", contacts)
     con.register("ctx_scope", scope_xref[["source", "source_id", "golden_id"]].astype(str))
+    con.execute(
+        "CREATE OR REPLACE TABLE ctx_wanted AS"
+        " SELECT i.golden_id FROM idx i JOIN ctx_contacts c"
+        "   ON i.source = c.source AND i.source_id = c.contact_source_id"
+        "   ANTI JOIN scope s ON i.source = s.source AND i.source_id = s.source_id"
+        " UNION SELECT n.golden_id FROM ctx_scope n JOIN ctx_contacts c"
+        "   ON n.source = c.source AND n.source_id = c.contact_source_id"
+    )
     return con.execute(
-        "WITH outside AS (SELECT i.source, i.source_id, i.golden_id FROM idx i"
-        "   ANTI JOIN scope USING (source, source_id)),"
-        " now AS (SELECT * FROM outside UNION ALL SELECT * FROM ctx_scope),"
-        " wanted AS (SELECT DISTINCT n.golden_id FROM now n JOIN ctx_contacts c"
-        "   ON n.source = c.source AND n.source_id = c.contact_source_id)"
-        " SELECT n.* FROM now n SEMI JOIN wanted USING (golden_id)"
+        "SELECT i.source, i.source_id, i.golden_id FROM idx i"
+        " ANTI JOIN scope s ON i.source = s.source AND i.source_id = s.source_id"
+        " WHERE i.golden_id IN (SELECT golden_id FROM ctx_wanted)"
+        " UNION ALL SELECT * FROM ctx_scope WHERE golden_id IN (SELECT golden_id FROM ctx_wanted)"
     ).df()
 
 
