@@ -340,14 +340,32 @@ def build(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     return prime(info, root)
 
 
+def state_current(data: Path) -> bool:
+    """Whether the kept reconcile state was written under these rules. Its fingerprint covers the
+    rules as loaded, path included, so a cache built from another checkout (or before a change of
+    the matcher's settings) would make every measured run a full one."""
+    from crmhub.reconcile.rules import load_rules
+    from crmhub.stages.reconcile_delta import rules_fingerprint
+
+    wanted = rules_fingerprint(load_rules(RULES))
+    for meta in (data / "state").glob("reconcile/*/state.json"):
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(meta.read_text(encoding="utf-8")).get("rules") == wanted:
+                return True
+    return False
+
+
 def prime(info: dict[str, Any], root: Path) -> dict[str, Any]:
-    """Give a warehouse built before incremental reconcile its reconcile state: one full run on the
-    same inputs (changes nothing in core) with the state directory, as the first run after an upgrade."""
+    """Give a warehouse built before incremental reconcile (or under other rules, see
+    :func:`state_current`) its reconcile state: one full run on the same inputs (changes nothing in
+    core) with the state directory, as the first run after an upgrade."""
     from crmhub.stages import reconcile_steps as stage
 
     data = root / "data"
-    if not reconcile_kwargs(stage, data) or any((data / "state").glob("reconcile/*/index.duckdb")):
+    if not reconcile_kwargs(stage, data) or state_current(data):
         return info
+    print("priming: the kept reconcile state is missing or from other rules; one full run", flush=True)
+    info.pop("vacuumed", None)  # the full run leaves dead staging rows again
     build_run, prime_run = data / "runs" / "build", data / "runs" / "prime"
     prime_run.mkdir(parents=True, exist_ok=True)
     migrate(info["url"])
