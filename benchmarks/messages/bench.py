@@ -137,12 +137,7 @@ def report(quality: dict[str, Any], perf: dict[str, float], markdown: bool) -> s
             _fmt(m["sentiment_accuracy"]),
         ]
         lines.append(cells)
-    if markdown:
-        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        out += ["| " + " | ".join(cells) + " |" for cells in lines]
-    else:
-        widths = [max(len(row[i]) for row in [head, *lines]) for i in range(len(head))]
-        out = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in [head, *lines]]
+    out = _table(head, lines, markdown)
     out.append("")
     out.append(
         f"speed: {perf['messages']} messages in {perf['seconds']:.2f} s on one core = "
@@ -212,12 +207,7 @@ def external(model: str | None, directory: Path, markdown: bool) -> str:
                         f"{_fmt(acc)} ({len(sub)})",
                     ]
                 )
-    if markdown:
-        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        out += ["| " + " | ".join(cells) + " |" for cells in lines]
-    else:
-        widths = [max(len(row[i]) for row in [head, *lines]) for i in range(len(head))]
-        out = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in [head, *lines]]
+    out = _table(head, lines, markdown)
     return "\n".join(out)
 
 
@@ -253,6 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(report(quality, perf, args.markdown))
     return 0
+
+
+def _table(head: list[str], lines: list[list[str]], markdown: bool) -> list[str]:
+    """The rows as a Markdown table or as aligned plain-text columns."""
+    if markdown:
+        return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *("| " + " | ".join(c) + " |" for c in lines)]
+    widths = [max(len(row[i]) for row in [head, *lines]) for i in range(len(head))]
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in [head, *lines]]
 
 
 if __name__ == "__main__":

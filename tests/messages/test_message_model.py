@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 
 import pytest
+from constant_message_model import constant_model
 
 from crmhub.messages import Classifier
 from crmhub.messages.core import MODEL_FILE
@@ -48,28 +48,13 @@ def test_rules_only_mode_has_no_model_evidence():
     assert "logreg" not in result.explanation["model"]
 
 
-def _constant_model(probabilities: dict[str, float]) -> MessageModel:
-    """A model that ignores the text: its bias gives these probabilities."""
-    return MessageModel(
-        {
-            "format": 1,
-            "version": "test",
-            "classes": list(probabilities),
-            "use_rules": False,
-            "features": ["w:unused"],
-            "weights": [[0.0] * len(probabilities)],
-            "bias": [math.log(p) for p in probabilities.values()],
-        }
-    )
-
-
 @pytest.mark.parametrize(("complaint", "expected"), [(0.45, "other"), (0.60, "complaint")])
 def test_a_complaint_without_any_rule_evidence_needs_a_sure_model(complaint, expected):
     rest = (1.0 - complaint) / 4
     probabilities = {"complaint": complaint, "service_question": rest * 0.5, "sales_lead": rest * 0.5}
     probabilities |= {"praise": rest, "other": 1.0 - complaint - rest * 2}
     base = Classifier.from_files(model_path=False)
-    clf = Classifier(base.sections, {"brand": {"names": ["Telvaro"]}}, _constant_model(probabilities))
+    clf = Classifier(base.sections, {"brand": {"names": ["Telvaro"]}}, constant_model(probabilities))
     result = clf.classify("Bel me morgen na vijven")
     assert result.explanation["intent"]["scores"]["complaint"] == 0
     assert result.intent == expected

@@ -4,29 +4,13 @@ parallel versions of one message together."""
 from __future__ import annotations
 
 import json
-import math
+
+from constant_message_model import constant_model
 
 from benchmarks.messages import bench
 from crmhub.messages import Classifier
 from crmhub.messages.model import MessageModel
 from crmhub.messages.train_model import folds, groups
-
-
-def _constant_model(probabilities: dict[str, float], **extra) -> MessageModel:
-    """A model that ignores the text: its bias gives these probabilities."""
-    return MessageModel(
-        {
-            "format": 1,
-            "version": "test",
-            "classes": list(probabilities),
-            "use_rules": False,
-            "features": ["w:unused"],
-            "weights": [[0.0] * len(probabilities)],
-            "bias": [math.log(p) for p in probabilities.values()],
-            **extra,
-        }
-    )
-
 
 EVEN = {"complaint": 0.3, "service_question": 0.1, "sales_lead": 0.1, "praise": 0.1, "other": 0.4}
 
@@ -37,7 +21,7 @@ def _classifier(model: MessageModel) -> Classifier:
 
 
 def test_a_language_offset_moves_only_that_languages_complaint_logit():
-    model = _constant_model(EVEN, complaint_offset_by_lang={"de": 1.0})
+    model = constant_model(EVEN, complaint_offset_by_lang={"de": 1.0})
     clf = _classifier(model)
     german = clf.classify("Mein Internet geht seit gestern nicht", lang="de")
     english = clf.classify("My internet has not worked since yesterday", lang="en")
@@ -49,8 +33,8 @@ def test_a_language_offset_moves_only_that_languages_complaint_logit():
 def test_the_model_file_can_set_the_no_evidence_guard():
     probabilities = {"complaint": 0.6, "service_question": 0.1, "sales_lead": 0.1, "praise": 0.1, "other": 0.1}
     text = "Bel me morgen na vijven"  # no complaint evidence in the rules
-    assert _classifier(_constant_model(probabilities)).classify(text).intent == "complaint"  # default 0.5
-    strict = _classifier(_constant_model(probabilities, complaint_without_evidence=0.7)).classify(text)
+    assert _classifier(constant_model(probabilities)).classify(text).intent == "complaint"  # default 0.5
+    strict = _classifier(constant_model(probabilities, complaint_without_evidence=0.7)).classify(text)
     assert strict.intent != "complaint"
     assert "model:complaint_without_evidence" in strict.explanation["intent"]["rules"]
 
