@@ -63,12 +63,13 @@ def read_contacts_file(path: str | Path) -> pd.DataFrame:
         raise SourceDataError(f"{file}: missing required column(s): {', '.join(missing)}")
     profile = [c for c in PROFILE_COLUMNS if c in frame.columns]  # optional evidence (reconcile.profile)
     frame = frame.reindex(columns=[*CONTACT_COLUMNS, *profile])
-    frame["is_deleted"] = frame["is_deleted"].astype(object).where(frame["is_deleted"].notna(), "")
+    already_bool = frame["is_deleted"].dtype == np.bool_  # a Parquet boolean column without nulls
+    if not already_bool:
+        frame["is_deleted"] = frame["is_deleted"].astype(object).where(frame["is_deleted"].notna(), "")
     for col in [*CONTACT_COLUMNS, *profile]:
         if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
-            text = frame[col].astype("object")
-            frame[col] = text.where(text.notna() & (text.astype(str).str.strip() != ""), None)
-    if not pd.api.types.is_bool_dtype(frame["is_deleted"]):
+            frame[col] = _text_or_none(frame[col])
+    if not already_bool:
         frame["is_deleted"] = _parse_bool(frame, "is_deleted", file)
     for col in ("source_created_at", "source_updated_at"):
         try:
@@ -76,6 +77,18 @@ def read_contacts_file(path: str | Path) -> pd.DataFrame:
         except (ValueError, TypeError) as exc:
             raise SourceDataError(f"{file}: column {col!r}: not ISO 8601 timestamps") from exc
     return _with_profile(conform(frame[CONTACT_COLUMNS], CONTACT_COLUMNS), frame, profile)
+
+
+def _text_or_none(column: pd.Series) -> pd.Series:
+    """A text column as objects, None where null or blank (whitespace as Arrow's ``utf8_trim_whitespace``)."""
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        # What the general case computes, without the round trip through objects and back to Arrow.
+        keep = (column.notna() & column.str.strip().ne("")).to_numpy(dtype=bool)
+        values = column.to_numpy(dtype=object)
+        values[~keep] = None
+        return pd.Series(values, index=column.index, dtype=object)
+    text = column.astype("object")
+    return text.where(text.notna() & (text.astype(str).str.strip() != ""), None)
 
 
 def _with_profile(contacts: pd.DataFrame, source: pd.DataFrame, profile: list[str]) -> pd.DataFrame:
