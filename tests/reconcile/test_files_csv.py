@@ -89,6 +89,8 @@ def test_the_fast_path_covers_the_result_frames_kinds_of_column() -> None:
         pd.Series(pd.to_datetime(["0999-01-01", "2024-01-02", None], format="ISO8601").tz_localize("UTC")),
         pd.Series([True, None, False], dtype="boolean"),
         pd.Series([b"bytes", "text", None], dtype=object),
+        pd.Series([None, None, None], dtype=object),
+        pd.Series(["text", pd.NA, float("nan")], dtype=object),
     ],
 )
 def test_other_columns_are_written_by_pandas(tmp_path: Path, column: pd.Series) -> None:

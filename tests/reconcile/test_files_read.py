@@ -28,3 +28,16 @@ def test_parquet_booleans_and_text_booleans_read_alike(tmp_path: Path) -> None:
     as_text = read_contacts_file(_parquet(tmp_path / "t.parquet", is_deleted=["yes", "", None]))
     assert as_bool["is_deleted"].tolist() == as_text["is_deleted"].tolist() == [True, False, False]
     assert as_bool["is_deleted"].dtype == as_text["is_deleted"].dtype
+
+
+def test_blank_means_what_stripping_means_for_every_character() -> None:
+    """The reader asks Arrow's ``utf8_is_space`` whether a value is blank, where the general path strips
+    (``utf8_trim_whitespace``): both must agree on which characters are whitespace."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chars = pa.array([chr(c) for c in range(0x30000) if not 0xD800 <= c <= 0xDFFF])
+    stripped_empty = pc.equal(pc.utf8_trim_whitespace(chars), "").to_numpy(zero_copy_only=False)
+    is_space = pc.utf8_is_space(chars).to_numpy(zero_copy_only=False)
+    assert np.array_equal(stripped_empty, is_space)

@@ -82,8 +82,11 @@ def read_contacts_file(path: str | Path) -> pd.DataFrame:
 def _text_or_none(column: pd.Series) -> pd.Series:
     """A text column as objects, None where null or blank (whitespace as Arrow's ``utf8_trim_whitespace``)."""
     if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
-        # What the general case computes, without the round trip through objects and back to Arrow.
-        keep = (column.notna() & column.str.strip().ne("")).to_numpy(dtype=bool)
+        # What the general case computes, without the round trip through objects and back to Arrow and
+        # without stripping: Arrow's utf8_is_space uses the whitespace of utf8_trim_whitespace (tested).
+        text = pa.array(column)
+        blank = pc.or_(pc.equal(pc.binary_length(text), 0), pc.utf8_is_space(text))
+        keep = pc.invert(blank).fill_null(False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
         values = column.to_numpy(dtype=object)
         values[~keep] = None
         return pd.Series(values, index=column.index, dtype=object)
@@ -144,7 +147,7 @@ def _csv_quote_chars() -> str:
     return chars
 
 
-_QUOTE_PATTERN = "[" + _csv_quote_chars().replace("\n", "\\n").replace("\r", "\\r") + "]"
+_QUOTE_CHARS = _csv_quote_chars()
 
 
 def _text(value: str) -> pa.Scalar:
@@ -178,10 +181,10 @@ def _csv_cells(column: pd.Series) -> pa.Array:
         if isinstance(cells, pa.ChunkedArray):  # a concatenated frame's column
             cells = cells.combine_chunks()
     elif isinstance(dtype, np.dtype) and dtype.kind == "O":
-        values = column.to_numpy()
-        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        cells = pa.array(column.to_numpy(), from_pandas=True)  # inferred: numbers or bytes are not text
+        if cells.type not in (pa.string(), pa.large_string(), pa.null()):
             raise _NotFast
-        cells = pa.array(values, type=pa.large_string(), from_pandas=True)
+        cells = cells.cast(pa.large_string())
     elif dtype.kind == "f" and isinstance(dtype, np.dtype):
         values = column.to_numpy()
         # what pandas does for floats without float_format, once per distinct bit pattern (-0.0 stays)
@@ -203,11 +206,29 @@ def _csv_cells(column: pd.Series) -> pa.Array:
     else:
         raise _NotFast
     cells = cells.fill_null("")
-    needs = pc.match_substring_regex(cells, _QUOTE_PATTERN)
-    if pc.any(needs).as_py():
+    needs = _needs_quotes(cells)
+    if needs is not None:
         quoted = pc.binary_join_element_wise(_text('"'), pc.replace_substring(cells, '"', '""'), _text('"'), _text(""))
-        cells = pc.if_else(needs, quoted, cells)
+        cells = pc.if_else(pa.array(needs), quoted, cells)
     return cells
+
+
+def _needs_quotes(cells: pa.Array) -> np.ndarray | None:
+    """Per cell, whether it holds a character that makes ``csv`` quote it; None when no cell does.
+
+    The characters are ASCII, so a scan of the UTF-8 bytes finds them (most columns have none).
+    """
+    _, offsets, data = cells.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int64)[cells.offset : cells.offset + len(cells) + 1]
+    if data is None or bounds[-1] == bounds[0]:
+        return None
+    text = np.frombuffer(data, dtype=np.uint8)[bounds[0] : bounds[-1]]
+    hit = np.isin(text, np.frombuffer(_QUOTE_CHARS.encode("ascii"), dtype=np.uint8))
+    if not hit.any():
+        return None
+    before = np.concatenate(([0], np.cumsum(hit)))
+    starts = bounds - bounds[0]
+    return before[starts[1:]] > before[starts[:-1]]
 
 
 def _write_rows(frame: pd.DataFrame, out: BinaryIO) -> None:
