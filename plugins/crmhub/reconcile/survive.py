@@ -114,6 +114,22 @@ class _Prepared:
         return _combine([self.folded[col] for col in columns])
 
 
+def _latest(updated: pd.Series, gid_codes: np.ndarray, n_gid: int) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """Per golden id, the newest ``source_updated_at`` of its records.
+
+    Integer maxima, not a groupby (whose result came back as a Timestamp object per golden id): the same
+    timestamps in the same dtype. Timestamps without a zone or with gaps take the groupby.
+    """
+    dtype = updated.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) and n_gid and not updated.isna().any():
+        stamps = updated.array._ndarray  # UTC wall time
+        latest = np.full(n_gid, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(latest, gid_codes, stamps.view(np.int64))
+        utc = pd.Series(latest.view(stamps.dtype)).dt.tz_localize("UTC")
+        return utc.dt.tz_convert(dtype.tz).array
+    return updated.groupby(gid_codes).max().reindex(range(n_gid)).to_numpy()
+
+
 def _column(records: pd.DataFrame, name: str) -> np.ndarray:
     """An object array with None for nulls (what the canonical model stores)."""
     values = records[name].to_numpy(dtype=object, na_value=None)
@@ -192,12 +208,15 @@ def survive(
     prep = _Prepared(gid_codes, gids, record_rank, updated_ns, eligible, reference, source_codes, list(source_names))
 
     golden = pd.DataFrame({"golden_id": _objects(gids)})
-    golden["source_updated_at"] = updated.groupby(gid_codes).max().reindex(range(n_gid)).to_numpy()
+    golden["source_updated_at"] = _latest(updated, gid_codes, n_gid)
     golden["is_deleted"] = all_deleted
     sources = np.asarray(prep.source_names, dtype=object)[prep.source_codes]  # a few shared strings
     source_ids = _column(records, "source_id")
 
     lineage_parts: list[pd.DataFrame] = []
+    lineage_gid: list[np.ndarray] = []  # per part, the golden id codes (their order is the ids' order)
+    lineage_attribute: list[np.ndarray] = []  # per part, the rank of its attribute name
+    attribute_rank = {name: i for i, name in enumerate(sorted(rules.attributes))}
     conflict_parts: list[pd.DataFrame] = []
     for rule in rules.attributes.values():
         ranked = rank_candidates(records, rule, prep)
@@ -223,13 +242,22 @@ def survive(
                 }
             )
         )
+        lineage_gid.append(winner_gid)
+        lineage_attribute.append(np.full(len(winners), attribute_rank[rule.name]))
         compare = prep.fold_codes(records, [f"n_{c}" for c in rule.columns])[ranked]
         conflict_parts.append(_conflicts(ranked, cand_gid, is_first, compare, values, sources, gids, rule))
 
     lineage = conform(pd.concat(lineage_parts, ignore_index=True), LINEAGE_COLUMNS)
     if pins is not None and not pins.empty:
         golden, lineage, conflict_parts = _apply_pins(golden, lineage, conflict_parts, pins, rules)
-    lineage = lineage.sort_values(["golden_id", "attribute"], kind="stable").reset_index(drop=True)
+        lineage = lineage.sort_values(["golden_id", "attribute"], kind="stable").reset_index(drop=True)
+    elif lineage_gid and rules.attributes.keys() == attribute_rank.keys():
+        # The same stable order by (golden_id, attribute) from integer codes: ``gids`` are sorted, so
+        # code order is id order (sorting 2M rows by two text columns took seconds at 1M records).
+        order = np.lexsort((np.concatenate(lineage_attribute), np.concatenate(lineage_gid)))
+        lineage = lineage.take(order).reset_index(drop=True)
+    else:
+        lineage = lineage.sort_values(["golden_id", "attribute"], kind="stable").reset_index(drop=True)
     conflicts = [c for c in conflict_parts if not c.empty]
     conflict_frame = (
         conform(pd.concat(conflicts, ignore_index=True), CONFLICT_COLUMNS)
