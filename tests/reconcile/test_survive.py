@@ -251,3 +251,19 @@ def test_golden_updated_at_is_the_newest_business_time_in_the_cluster(contacts, 
         contact("hootsuite", "t1", "2024-07-01", email="jan@example.nl"),
     )
     assert _one(reconcile(frame, default_rules)).source_updated_at == pd.Timestamp("2024-07-01", tz="UTC")
+
+
+def test_lineage_is_ordered_by_golden_id_then_attribute(contacts, contact, default_rules) -> None:
+    frame = contacts(
+        *(contact("hubspot", f"h{i}", f"2024-01-0{i + 1}", email=f"p{i}@example.nl", city="Utrecht") for i in range(5))
+    )
+    lineage = reconcile(frame, default_rules).lineage
+    keys = list(zip(lineage["golden_id"], lineage["attribute"], strict=True))
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+
+
+def test_golden_updated_at_keeps_the_input_time_zone_type(contacts, contact, default_rules) -> None:
+    frame = contacts(contact("hubspot", "a", "2024-01-01", email="x@example.nl"), contact("erp", "b", "2024-03-01"))
+    golden = reconcile(frame, default_rules).golden
+    assert golden["source_updated_at"].dtype == frame["source_updated_at"].dtype
+    assert sorted(golden["source_updated_at"]) == sorted(frame["source_updated_at"])
