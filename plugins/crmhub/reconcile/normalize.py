@@ -621,10 +621,11 @@ def _distinct_pairs(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, list[tuple[
     """``(codes, pairs)``: the distinct ``(a, b)`` value pairs (null as None) and each row's pair."""
     codes_a, uniques_a = pd.factorize(a, use_na_sentinel=True)
     codes_b, uniques_b = pd.factorize(b, use_na_sentinel=True)
-    values_a, values_b = [None, *uniques_a], [None, *uniques_b]  # code -1 (null) → index 0
+    values_a, values_b = _object_array([None, *uniques_a]), _object_array([None, *uniques_b])  # null → 0
     width = len(values_b)
     pair_codes, pairs = pd.factorize((codes_a.astype(np.int64) + 1) * width + (codes_b + 1))
-    return pair_codes, [(values_a[int(k) // width], values_b[int(k) % width]) for k in pairs]
+    keys = np.asarray(pairs, dtype=np.int64)  # each distinct pair's two value indexes, gathered at once
+    return pair_codes, list(zip(values_a[keys // width].tolist(), values_b[keys % width].tolist(), strict=True))
 
 
 #: Below this many distinct values a worker process costs more than it saves.
