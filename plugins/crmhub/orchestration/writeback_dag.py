@@ -54,15 +54,15 @@ def build_writeback_dag() -> DAG:
         def write_back() -> dict[str, Any]:
             from crmhub.config import load_sources
             from crmhub.orchestration.hooks import SourceHook
-            from crmhub.orchestration.resources import open_warehouse, warehouse_url
+            from crmhub.orchestration.resources import warehouse_url
             from crmhub.stages.writeback import run_writeback
             from crmhub.warehouse import connect_warehouse
 
             context = get_current_context()
             params = context["params"]
             url = warehouse_url()
-            with open_warehouse():  # migrated once; closed again so a load can take a DuckDB file meanwhile
-                pass
+            with connect_warehouse(url) as warehouse:  # migrated once; closed so a load can take a DuckDB file
+                warehouse.migrate()
             report = run_writeback(
                 lambda: connect_warehouse(url),
                 load_sources(),

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -143,10 +143,9 @@ def run_writeback(
     rules = rules or load_rules()
     report = WritebackReport()
     targets = _writable_targets(config, sources)
-    with open_warehouse() as warehouse:
-        url = warehouse.url
-    with _one_run(url):
+    with ExitStack() as this_run:
         with open_warehouse() as warehouse:
+            this_run.enter_context(_one_run(warehouse.url))  # held past this visit, to the run's end
             writes = plan_writes(warehouse, config, rules, targets, retry_failed=retry_failed, report=report)
         journal = _Journal(open_warehouse, run_id, commit_every, commit_seconds)
         try:
@@ -449,8 +448,7 @@ class _Journal:
         if not self.rows and not publish:
             return
         with self.open_warehouse() as warehouse:
-            if not publish:
-                _skip_bi_copy(warehouse)
+            warehouse.engine.publish_on_close = publish
             if self.rows:
                 engine = warehouse.engine
                 with engine.transaction():
@@ -458,12 +456,6 @@ class _Journal:
                         engine.run_file("writeback_attempt_insert", row)
         self.rows.clear()
         self.last_commit = time.monotonic()
-
-
-def _skip_bi_copy(warehouse: Warehouse) -> None:
-    """Close this visit without refreshing DuckDB's BI copy (see :class:`_Journal`)."""
-    if getattr(warehouse.engine, "bi_copy", None) is not None:
-        warehouse.engine.bi_copy = None  # type: ignore[attr-defined]  # DuckDBEngine
 
 
 def _present(value: Any) -> bool:

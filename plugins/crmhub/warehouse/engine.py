@@ -49,6 +49,9 @@ class Engine(ABC):
     """One open connection to a warehouse database."""
 
     dialect: str
+    #: whether closing may publish what changed for readers (DuckDB's BI copy); a caller that reopens
+    #: soon and closes for good later (write-back's batches) turns it off for the visits in between
+    publish_on_close: bool = True
 
     @abstractmethod
     def execute(self, sql: str, params: Params = None) -> int:
@@ -243,7 +246,7 @@ class DuckDBEngine(Engine):
             return
         unwinding = sys.exc_info()[1] is not None
         try:
-            if not self._in_transaction:
+            if not self._in_transaction and self.publish_on_close:
                 try:
                     self.publish_bi_copy()
                 except Exception:
